@@ -1,0 +1,6 @@
+/** Every command of the CLI, in the order `tinyml --help` lists them. One file per command. */
+import type { Command } from 'commander';
+
+export type RegisterCommand = (program: Command) => void;
+
+export const commands: RegisterCommand[] = [];

@@ -1,0 +1,43 @@
+/**
+ * The CLI: registers one thin command file per command and is the one place that turns an
+ * outcome into an exit code. User errors (TinymlError) print one line, never a stack trace;
+ * anything else is a tinyml bug and says so (stack only with TINYML_DEBUG=1).
+ */
+import { Command, CommanderError } from 'commander';
+import { ExitCode, TinymlError } from '../errors.ts';
+import { commands } from './commands/index.ts';
+
+export async function main(argv: string[]): Promise<number> {
+  const program = new Command();
+  program
+    .name('tinyml')
+    .description('Trained models (ONNX, TFLite) to Cortex-M microcontrollers, with the device report streamed back')
+    .version('0.1.0')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  for (const register of commands) register(program);
+
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.OK;
+  } catch (e) {
+    return reportError(e, argv.includes('--json'));
+  }
+}
+
+function reportError(e: unknown, json: boolean): number {
+  if (e instanceof CommanderError) {
+    // Commander already printed its message; help and --version are successes.
+    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return ExitCode.OK;
+    return ExitCode.USAGE;
+  }
+  if (e instanceof TinymlError) {
+    if (json) process.stdout.write(JSON.stringify({ error: { kind: e.kind, message: e.message, exitCode: e.exitCode } }) + '\n');
+    process.stderr.write(`tinyml: error: ${e.message}\n`);
+    return e.exitCode;
+  }
+  const err = e instanceof Error ? e : new Error(String(e));
+  process.stderr.write(`tinyml: internal error: ${err.message} (this is a tinyml bug; rerun with TINYML_DEBUG=1 and report it)\n`);
+  if (process.env.TINYML_DEBUG) process.stderr.write(`${err.stack}\n`);
+  return ExitCode.INTERNAL;
+}
