@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what tinyml needs on a Debian machine with Node 20: the Arm compiler, newlib and QEMU
+# from Debian's packages (skipped when already present), then the npm dependencies.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(gcc gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "setup: installing ${missing[*]} (Debian packages)"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: installing npm dependencies"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
