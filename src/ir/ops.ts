@@ -14,6 +14,10 @@
  *   conv/depthwise:    strideH, strideW, dilationH, dilationW, padding ('SAME'|'VALID'|'EXPLICIT'),
  *                      pads [top, left, bottom, right] (resolved for the static shapes),
  *                      fusedActivation; depthwise also depthMultiplier
+ *   CONV_2D (ONNX):    groups (grouped convolution, 1 < groups < Cin: the filter holds Cin/groups
+ *                      input channels and output channel o reads input channels
+ *                      [g*Cin/groups, (g+1)*Cin/groups) with g = floor(o / (Cout/groups));
+ *                      absent means 1)
  *   pools:             filterH, filterW, strideH, strideW, padding, pads, fusedActivation,
  *                      countIncludePad (false for TFLite)
  *   FULLY_CONNECTED:   fusedActivation, keepNumDims
@@ -27,10 +31,34 @@
  *   MEAN:              axes (non-negative), keepDims
  *   TRANSPOSE:         perm
  *   LEAKY_RELU:        alpha
- *   CLIP:              min, max (real values; ONNX Clip)
+ *   CLIP:              min, max (real values; ONNX Clip; +-3.4028234663852886e38 when unbounded)
  *   BATCH_MATMUL:      adjX, adjY
  *   SVDF:              rank, fusedActivation, asymmetricQuantizeInputs
- *   QUANTIZE/DEQUANTIZE: rounding ('HALF_AWAY' for TFLite, 'HALF_EVEN' for ONNX)
+ *   QUANTIZE/DEQUANTIZE: rounding ('HALF_AWAY' for TFLite, 'HALF_EVEN' for ONNX); ONNX imports
+ *                      also carry axis (non-negative, the per-axis dimension in the IR layout).
+ *                      Scale/zero point live in the quantized tensor's `quant` (QUANTIZE: the
+ *                      output; DEQUANTIZE: the input). ONNX import only: when the model passes
+ *                      them as runtime inputs, inputs are [x, scale, zeroPoint | -1] and the
+ *                      quantized tensor has no `quant` (float executor only).
+ *   BATCH_NORM:        epsilon, axis (the channel axis: 3 for NHWC 4-D, else 1); inputs
+ *                      [x, scale, bias, mean, variance], each [C];
+ *                      y = scale * (x - mean) / sqrt(variance + epsilon) + bias. ONNX only;
+ *                      constant BatchNormalization after a Conv is folded into the conv instead.
+ *   QLINEAR_CONV:      as CONV_2D (groups always present, depthwise included as groups = Cin,
+ *                      filter [Cout,KH,KW,Cin/groups]); inputs exactly as ONNX QLinearConv:
+ *                      [x, xScale, xZeroPoint, w, wScale, wZeroPoint, yScale, yZeroPoint,
+ *                      bias int32 | -1]; x, w, y also carry `quant` when the params are constant.
+ *   QLINEAR_MATMUL:    no attributes; inputs exactly as ONNX QLinearMatMul: [a, aScale,
+ *                      aZeroPoint, b, bScale, bZeroPoint, yScale, yZeroPoint] (numpy matmul
+ *                      broadcasting); a, b, y carry `quant` when the params are constant.
+ *
+ * Runtime parameters (ONNX import only; the ONNX node tests feed parameters as graph inputs):
+ *   RESHAPE            inputs [x, shape] when the shape is a runtime input; newShape is then the
+ *                      model's declared output shape.
+ *   PAD                pads null: read inputs[1], an int64 ONNX pads vector [b0..bn-1, e0..en-1];
+ *                      constantValue null: read inputs[2] (a scalar of x's dtype).
+ *   CLIP               inputs [x, min | -1, max | -1]; an attribute is null when its value comes
+ *                      from the runtime input.
  */
 
 export type FusedActivation = 'NONE' | 'RELU' | 'RELU_N1_TO_1' | 'RELU6' | 'TANH' | 'SIGN_BIT';
@@ -61,6 +89,8 @@ export const KNOWN_OPS = [
   'TRANSPOSE',
   'BATCH_MATMUL',
   'SVDF',
+  // ONNX BatchNormalization that could not be folded into a convolution.
+  'BATCH_NORM',
   // ONNX quantized ops kept with ONNX arithmetic (float requantization, round half to even).
   'QLINEAR_CONV',
   'QLINEAR_MATMUL',
