@@ -1,6 +1,7 @@
 /** Every command of the CLI, in the order `tinyml --help` lists them. One file per command. */
 import type { Command } from 'commander';
+import { register as boards } from './boards.ts';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [];
+export const commands: RegisterCommand[] = [boards];
