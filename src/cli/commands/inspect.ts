@@ -1,0 +1,86 @@
+/** `tinyml inspect <model> [--json] [--board <id>]`: ops, shapes, quantization, MACs, bytes, fit. */
+import type { Command } from 'commander';
+import { inspectModel, type InspectReport, type MemoryFit, type TensorInfo } from '../../inspect/inspect.ts';
+import { formatTable, printJson, printLine, warn } from '../output.ts';
+
+const n = (x: number) => x.toLocaleString('en-US');
+
+function shape(t: TensorInfo): string {
+  return `[${t.shape.join(',')}] ${t.dtype}`;
+}
+
+function tensorLine(t: TensorInfo): string {
+  return `${t.name || `#${t.index}`} ${shape(t)}${t.quant ? ` (${t.quant})` : ''}`;
+}
+
+function fitLine(label: string, what: string, f: MemoryFit): string {
+  const verdict = f.fits ? 'fits' : `DOES NOT FIT: ${n(f.excessBytes)} bytes over`;
+  return `  ${label}: ${what} ${n(f.usedBytes)} of ${n(f.availableBytes)} bytes (${f.percent}%): ${verdict}`;
+}
+
+function printReport(r: InspectReport): void {
+  const size = r.model.fileBytes !== null ? `, ${n(r.model.fileBytes)} bytes` : '';
+  printLine(`model: ${r.model.path} (${r.model.format}${size}), ${r.totals.ops} ops`);
+  for (const t of r.inputs) printLine(`input:  ${tensorLine(t)}`);
+  for (const t of r.outputs) printLine(`output: ${tensorLine(t)}`);
+  for (const w of r.model.warnings) warn(w);
+  printLine();
+
+  const rows = r.ops.map((op) => {
+    const data = op.inputs.filter((t): t is TensorInfo => t !== null && !t.constant).map(shape);
+    const consts = op.inputs.filter((t): t is TensorInfo => t !== null && t.constant).map((t) => `const ${shape(t)}`);
+    const quant = [
+      ...op.outputs.filter((t) => t.quant).map((t) => `out ${t.quant}`),
+      ...op.inputs.filter((t): t is TensorInfo => t !== null && t.constant && t.quant !== null && t.quant.startsWith('per-channel')).map((t) => `w ${t.quant}`),
+    ];
+    return [
+      String(op.index),
+      op.known ? op.type : `${op.type} (unknown)`,
+      op.sourceName,
+      [...data, ...consts].join('; '),
+      op.outputs.map(shape).join('; '),
+      quant.join('; ') || '-',
+      op.macs ? n(op.macs) : '-',
+      op.weightBytes ? n(op.weightBytes) : '-',
+    ];
+  });
+  printLine(formatTable(['#', 'op', 'name', 'inputs', 'outputs', 'quantization', 'MACs', 'weight bytes'], rows));
+  printLine();
+
+  const t = r.totals;
+  printLine(`parameters:  ${n(t.parameters)} (constant elements)`);
+  printLine(`MACs:        ${n(t.macs)}`);
+  printLine(`weights:     ${n(t.weightBytes)} bytes (constant tensors)`);
+  printLine(`activations: ${n(t.activationBytes)} bytes estimated peak${t.activationPeakOp >= 0 ? ` (at op ${t.activationPeakOp})` : ''}`);
+  printLine();
+
+  const backendIds = r.backends.map((b) => b.id);
+  const setRows = r.opSet.map((e) => [e.type + (e.known ? '' : ' (unknown)'), String(e.count), ...backendIds.map((id) => (e.backends[id] ? 'yes' : 'no'))]);
+  printLine(formatTable(['op set', 'count', ...backendIds], setRows));
+  if (r.unknownOps.length > 0) printLine(`unknown ops (no backend can run them; the model still imports): ${r.unknownOps.join(', ')}`);
+  for (const b of r.backends) {
+    if (b.unsupportedOps.length === 0) printLine(`${b.id}: runs every op`);
+  }
+
+  if (r.fit) {
+    printLine();
+    printLine(`board ${r.fit.board.id} (${r.fit.board.name}): ${r.fit.fits ? 'the model fits' : 'THE MODEL DOES NOT FIT'}`);
+    printLine(fitLine('flash', 'weights', r.fit.flash));
+    printLine(fitLine('RAM  ', 'activations', r.fit.ram));
+    printLine(`  (${r.fit.note})`);
+  }
+}
+
+export function register(program: Command): void {
+  program
+    .command('inspect')
+    .description('show a model\'s ops, shapes, quantization, MACs, weight bytes and activation memory; --board checks the fit')
+    .argument('<model>', '.tflite or .onnx model file')
+    .option('--json', 'print the report as JSON')
+    .option('--board <id>', 'check the model against this board\'s flash and RAM (see `tinyml boards`)')
+    .action((model: string, opts: { json?: boolean; board?: string }) => {
+      const report = inspectModel(model, { boardId: opts.board });
+      if (opts.json) printJson(report);
+      else printReport(report);
+    });
+}
