@@ -53,9 +53,11 @@ for (const m of text.matchAll(/\btable\s+(\w+)\s*(\([^)]*\))?\s*\{([^}]*)\}/g)) 
     if (!fm) throw new Error(`cannot parse field "${decl}" of table ${m[1]}`);
     const attrs = fm[6] ?? '';
     const idAttr = /\bid\s*:\s*(\d+)/.exec(attrs);
-    const fieldId = idAttr ? Number(idAttr[1]) : id;
-    id = fieldId + 1;
     let type = fm[2]!.replace(/\s+/g, '');
+    // A union field occupies two ids: its hidden `_type` field, then the value.
+    const isUnion = unions.has(type);
+    const fieldId = idAttr ? Number(idAttr[1]) : id + (isUnion ? 1 : 0);
+    id = fieldId + 1;
     let enumName: string | undefined;
     const isVector = type.startsWith('[');
     const elem = isVector ? type.slice(1, -1) : type;
