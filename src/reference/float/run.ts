@@ -1,0 +1,365 @@
+/**
+ * The float reference executor: runs a Graph op by op in IR layout (NHWC), float64 inside each
+ * kernel and float32 between ops (every float32 tensor is rounded once, as it would be stored).
+ * Float ops also take integer weights that carry quantization parameters (hybrid TFLite models,
+ * int8 weights with float activations): they are dequantized with their scales.
+ */
+import { DataError, InvalidModelError, UnsupportedError } from '../../errors.ts';
+import { elementCount, type Graph, type Op, type Tensor } from '../../ir/graph.ts';
+import type { RunOptions, RunResult, TensorValue } from '../tensor-value.ts';
+import { transposeValue } from '../layout.ts';
+import { asNumbers, decodeConstant, isFloatDType, realValues, toDType, type FloatArray } from './values.ts';
+import { conv2d, depthwiseAsGrouped, type ConvGeometry } from './kernels/conv.ts';
+import { pool2d } from './kernels/pool.ts';
+import { batchMatmul, fullyConnected } from './kernels/matmul.ts';
+import { applyActivation, batchNorm, binary, logistic, unary } from './kernels/elementwise.ts';
+import { softmax } from './kernels/softmax.ts';
+import { concat, mean, pad, type PadMode } from './kernels/shape-ops.ts';
+import { quantizeArray, requantizeOnnx, type Rounding } from './kernels/quantize.ts';
+import { dequantizeArray } from './values.ts';
+
+/** Op types runFloat executes. */
+export const FLOAT_REFERENCE_OPS: readonly string[] = [
+  'CONV_2D',
+  'DEPTHWISE_CONV_2D',
+  'FULLY_CONNECTED',
+  'AVERAGE_POOL_2D',
+  'MAX_POOL_2D',
+  'RESHAPE',
+  'SOFTMAX',
+  'ADD',
+  'SUB',
+  'MUL',
+  'CONCATENATION',
+  'PAD',
+  'MEAN',
+  'QUANTIZE',
+  'DEQUANTIZE',
+  'LOGISTIC',
+  'TANH',
+  'RELU',
+  'RELU6',
+  'LEAKY_RELU',
+  'CLIP',
+  'TRANSPOSE',
+  'BATCH_MATMUL',
+  'BATCH_NORM',
+  'QLINEAR_CONV',
+  'QLINEAR_MATMUL',
+];
+
+const FLOAT_OPS_SET = new Set(FLOAT_REFERENCE_OPS);
+
+/** Ops that move data without arithmetic: they run on tensors of any dtype. */
+const ANY_DTYPE_OPS = new Set(['RESHAPE', 'TRANSPOSE', 'CONCATENATION', 'PAD', 'QUANTIZE', 'DEQUANTIZE', 'QLINEAR_CONV', 'QLINEAR_MATMUL']);
+
+/** Ops whose computation is float in the graph's float form; their first input must be float. */
+function needsFloatInput(op: Op): boolean {
+  return !ANY_DTYPE_OPS.has(op.type);
+}
+
+/** Lists the ops of `graph` that runFloat cannot execute (empty when it can run the graph). */
+export function unsupportedFloatOps(graph: Graph): Op[] {
+  return graph.ops.filter((op) => !FLOAT_OPS_SET.has(op.type) || (needsFloatInput(op) && op.inputs[0]! >= 0 && !isFloatDType(graph.tensors[op.inputs[0]!]!.dtype)));
+}
+
+/**
+ * Runs `graph` on `inputs` (one per Graph.inputs entry, IR layout, the input tensor's dtype).
+ * Throws DataError for inputs of the wrong shape or dtype and UnsupportedError for an op the
+ * float engine does not run (naming the op and the node).
+ */
+export function runFloat(graph: Graph, inputs: TensorValue[], opts: RunOptions = {}): RunResult {
+  const bad = unsupportedFloatOps(graph)[0];
+  if (bad) {
+    const t = bad.inputs[0]! >= 0 ? graph.tensors[bad.inputs[0]!] : undefined;
+    if (FLOAT_OPS_SET.has(bad.type) && t) {
+      throw new UnsupportedError(
+        `op ${bad.index} (${bad.type} '${bad.source.name}') computes on ${t.dtype} tensors, which the float engine does not run: use --engine reference for an int8 model`,
+      );
+    }
+    throw new UnsupportedError(`op ${bad.index} (${bad.source.opType} '${bad.source.name}', ${bad.type}) is not supported by the float reference engine: remove it from the model or ask for support`);
+  }
+  if (inputs.length !== graph.inputs.length) {
+    throw new DataError(`the model takes ${graph.inputs.length} input(s) but ${inputs.length} were given: pass one --input per model input`);
+  }
+  const values = new Map<number, TensorValue>();
+  graph.inputs.forEach((gi, i) => {
+    const t = graph.tensors[gi.tensor]!;
+    const v = inputs[i]!;
+    if (v.dtype !== t.dtype) throw new DataError(`input ${i} ('${t.name}') must be ${t.dtype} but ${v.dtype} was given: convert the data to ${t.dtype}`);
+    if (v.data.length !== elementCount(t.shape)) {
+      throw new DataError(`input ${i} ('${t.name}') must have shape [${t.shape.join(',')}] (${elementCount(t.shape)} elements) but has ${v.data.length} elements: pass data of that shape`);
+    }
+    values.set(gi.tensor, { dtype: v.dtype, shape: [...t.shape], data: v.data });
+  });
+
+  const get = (index: number): TensorValue => {
+    let v = values.get(index);
+    if (v) return v;
+    const t = graph.tensors[index]!;
+    if (t.data === undefined) {
+      if (t.variable) {
+        v = toDType(t.dtype, [...t.shape], new Float64Array(elementCount(t.shape)));
+      } else {
+        throw new InvalidModelError(`tensor ${index} ('${t.name}') is read before any op writes it: the model's op order is broken, re-export it`);
+      }
+    } else {
+      v = decodeConstant(t);
+    }
+    values.set(index, v);
+    return v;
+  };
+
+  for (const op of graph.ops) {
+    const results = runOp(op, graph, get);
+    op.outputs.forEach((o, k) => {
+      const t = graph.tensors[o]!;
+      const r = results[k]!;
+      if (r.data.length !== elementCount(t.shape)) {
+        throw new InvalidModelError(
+          `op ${op.index} (${op.type} '${op.source.name}') produces shape [${r.shape.join(',')}] but its output '${t.name}' is declared [${t.shape.join(',')}]: the model (or its import) is inconsistent`,
+        );
+      }
+      values.set(o, { dtype: r.dtype, shape: [...t.shape], data: r.data });
+    });
+  }
+
+  const outputs = graph.outputs.map((go) => get(go.tensor));
+  const result: RunResult = { outputs };
+  if (opts.keepIntermediates) {
+    result.tensors = new Map([...values].filter(([i]) => graph.tensors[i]!.data === undefined || graph.tensors[i]!.variable));
+  }
+  return result;
+}
+
+type Getter = (index: number) => TensorValue;
+
+function runOp(op: Op, graph: Graph, get: Getter): TensorValue[] {
+  const tensor = (k: number): Tensor => graph.tensors[op.inputs[k]!]!;
+  const has = (k: number): boolean => op.inputs[k] !== undefined && op.inputs[k]! >= 0;
+  const real = (k: number): FloatArray => realValues(get(op.inputs[k]!), tensor(k), op);
+  const outT = graph.tensors[op.outputs[0]!]!;
+  const a = op.attrs;
+  const num = (key: string, dflt: number): number => (typeof a[key] === 'number' ? (a[key] as number) : dflt);
+  const nums = (key: string): number[] | undefined => (Array.isArray(a[key]) ? (a[key] as number[]) : undefined);
+  const emit = (r: FloatArray, activation = true): TensorValue[] => {
+    const data = r.data instanceof Float64Array ? r.data : Float64Array.from(r.data);
+    if (activation) applyActivation(data, a.fusedActivation as string | undefined);
+    return [toDType(outT.dtype, r.shape, data)];
+  };
+  const convGeometry = (groups: number): ConvGeometry => ({
+    strideH: num('strideH', 1),
+    strideW: num('strideW', 1),
+    dilationH: num('dilationH', 1),
+    dilationW: num('dilationW', 1),
+    pads: nums('pads') ?? [0, 0, 0, 0],
+    groups,
+  });
+
+  switch (op.type) {
+    case 'CONV_2D': {
+      const x = real(0);
+      const w = real(1);
+      const groups = num('groups', x.shape[3]! / w.shape[3]!);
+      return emit(conv2d(x, w, has(2) ? real(2).data : undefined, convGeometry(groups)));
+    }
+    case 'DEPTHWISE_CONV_2D': {
+      const x = real(0);
+      const w = depthwiseAsGrouped(real(1));
+      return emit(conv2d(x, w, has(2) ? real(2).data : undefined, convGeometry(x.shape[3]!)));
+    }
+    case 'FULLY_CONNECTED':
+      return emit(fullyConnected(real(0), real(1), has(2) ? real(2).data : undefined, a.keepNumDims === true));
+    case 'AVERAGE_POOL_2D':
+    case 'MAX_POOL_2D':
+      return emit(
+        pool2d(
+          real(0),
+          {
+            filterH: num('filterH', 1),
+            filterW: num('filterW', 1),
+            strideH: num('strideH', 1),
+            strideW: num('strideW', 1),
+            pads: nums('pads') ?? [0, 0, 0, 0],
+            countIncludePad: a.countIncludePad === true,
+          },
+          op.type === 'MAX_POOL_2D' ? 'max' : 'average',
+        ),
+      );
+    case 'ADD':
+      return emit(binary(real(0), real(1), (x, y) => x + y));
+    case 'SUB':
+      return emit(binary(real(0), real(1), (x, y) => x - y));
+    case 'MUL':
+      return emit(binary(real(0), real(1), (x, y) => x * y));
+    case 'SOFTMAX': {
+      const x = real(0);
+      return emit(softmax(x, num('axis', x.shape.length - 1), num('beta', 1), a.coerce2d === true), false);
+    }
+    case 'LOGISTIC':
+      return emit(unary(real(0), logistic), false);
+    case 'TANH':
+      return emit(unary(real(0), Math.tanh), false);
+    case 'RELU':
+      return emit(unary(real(0), (v) => Math.max(v, 0)), false);
+    case 'RELU6':
+      return emit(unary(real(0), (v) => Math.min(Math.max(v, 0), 6)), false);
+    case 'LEAKY_RELU': {
+      const alpha = num('alpha', 0.01);
+      return emit(unary(real(0), (v) => (v < 0 ? alpha * v : v)), false);
+    }
+    case 'CLIP': {
+      const lo = a.min === null || a.min === undefined ? (has(1) ? real(1).data[0]! : -Infinity) : (a.min as number);
+      const hi = a.max === null || a.max === undefined ? (has(2) ? real(2).data[0]! : Infinity) : (a.max as number);
+      return emit(unary(real(0), (v) => Math.min(Math.max(v, lo), hi)), false);
+    }
+    case 'BATCH_NORM': {
+      const x = real(0);
+      const axis = num('axis', x.shape.length === 4 ? 3 : 1);
+      return emit(batchNorm(x, axis, real(1).data, real(2).data, real(3).data, real(4).data, num('epsilon', 1e-5)), false);
+    }
+    case 'MEAN': {
+      const x = real(0);
+      const axes = nums('axes') ?? (has(1) ? Array.from(asNumbers(get(op.inputs[1]!))) : []);
+      return emit(mean(x, axes, a.keepDims === true), false);
+    }
+    case 'BATCH_MATMUL':
+      return emit(batchMatmul(real(0), real(1), a.adjX === true, a.adjY === true), false);
+    case 'RESHAPE': {
+      const x = get(op.inputs[0]!);
+      return [{ dtype: x.dtype, shape: [...outT.shape], data: x.data }];
+    }
+    case 'TRANSPOSE': {
+      const perm = nums('perm') ?? Array.from(asNumbers(get(op.inputs[1]!)));
+      return [transposeValue(get(op.inputs[0]!), perm)];
+    }
+    case 'CONCATENATION': {
+      const parts = op.inputs.filter((i) => i >= 0).map((i) => get(i));
+      const r = concat(parts, num('axis', 0));
+      if (isFloatDType(r.dtype) && a.fusedActivation && a.fusedActivation !== 'NONE') return emit({ shape: r.shape, data: Float64Array.from(r.data as Float32Array) });
+      return [r];
+    }
+    case 'PAD': {
+      const x = get(op.inputs[0]!);
+      const rank = x.shape.length;
+      let pads = nums('pads');
+      if (!pads) {
+        // ONNX form [b0..bn-1, e0..en-1] from a runtime input -> [b0, e0, b1, e1, ...].
+        const onnx = Array.from(asNumbers(get(op.inputs[1]!)));
+        pads = [];
+        for (let d = 0; d < rank; d++) pads.push(onnx[d]!, onnx[d + rank]!);
+      }
+      let constant: number = typeof a.constantValue === 'number' ? a.constantValue : 0;
+      if (a.constantValue === null && has(2)) constant = asNumbers(get(op.inputs[2]!))[0]!;
+      return [pad(x, pads, ((a.mode as string) ?? 'CONSTANT') as PadMode, constant)];
+    }
+    case 'QUANTIZE':
+      return [quantizeOp(op, graph, get)];
+    case 'DEQUANTIZE':
+      return [dequantizeOp(op, graph, get)];
+    case 'QLINEAR_CONV':
+      return [qlinearConv(op, graph, get)];
+    case 'QLINEAR_MATMUL':
+      return [qlinearMatmul(op, graph, get)];
+    default:
+      throw new UnsupportedError(`op ${op.index} (${op.type}) is not supported by the float reference engine`);
+  }
+}
+
+/** Scale/zero point of a quantized tensor: from runtime inputs (ONNX) or the tensor's quant. */
+function quantParams(op: Op, graph: Graph, get: Getter, quantTensor: Tensor, scaleInput: number, zpInput: number): { scale: ArrayLike<number>; zeroPoint: ArrayLike<number>; axis: number } {
+  const axisAttr = typeof op.attrs.axis === 'number' ? (op.attrs.axis as number) : undefined;
+  const si = op.inputs[scaleInput];
+  if (si !== undefined && si >= 0) {
+    const scale = asNumbers(get(si));
+    const zi = op.inputs[zpInput];
+    const zeroPoint = zi !== undefined && zi >= 0 ? asNumbers(get(zi)) : new Float64Array(scale.length);
+    return { scale, zeroPoint, axis: axisAttr ?? 0 };
+  }
+  const q = quantTensor.quant;
+  if (!q || q.scale.length === 0) {
+    throw new InvalidModelError(`op ${op.index} (${op.type} '${op.source.name}'): tensor '${quantTensor.name}' has no quantization parameters: the model is incomplete, re-export it`);
+  }
+  return { scale: q.scale, zeroPoint: q.zeroPoint, axis: axisAttr ?? q.axis };
+}
+
+function quantizeOp(op: Op, graph: Graph, get: Getter): TensorValue {
+  const xT = graph.tensors[op.inputs[0]!]!;
+  const outT = graph.tensors[op.outputs[0]!]!;
+  const x = get(op.inputs[0]!);
+  // An integer input (TFLite requantize) is first taken to real values with its own parameters.
+  const real = isFloatDType(x.dtype) ? asNumbers(x) : realValues(x, xT, op).data;
+  const p = quantParams(op, graph, get, outT, 1, 2);
+  const rounding = ((op.attrs.rounding as string) ?? 'HALF_AWAY') as Rounding;
+  return toDType(outT.dtype, [...outT.shape], quantizeArray(real, x.shape, p.scale, p.zeroPoint, p.axis, outT.dtype, rounding));
+}
+
+function dequantizeOp(op: Op, graph: Graph, get: Getter): TensorValue {
+  const xT = graph.tensors[op.inputs[0]!]!;
+  const outT = graph.tensors[op.outputs[0]!]!;
+  const x = get(op.inputs[0]!);
+  if (isFloatDType(x.dtype)) return toDType(outT.dtype, [...outT.shape], asNumbers(x)); // float16 weights
+  const p = quantParams(op, graph, get, xT, 1, 2);
+  return toDType(outT.dtype, [...outT.shape], dequantizeArray(asNumbers(x), x.shape, Array.from(p.scale), Array.from(p.zeroPoint), p.axis));
+}
+
+/** Integer values minus a zero point (per tensor, or per channel along `axis`), exact in float64. */
+function centred(v: TensorValue, zp: ArrayLike<number>, axis: number): FloatArray {
+  const q = asNumbers(v);
+  const out = new Float64Array(q.length);
+  if (zp.length <= 1) {
+    const z = zp[0] ?? 0;
+    for (let i = 0; i < q.length; i++) out[i] = q[i]! - z;
+  } else {
+    const inner = v.shape.slice(axis + 1).reduce((a, b) => a * b, 1);
+    const dim = v.shape[axis]!;
+    for (let i = 0; i < q.length; i++) out[i] = q[i]! - zp[Math.floor(i / inner) % dim]!;
+  }
+  return { shape: v.shape, data: out };
+}
+
+function qlinearConv(op: Op, graph: Graph, get: Getter): TensorValue {
+  const outT = graph.tensors[op.outputs[0]!]!;
+  const input = (k: number): ArrayLike<number> => asNumbers(get(op.inputs[k]!));
+  const x = get(op.inputs[0]!);
+  const w = get(op.inputs[3]!);
+  const xScale = input(1)[0]!;
+  const wScale = input(4);
+  const yScale = input(6)[0]!;
+  const yZp = op.inputs[7]! >= 0 ? input(7)[0]! : 0;
+  const xc = centred(x, op.inputs[2]! >= 0 ? input(2) : [0], 3);
+  const wc = centred(w, op.inputs[5]! >= 0 ? input(5) : [0], 0);
+  const bias = op.inputs[8] !== undefined && op.inputs[8]! >= 0 ? input(8) : undefined;
+  const a = op.attrs;
+  const num = (key: string, d: number): number => (typeof a[key] === 'number' ? (a[key] as number) : d);
+  const acc = conv2d(xc, wc, bias, {
+    strideH: num('strideH', 1),
+    strideW: num('strideW', 1),
+    dilationH: num('dilationH', 1),
+    dilationW: num('dilationW', 1),
+    pads: (a.pads as number[]) ?? [0, 0, 0, 0],
+    groups: num('groups', x.shape[3]! / w.shape[3]!),
+  });
+  const multipliers = Array.from(wScale, (s) => Math.fround(Math.fround(xScale * s) / yScale));
+  const Cout = w.shape[0]!;
+  return toDType(outT.dtype, acc.shape, requantizeOnnx(acc.data, Cout, multipliers, yZp, outT.dtype));
+}
+
+function qlinearMatmul(op: Op, graph: Graph, get: Getter): TensorValue {
+  const outT = graph.tensors[op.outputs[0]!]!;
+  const input = (k: number): ArrayLike<number> => asNumbers(get(op.inputs[k]!));
+  const aV = get(op.inputs[0]!);
+  const bV = get(op.inputs[3]!);
+  const ac = centred(aV, input(2), aV.shape.length - 2);
+  // b's zero point and scale may be per column (last dim).
+  const bZp = input(5);
+  const bc = centred(bV, bZp, bV.shape.length - 1);
+  const acc = batchMatmul(ac, bc, false, false);
+  const aScale = input(1)[0]!;
+  const bScale = input(4);
+  const yScale = input(6)[0]!;
+  const yZp = op.inputs[7]! >= 0 ? input(7)[0]! : 0;
+  const N = bV.shape[bV.shape.length - 1]!;
+  const multipliers = Array.from(bScale, (s) => Math.fround(Math.fround(aScale * s) / yScale));
+  return toDType(outT.dtype, acc.shape, requantizeOnnx(acc.data, N, multipliers, yZp, outT.dtype));
+}
