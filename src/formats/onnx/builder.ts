@@ -1,0 +1,173 @@
+/**
+ * The IR graph under construction while an ONNX graph is imported, and the layout bookkeeping.
+ *
+ * Every ONNX value maps to a `Value`: its ONNX (logical) shape, and the IR tensor that holds it.
+ * In image graphs 4-D activations are held NHWC (`nhwc: true`); everything else keeps the ONNX
+ * layout. Constants keep their ONNX bytes and get an IR tensor only when an op consumes them, in
+ * the layout that op needs (weights are permuted here, at import, never at run time).
+ */
+import { InvalidModelError } from '../../errors.ts';
+import { dtypeSize, elementCount, type AttrValue, type DType, type Op, type OpSource, type Quantization, type Tensor } from '../../ir/graph.ts';
+import { broadcastBytes, NCHW_TO_NHWC, NHWC_TO_NCHW, permute, transposeBytes } from './layout.ts';
+
+/** Largest activation or constant the IR accepts (elements); far beyond any MCU. */
+const MAX_ELEMENTS = 1 << 28;
+
+export interface Value {
+  name: string;
+  /** ONNX shape (NCHW for image tensors). */
+  shape: number[];
+  dtype: DType;
+  /** The IR tensor holds this 4-D value NHWC. */
+  nhwc: boolean;
+  /** IR tensor in the value's own layout; -1 for a constant not yet materialised. */
+  tensor: number;
+  /** Constant contents in the ONNX layout. */
+  data?: Uint8Array;
+  /**
+   * Set on the 2-D result of flattening an NHWC tensor directly (no transpose back to NCHW):
+   * element j of a row is NCHW-flattened element order[j]. Only FULLY_CONNECTED consumers with
+   * constant weights may use it (they permute the weight rows).
+   */
+  flatOrder?: number[];
+  /** Cached IR tensors of this value in another layout. */
+  asNhwc?: number;
+  asNchw?: number;
+  /** Index of the IR op that produced it (for folding into that op). */
+  producer?: number;
+}
+
+export class GraphBuilder {
+  readonly tensors: Tensor[] = [];
+  readonly ops: Op[] = [];
+  readonly warnings: string[] = [];
+  private readonly values = new Map<string, Value>();
+  private readonly usedNames = new Set<string>();
+
+  constructor(readonly modelName: string) {}
+
+  value(name: string): Value | undefined {
+    return this.values.get(name);
+  }
+
+  define(v: Value): void {
+    this.values.set(v.name, v);
+  }
+
+  /** A unique tensor name derived from `base`. */
+  private uniqueName(base: string): string {
+    let name = base;
+    for (let i = 1; this.usedNames.has(name); i++) name = `${base}_${i}`;
+    this.usedNames.add(name);
+    return name;
+  }
+
+  checkShape(shape: readonly number[], what: string): void {
+    for (const d of shape) {
+      if (!Number.isSafeInteger(d) || d < 0) throw new InvalidModelError(`${what} gets dimension ${d}: the model is corrupt or its attributes are wrong, re-export it`);
+    }
+    if (elementCount(shape) > MAX_ELEMENTS) {
+      throw new InvalidModelError(`${what} has shape [${shape.join(',')}], more elements than memory can hold: the model is corrupt or not for a microcontroller`);
+    }
+  }
+
+  addTensor(name: string, shape: number[], dtype: DType, data?: Uint8Array, quant?: Quantization): number {
+    this.checkShape(shape, `tensor '${name}'`);
+    const t: Tensor = { index: this.tensors.length, name: this.uniqueName(name), shape, dtype };
+    if (data) t.data = data;
+    if (quant) t.quant = quant;
+    this.tensors.push(t);
+    return t.index;
+  }
+
+  /** Renames an IR tensor to the ONNX name of a value it now stands for (after folding). */
+  rename(tensor: number, name: string): void {
+    const t = this.tensors[tensor]!;
+    if (t.name === name) return;
+    this.usedNames.delete(t.name);
+    t.name = this.uniqueName(name);
+  }
+
+  addOp(type: string, inputs: number[], outputs: number[], attrs: Record<string, AttrValue>, source: OpSource, version: number): Op {
+    const op: Op = { index: this.ops.length, type, version, inputs, outputs, attrs, source };
+    this.ops.push(op);
+    return op;
+  }
+
+  /** A new activation value with its IR tensor (shape given in ONNX terms). */
+  activation(name: string, shape: number[], dtype: DType, nhwc: boolean): Value {
+    if (nhwc && shape.length !== 4) throw new Error(`internal: NHWC value ${name} must be 4-D`);
+    this.checkShape(shape, `tensor '${name}'`);
+    const irShape = nhwc ? permute(shape, NCHW_TO_NHWC) : [...shape];
+    const v: Value = { name, shape, dtype, nhwc, tensor: this.addTensor(name, irShape, dtype) };
+    return v;
+  }
+
+  constant(name: string, shape: number[], dtype: DType, data: Uint8Array): Value {
+    this.checkShape(shape, `constant '${name}'`);
+    return { name, shape, dtype, nhwc: false, tensor: -1, data };
+  }
+
+  /** The IR tensor of a value in its own layout (materialising a constant as-is). */
+  tensorOf(v: Value): number {
+    if (v.tensor < 0) v.tensor = this.addTensor(v.name, [...v.shape], v.dtype, v.data);
+    return v.tensor;
+  }
+
+  /** The IR tensor of a 4-D value in NHWC: constants are permuted, runtime NCHW values transposed. */
+  nhwcTensorOf(v: Value, source: OpSource, version: number): number {
+    if (v.shape.length !== 4) throw new Error(`internal: ${v.name} is not 4-D`);
+    if (v.nhwc) return v.tensor;
+    if (v.asNhwc !== undefined) return v.asNhwc;
+    const irShape = permute(v.shape, NCHW_TO_NHWC);
+    if (v.data) {
+      v.asNhwc = this.addTensor(`${v.name}_nhwc`, irShape, v.dtype, transposeBytes(v.data, v.shape, NCHW_TO_NHWC, dtypeSize(v.dtype)));
+    } else {
+      v.asNhwc = this.addTensor(`${v.name}_nhwc`, irShape, v.dtype);
+      this.addOp('TRANSPOSE', [this.tensorOf(v)], [v.asNhwc], { perm: NCHW_TO_NHWC }, source, version);
+    }
+    return v.asNhwc;
+  }
+
+  /** The IR tensor of a value in the ONNX layout: NHWC activations get a TRANSPOSE back. */
+  nchwTensorOf(v: Value, source: OpSource, version: number): number {
+    if (v.flatOrder) throw new Error(`internal: ${v.name} was flattened in NHWC order`);
+    if (!v.nhwc) return this.tensorOf(v);
+    if (v.asNchw !== undefined) return v.asNchw;
+    v.asNchw = this.addTensor(`${v.name}_nchw`, [...v.shape], v.dtype);
+    this.addOp('TRANSPOSE', [v.tensor], [v.asNchw], { perm: NHWC_TO_NCHW }, source, version);
+    return v.asNchw;
+  }
+
+  /**
+   * The IR tensor of an elementwise operand broadcast against an NHWC 4-D result: lower-rank
+   * operands are first aligned to 4-D (numpy rules, leading 1s) and then laid out NHWC.
+   */
+  nhwcOperandOf(v: Value, source: OpSource, version: number): number {
+    if (v.nhwc) return v.tensor;
+    if (v.shape.length > 4) throw new InvalidModelError(`'${v.name}' has rank ${v.shape.length} but is combined with a 4-D image tensor: the model is inconsistent`);
+    const shape4 = [...new Array<number>(4 - v.shape.length).fill(1), ...v.shape];
+    // A value with at most one non-1 dim in H/W/C order needs no data movement, only a reshape.
+    const irShape = permute(shape4, NCHW_TO_NHWC);
+    if (v.data) {
+      const data = transposeBytes(v.data, shape4, NCHW_TO_NHWC, dtypeSize(v.dtype));
+      return this.addTensor(`${v.name}_nhwc`, irShape, v.dtype, data);
+    }
+    if (v.shape.length === 4) return this.nhwcTensorOf(v, source, version);
+    const reshaped = this.addTensor(`${v.name}_4d`, shape4, v.dtype);
+    this.addOp('RESHAPE', [this.tensorOf(v)], [reshaped], { newShape: shape4 }, source, version);
+    const out = this.addTensor(`${v.name}_nhwc`, irShape, v.dtype);
+    this.addOp('TRANSPOSE', [reshaped], [out], { perm: NCHW_TO_NHWC }, source, version);
+    return out;
+  }
+
+  /** A constant broadcast to `target` (ONNX layout), for folding into a bias. */
+  static broadcastConstant(v: Value, target: number[]): Uint8Array {
+    return broadcastBytes(v.data!, v.shape, target, dtypeSize(v.dtype));
+  }
+
+  /** How many nodes read each ONNX value, set by the importer before lowering. */
+  consumers = new Map<string, number>();
+  /** ONNX values the model lists as graph outputs. */
+  graphOutputs = new Set<string>();
+}

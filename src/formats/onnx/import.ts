@@ -1,0 +1,210 @@
+/**
+ * ONNX -> graph IR. Decodes and validates the ModelProto (decode.ts), turns initializers and
+ * Constant nodes into constants, fixes graph input shapes (a dynamic batch becomes 1), decides
+ * whether the graph is an image graph (converted to NHWC), and lowers every node in order
+ * (lower.ts). See docs/onnx.md for the supported ops and the layout rules.
+ */
+import { InvalidModelError, TinymlError, UnsupportedError } from '../../errors.ts';
+import type { DType, Graph, GraphInput, GraphOutput } from '../../ir/graph.ts';
+import { NodeAttributes } from './attributes.ts';
+import { GraphBuilder, type Value } from './builder.ts';
+import { decodeModel, normalDomain, type GraphProto, type NodeProto, type ValueInfoProto } from './decode.ts';
+import { float32Bytes, int64Bytes, NCHW_TO_NHWC } from './layout.ts';
+import { FOLDABLE_OPS, IMAGE_OPS, lowerNode, type Declared, type NodeContext } from './lower.ts';
+import { int64ToNumber, onnxDataTypeToDType, tensorFromProto, type LongLike } from './tensor.ts';
+
+interface Dim {
+  value?: number;
+  param?: string;
+}
+
+function dimsOf(vi: ValueInfoProto): Dim[] | undefined {
+  const shape = vi.type?.tensorType?.shape;
+  if (!shape) return undefined;
+  return (shape.dim ?? []).map((d) => {
+    const has = Object.prototype.hasOwnProperty.call(d, 'dimValue');
+    const value = has ? int64ToNumber(d.dimValue as number | LongLike) : undefined;
+    return value !== undefined && value > 0 ? { value } : { param: d.dimParam || '?' };
+  });
+}
+
+/** Declared static shapes and types of values (value_info, graph outputs). */
+function declaredValues(graph: GraphProto): Map<string, Declared> {
+  const out = new Map<string, Declared>();
+  for (const vi of [...(graph.valueInfo ?? []), ...(graph.output ?? [])]) {
+    if (!vi.name) continue;
+    const dims = dimsOf(vi);
+    const elem = vi.type?.tensorType?.elemType;
+    const d: Declared = {};
+    if (dims && dims.every((x) => x.value !== undefined)) d.shape = dims.map((x) => x.value!);
+    if (elem) d.dtype = onnxDataTypeToDType(elem);
+    out.set(vi.name, d);
+  }
+  return out;
+}
+
+function constantFromNode(node: NodeProto, attrs: NodeAttributes, label: string): { shape: number[]; dtype: DType; data: Uint8Array } {
+  const t = attrs.tensor('value');
+  if (t) {
+    const d = tensorFromProto(t, `${label} value`);
+    return { shape: d.shape, dtype: d.dtype, data: d.data };
+  }
+  if (attrs.has('value_float')) return { shape: [], dtype: 'float32', data: float32Bytes([attrs.float('value_float', 0)]) };
+  if (attrs.has('value_floats')) {
+    const v = attrs.floats('value_floats')!;
+    return { shape: [v.length], dtype: 'float32', data: float32Bytes(v) };
+  }
+  if (attrs.has('value_int')) return { shape: [], dtype: 'int64', data: int64Bytes([attrs.int('value_int', 0)]) };
+  if (attrs.has('value_ints')) {
+    const v = attrs.ints('value_ints')!;
+    return { shape: [v.length], dtype: 'int64', data: int64Bytes(v) };
+  }
+  if (attrs.has('sparse_value') || attrs.has('value_string') || attrs.has('value_strings')) {
+    throw new UnsupportedError(`${label}: sparse or string constants are not supported: use a dense numeric initializer`);
+  }
+  void node;
+  throw new InvalidModelError(`${label} has no value: the model is corrupt, re-export it`);
+}
+
+export function importOnnx(bytes: Uint8Array, name: string): Graph {
+  const { model, graph, opsets } = decodeModel(bytes, name);
+  const b = new GraphBuilder(name);
+  const nodes = graph.node ?? [];
+  const initializerNames = new Set<string>();
+
+  if ((graph.sparseInitializer ?? []).length > 0) {
+    throw new UnsupportedError(`${name} has sparse initializers: save the model with dense initializers (onnx.numpy_helper / onnxruntime tools)`);
+  }
+  for (const t of graph.initializer ?? []) {
+    const tName = typeof t.name === 'string' ? t.name : '';
+    if (!tName) throw new InvalidModelError(`${name} has an initializer without a name: the model is corrupt, re-export it`);
+    const d = tensorFromProto(t, `initializer '${tName}'`);
+    b.define(b.constant(tName, d.shape, d.dtype, d.data));
+    initializerNames.add(tName);
+  }
+
+  // Readers of each value, graph outputs, constant-derivable values, and the image-graph test.
+  const readers = new Map<string, number[]>();
+  nodes.forEach((n, i) => {
+    for (const inp of n.input ?? []) if (inp) readers.set(inp, [...(readers.get(inp) ?? []), i]);
+  });
+  for (const o of graph.output ?? []) b.graphOutputs.add(o.name!);
+  const constNames = new Set(initializerNames);
+  let imageGraph = false;
+  for (const n of nodes) {
+    const domain = normalDomain(n.domain);
+    if (domain !== '') continue;
+    if (IMAGE_OPS.has(n.opType!)) imageGraph = true;
+    const ins = (n.input ?? []).filter((x) => x);
+    if (n.opType === 'Constant' || (FOLDABLE_OPS.has(n.opType!) && ins.length > 0 && ins.every((x) => constNames.has(x)))) {
+      for (const o of n.output ?? []) if (o) constNames.add(o);
+    }
+  }
+
+  // Graph inputs (those that are not initializers, whose declared values are defaults).
+  const inputs: GraphInput[] = [];
+  for (const vi of graph.input ?? []) {
+    const inName = vi.name!;
+    if (initializerNames.has(inName)) continue;
+    const tt = vi.type?.tensorType;
+    if (!tt) throw new UnsupportedError(`${name}: input '${inName}' is not a tensor (sequence, map or optional): tinyml takes tensor inputs only`);
+    const dtype = onnxDataTypeToDType(tt.elemType ?? 0);
+    if (dtype === 'unknown' || dtype === 'string') throw new UnsupportedError(`${name}: input '${inName}' has element type ${tt.elemType}: use a numeric input type`);
+    const dims = dimsOf(vi);
+    if (!dims) throw new UnsupportedError(`${name}: input '${inName}' has no declared shape: export the model with a fixed input shape`);
+    const shape = dims.map((d, axis) => {
+      if (d.value !== undefined) return d.value;
+      if (axis === 0 && dims.length > 1) {
+        b.warnings.push(`input '${inName}': dynamic batch dimension '${d.param}' fixed to 1`);
+        return 1;
+      }
+      throw new UnsupportedError(
+        `${name}: input '${inName}' has a dynamic dimension '${d.param}' at axis ${axis}: export the model with a fixed input shape (or fix it with onnxruntime's make_dynamic_shape_fixed)`,
+      );
+    });
+    const nhwc = imageGraph && shape.length === 4;
+    const v = b.activation(inName, shape, dtype, nhwc);
+    b.define(v);
+    const gi: GraphInput = { tensor: v.tensor };
+    if (nhwc) gi.sourceLayout = { shape: [...shape], perm: [...NCHW_TO_NHWC] };
+    inputs.push(gi);
+  }
+
+  const declared = declaredValues(graph);
+  const absorbed = new Set<number>();
+  for (let i = 0; i < nodes.length; i++) {
+    if (absorbed.has(i)) continue;
+    const node = nodes[i]!;
+    const opType = node.opType!;
+    const domain = normalDomain(node.domain);
+    const nodeName = node.name || `${opType}_${i}`;
+    const label = `${opType} node '${nodeName}'`;
+    const attrs = new NodeAttributes(node, label);
+    const outputs = (node.output ?? []).map((o) => o ?? '');
+    if (domain === '' && opType === 'Constant') {
+      const c = constantFromNode(node, attrs, label);
+      b.define(b.constant(outputs[0]!, c.shape, c.dtype, c.data));
+      continue;
+    }
+    const ins = (node.input ?? []).map((inp) => {
+      if (!inp) return undefined;
+      const v = b.value(inp);
+      if (!v) {
+        throw new InvalidModelError(
+          `${name}: ${label} reads '${inp}', which no input, initializer or earlier node produces: the graph is corrupt or not topologically sorted, re-export it`,
+        );
+      }
+      return v;
+    });
+    const ctx: NodeContext = {
+      b,
+      node,
+      index: i,
+      opType,
+      label,
+      attrs,
+      inputs: ins,
+      outputs,
+      source: { format: 'onnx', opType, name: nodeName, domain },
+      version: opsets.get(domain) ?? 1,
+      imageGraph,
+      declared,
+      nodes,
+      readers,
+      constNames,
+      absorbed,
+    };
+    lowerNode(ctx);
+  }
+
+  const outputs: GraphOutput[] = [];
+  const inputTensors = new Set(inputs.map((i) => i.tensor));
+  for (const o of graph.output ?? []) {
+    const v: Value | undefined = b.value(o.name!);
+    if (!v) throw new InvalidModelError(`${name}: graph output '${o.name}' is not produced by any node: the model is corrupt, re-export it`);
+    const tensor = b.tensorOf(v);
+    if (!inputTensors.has(tensor)) b.rename(tensor, o.name!);
+    const go: GraphOutput = { tensor };
+    if (v.nhwc) go.sourceLayout = { shape: [...v.shape], perm: [...NCHW_TO_NHWC] };
+    outputs.push(go);
+    const d = declared.get(o.name!);
+    if (d?.shape && (d.shape.length !== v.shape.length || d.shape.some((x, k) => x !== v.shape[k]))) {
+      b.warnings.push(`output '${o.name}': the model declares shape [${d.shape.join(',')}] but the graph computes [${v.shape.join(',')}]`);
+    }
+  }
+
+  const meta: Record<string, string | number> = {
+    irVersion: int64ToNumber(model.irVersion),
+    producer: `${model.producerName ?? ''} ${model.producerVersion ?? ''}`.trim(),
+    layout: imageGraph ? 'NHWC (converted from NCHW)' : 'as in the model',
+  };
+  for (const [domain, version] of opsets) meta[`opset${domain ? `:${domain}` : ''}`] = version;
+  if (model.graph?.name) meta.graphName = model.graph.name;
+
+  return { format: 'onnx', tensors: b.tensors, ops: b.ops, inputs, outputs, meta, warnings: b.warnings };
+}
+
+/** True for errors importOnnx raises on purpose (used by tests and callers that fall back). */
+export function isImportError(e: unknown): e is TinymlError {
+  return e instanceof TinymlError;
+}

@@ -1,0 +1,128 @@
+/**
+ * Pure helpers for shapes and constant data at import: transposing raw tensor bytes, the
+ * NCHW <-> NHWC permutations, numpy broadcasting, and reading/writing constant values.
+ */
+import { InvalidModelError } from '../../errors.ts';
+import { dtypeSize, elementCount, type DType } from '../../ir/graph.ts';
+
+/** irShape[i] = nchwShape[NCHW_TO_NHWC[i]]. */
+export const NCHW_TO_NHWC = [0, 2, 3, 1];
+/** nchwShape[i] = irShape[NHWC_TO_NCHW[i]]. */
+export const NHWC_TO_NCHW = [0, 3, 1, 2];
+
+/** Where NCHW axis a sits in the NHWC layout. */
+export function nhwcAxis(nchwAxis: number): number {
+  return NCHW_TO_NHWC.indexOf(nchwAxis);
+}
+
+export function permute<T>(values: readonly T[], perm: readonly number[]): T[] {
+  return perm.map((p) => values[p]!);
+}
+
+/** Transposes row-major raw bytes: out.shape[i] = shape[perm[i]]. */
+export function transposeBytes(data: Uint8Array, shape: readonly number[], perm: readonly number[], elemSize: number): Uint8Array {
+  const rank = shape.length;
+  const outShape = permute(shape, perm);
+  const count = elementCount(shape);
+  const out = new Uint8Array(count * elemSize);
+  if (count === 0) return out;
+  const inStrides = new Array<number>(rank);
+  let s = 1;
+  for (let i = rank - 1; i >= 0; i--) {
+    inStrides[i] = s;
+    s *= shape[i]!;
+  }
+  // Stride in the input of each output axis.
+  const strideOfOut = perm.map((p) => inStrides[p]!);
+  const idx = new Array<number>(rank).fill(0);
+  let src = 0;
+  for (let o = 0; o < count; o++) {
+    out.set(data.subarray(src * elemSize, src * elemSize + elemSize), o * elemSize);
+    // Advance the output multi-index (row-major) and keep `src` in step.
+    for (let a = rank - 1; a >= 0; a--) {
+      idx[a]!++;
+      src += strideOfOut[a]!;
+      if (idx[a]! < outShape[a]!) break;
+      src -= strideOfOut[a]! * outShape[a]!;
+      idx[a] = 0;
+    }
+  }
+  return out;
+}
+
+/** numpy broadcasting of two shapes, or undefined when they do not broadcast. */
+export function broadcastShapes(a: readonly number[], b: readonly number[]): number[] | undefined {
+  const rank = Math.max(a.length, b.length);
+  const out: number[] = [];
+  for (let i = 0; i < rank; i++) {
+    const da = a[a.length - rank + i] ?? 1;
+    const db = b[b.length - rank + i] ?? 1;
+    if (da === db || db === 1) out.push(da);
+    else if (da === 1) out.push(db);
+    else return undefined;
+  }
+  return out;
+}
+
+/** Reads numeric constant data as float64 values (int64 via BigInt, exact below 2^53). */
+export function readNumbers(data: Uint8Array, dtype: DType): number[] {
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const size = dtypeSize(dtype);
+  const n = size ? data.byteLength / size : 0;
+  const out = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    switch (dtype) {
+      case 'float32': out[i] = view.getFloat32(i * 4, true); break;
+      case 'float64': out[i] = view.getFloat64(i * 8, true); break;
+      case 'int8': out[i] = view.getInt8(i); break;
+      case 'uint8': case 'bool': out[i] = view.getUint8(i); break;
+      case 'int16': out[i] = view.getInt16(i * 2, true); break;
+      case 'uint16': out[i] = view.getUint16(i * 2, true); break;
+      case 'int32': out[i] = view.getInt32(i * 4, true); break;
+      case 'uint32': out[i] = view.getUint32(i * 4, true); break;
+      case 'int64': out[i] = Number(view.getBigInt64(i * 8, true)); break;
+      case 'uint64': out[i] = Number(view.getBigUint64(i * 8, true)); break;
+      default: throw new InvalidModelError(`cannot read a ${dtype} constant as numbers: use a numeric type`);
+    }
+  }
+  return out;
+}
+
+export function float32Bytes(values: ArrayLike<number>): Uint8Array {
+  return new Uint8Array(Float32Array.from(values).buffer);
+}
+
+export function int32Bytes(values: ArrayLike<number>): Uint8Array {
+  return new Uint8Array(Int32Array.from(values).buffer);
+}
+
+export function int64Bytes(values: readonly number[]): Uint8Array {
+  return new Uint8Array(BigInt64Array.from(values.map((v) => BigInt(v))).buffer);
+}
+
+/** Broadcasts row-major data of `shape` to `target` (numpy rules; caller checked they broadcast). */
+export function broadcastBytes(data: Uint8Array, shape: readonly number[], target: readonly number[], elemSize: number): Uint8Array {
+  const rank = target.length;
+  const full = [...new Array<number>(rank - shape.length).fill(1), ...shape];
+  const strides = new Array<number>(rank);
+  let s = 1;
+  for (let i = rank - 1; i >= 0; i--) {
+    strides[i] = full[i] === 1 ? 0 : s;
+    s *= full[i]!;
+  }
+  const count = elementCount(target);
+  const out = new Uint8Array(count * elemSize);
+  const idx = new Array<number>(rank).fill(0);
+  let src = 0;
+  for (let o = 0; o < count; o++) {
+    out.set(data.subarray(src * elemSize, src * elemSize + elemSize), o * elemSize);
+    for (let a = rank - 1; a >= 0; a--) {
+      idx[a]!++;
+      src += strides[a]!;
+      if (idx[a]! < target[a]!) break;
+      src -= strides[a]! * target[a]!;
+      idx[a] = 0;
+    }
+  }
+  return out;
+}
