@@ -1,7 +1,8 @@
 /** Every command of the CLI, in the order `tinyml --help` lists them. One file per command. */
 import type { Command } from 'commander';
 import { register as boards } from './boards.ts';
+import { register as inspect } from './inspect.ts';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [boards];
+export const commands: RegisterCommand[] = [inspect, boards];
