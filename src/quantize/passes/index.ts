@@ -1,0 +1,26 @@
+/**
+ * The graph passes run before calibration, in order. Each returns a new graph (or mutates a
+ * clone) and a log line per change, which `tinyml convert` prints in its summary.
+ */
+import type { Graph } from '../../ir/graph.ts';
+import { cloneGraph } from '../graph-edit.ts';
+import { dequantizeWeights } from './dequantize-weights.ts';
+import { foldConstants } from './fold-constants.ts';
+import { foldBatchNorm } from './fold-batchnorm.ts';
+import { foldBiasAdd } from './fold-bias-add.ts';
+import { fuseActivations } from './fuse-activation.ts';
+import { stripQdq } from './strip-qdq.ts';
+
+export function runPasses(input: Graph): { graph: Graph; log: string[] } {
+  let g = cloneGraph(input);
+  // A float tensor's `quant` is the pipeline's marker for QDQ-given params (strip-qdq.ts):
+  // start from none.
+  for (const t of g.tensors) if (t.dtype === 'float32' && !t.data) t.quant = undefined;
+  const log: string[] = [...dequantizeWeights(g)];
+  for (const pass of [foldConstants, stripQdq, foldBatchNorm, foldBiasAdd, fuseActivations]) {
+    const r = pass(g);
+    g = r.graph;
+    log.push(...r.log);
+  }
+  return { graph: g, log };
+}
