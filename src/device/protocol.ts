@@ -142,29 +142,40 @@ export class ReportDecoder {
   }
 
   /**
-   * Decodes one line: every valid record in it, one `rejected` item per `@TML` marker that
-   * starts no valid record, and the remaining text as one log line.
+   * Decodes one line: every valid record in it; one `rejected` item for each stretch of text
+   * that holds `@TML` markers but no valid record (so a bad record quoting "@TML" in a string
+   * counts once); the remaining text as one log line.
    */
   private decodeLine(line: string, items: DecodedItem[], partial = false): void {
     let pos = 0;
     let outside = '';
+    let failed: { from: number; reason: string } | null = null;
+    const flushFailed = (to: number) => {
+      if (!failed) return;
+      const text = line.slice(failed.from, to);
+      items.push({ kind: 'rejected', line: partial ? text.slice(0, 200) : text, reason: failed.reason });
+      this.stats.rejected++;
+      failed = null;
+    };
     for (let start = line.indexOf('@TML', pos); start >= 0; start = line.indexOf('@TML', pos)) {
       const found = line.startsWith(RECORD_MARKER, start) ? recordAt(line, start) : { error: 'no space after @TML' };
-      outside += line.slice(pos, start);
       if ('record' in found) {
+        if (failed) flushFailed(start);
+        else outside += line.slice(pos, start);
         items.push({ kind: 'record', record: found.record, raw: found.raw });
         this.stats.records++;
         pos = found.end;
       } else {
         // Not a record here; keep scanning after this marker (a real record may follow).
-        const next = line.indexOf('@TML', start + 4);
-        const text = line.slice(start, next >= 0 ? next : line.length);
-        items.push({ kind: 'rejected', line: partial ? text.slice(0, 200) : text, reason: found.error });
-        this.stats.rejected++;
-        pos = next >= 0 ? next : line.length;
+        if (!failed) {
+          outside += line.slice(pos, start);
+          failed = { from: start, reason: found.error };
+        }
+        pos = start + 4;
       }
     }
-    outside += line.slice(pos);
+    if (failed) flushFailed(line.length);
+    else outside += line.slice(pos);
     if (outside.trim().length > 0) {
       items.push({ kind: 'log', line: outside });
       this.stats.logLines++;
