@@ -5,6 +5,11 @@ import { formatTable, printJson, printLine, warn } from '../output.ts';
 
 const n = (x: number) => x.toLocaleString('en-US');
 
+/** Long TFLite fused names would push the table off the screen; --json keeps them whole. */
+function truncate(s: string, max: number): string {
+  return s.length <= max ? s : `...${s.slice(s.length - max + 3)}`;
+}
+
 function shape(t: TensorInfo): string {
   return `[${t.shape.join(',')}] ${t.dtype}`;
 }
@@ -29,14 +34,13 @@ function printReport(r: InspectReport): void {
   const rows = r.ops.map((op) => {
     const data = op.inputs.filter((t): t is TensorInfo => t !== null && !t.constant).map(shape);
     const consts = op.inputs.filter((t): t is TensorInfo => t !== null && t.constant).map((t) => `const ${shape(t)}`);
-    const quant = [
-      ...op.outputs.filter((t) => t.quant).map((t) => `out ${t.quant}`),
-      ...op.inputs.filter((t): t is TensorInfo => t !== null && t.constant && t.quant !== null && t.quant.startsWith('per-channel')).map((t) => `w ${t.quant}`),
-    ];
+    // Output parameters, plus the weights' per-channel count (the filter; the bias repeats it).
+    const perChannel = op.inputs.find((t): t is TensorInfo => t !== null && t.constant && t.quant !== null && t.quant.startsWith('per-channel'));
+    const quant = [...op.outputs.filter((t) => t.quant).map((t) => `out ${t.quant}`), ...(perChannel ? [`w ${perChannel.quant}`] : [])];
     return [
       String(op.index),
       op.known ? op.type : `${op.type} (unknown)`,
-      op.sourceName,
+      truncate(op.sourceName, 48),
       [...data, ...consts].join('; '),
       op.outputs.map(shape).join('; '),
       quant.join('; ') || '-',
