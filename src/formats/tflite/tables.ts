@@ -3,7 +3,7 @@
  * writer: dtype <-> TensorType, builtin op name <-> code, op -> options table.
  */
 import type { DType } from '../../ir/graph.ts';
-import { BuiltinOperator, BuiltinOptionsUnion, TensorType } from './schema-tables.ts';
+import { BuiltinOperator, BuiltinOptionsUnion, OptionTables, TensorType } from './schema-tables.ts';
 
 /** TensorType enum value -> IR dtype (types with no IR meaning map to 'unknown'). */
 const TENSOR_TYPE_TO_DTYPE: Record<string, DType> = {
@@ -96,9 +96,12 @@ const OPTIONS_BY_OP: Record<string, string> = {
   ARG_MIN: 'ArgMinOptions',
 };
 
-/** Name of the options table an op carries, when we know it. */
+/** Name of the options table an op carries, when we know it (listed, or by the naming rule). */
 export function optionsTableOf(opName: string): string | undefined {
-  return OPTIONS_BY_OP[opName];
+  const listed = OPTIONS_BY_OP[opName];
+  if (listed) return listed;
+  const byRule = `${opName.toLowerCase().split('_').map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join('')}Options`;
+  return OptionTables[byRule] && BuiltinOptionsUnion.includes(byRule) ? byRule : undefined;
 }
 
 /** Union type value of an options table (0 = NONE when unknown). */
