@@ -49,10 +49,10 @@ function floats(t: Tensor): Float32Array {
 
 /** Raw float32 contents of an ONNX initializer, decoded here without our tensor code. */
 function onnxInitializer(model: onnxProto.onnx.ModelProto, name: string): { dims: number[]; values: Float32Array } {
-  const t = model.graph!.initializer.find((i) => i.name === name)!;
-  const dims = t.dims.map((d) => Number(d));
+  const t = (model.graph!.initializer ?? []).find((i) => i.name === name)!;
+  const dims = (t.dims ?? []).map((d) => Number(d));
   // Copy first: a Buffer's slice() is a view into the whole file.
-  const values = t.rawData?.length ? new Float32Array(new Uint8Array(t.rawData).buffer) : Float32Array.from(t.floatData);
+  const values = t.rawData?.length ? new Float32Array(new Uint8Array(t.rawData).buffer) : Float32Array.from(t.floatData ?? []);
   return { dims, values };
 }
 
@@ -238,7 +238,7 @@ describe('corrupt and wrong files are InvalidModelError', () => {
 
   it('a model whose initializer claims more data than it holds', () => {
     const model = onnx.ModelProto.decode(mnist);
-    const init = model.graph!.initializer.find((t) => t.name === 'Parameter87')!;
+    const init = (model.graph!.initializer ?? []).find((t) => t.name === 'Parameter87')!;
     init.dims = [16, 8, 5, 6];
     const bytes = onnx.ModelProto.encode(model).finish();
     let err: unknown;
