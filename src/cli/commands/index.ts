@@ -2,7 +2,8 @@
 import type { Command } from 'commander';
 import { register as boards } from './boards.ts';
 import { register as inspect } from './inspect.ts';
+import { register as infer } from './infer.ts';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [inspect, boards];
+export const commands: RegisterCommand[] = [inspect, boards, infer];

@@ -1,0 +1,66 @@
+/**
+ * The engines `tinyml infer` (and later `eval`) can run a model on. Each engine takes inputs in
+ * the IR layout and dtype and returns outputs the same way; layout conversion, file I/O and
+ * printing live in infer.ts, so a new engine (a native host build, an emulator, a board) plugs
+ * in by adding one entry to ENGINES.
+ */
+import { UnsupportedError, UsageError } from '../errors.ts';
+import type { Graph } from '../ir/graph.ts';
+import { runFloat, unsupportedFloatOps } from '../reference/float/index.ts';
+import { runInt8 } from '../reference/int8/index.ts';
+import type { RunOptions, RunResult, TensorValue } from '../reference/tensor-value.ts';
+
+export interface InferenceEngine {
+  /** The --engine value. */
+  id: string;
+  /** One line for --help and docs. */
+  summary: string;
+  /** Throws a typed error (naming the op and the fix) when the engine cannot run `graph`. */
+  check(graph: Graph): void | Promise<void>;
+  /** One inference: inputs in Graph.inputs order, IR layout and dtype. */
+  run(graph: Graph, inputs: TensorValue[], opts?: RunOptions): Promise<RunResult>;
+}
+
+/** True when the graph computes on quantized integer activations (an int8 model). */
+export function isQuantizedGraph(graph: Graph): boolean {
+  return graph.tensors.some((t) => t.data === undefined && !t.variable && (t.dtype === 'int8' || t.dtype === 'uint8' || t.dtype === 'int16') && t.quant !== undefined);
+}
+
+const floatEngine: InferenceEngine = {
+  id: 'float',
+  summary: 'float32 reference executor in TypeScript (float models, hybrid int8-weight models, ONNX QDQ/QLinear ops)',
+  check(graph) {
+    const bad = unsupportedFloatOps(graph)[0];
+    if (!bad) return;
+    if (isQuantizedGraph(graph)) {
+      throw new UnsupportedError(`this is an int8 model (op ${bad.index} ${bad.type} computes on integers): run it with --engine reference`);
+    }
+    throw new UnsupportedError(`op ${bad.index} (${bad.source.opType} '${bad.source.name}') is not supported by the float engine: the model cannot run on the float engine`);
+  },
+  async run(graph, inputs, opts) {
+    return runFloat(graph, inputs, opts);
+  },
+};
+
+const referenceEngine: InferenceEngine = {
+  id: 'reference',
+  summary: 'int8 reference executor, bit-exact with TFLite Micro reference kernels (int8 models)',
+  check(graph) {
+    if (!isQuantizedGraph(graph)) {
+      throw new UnsupportedError('the reference engine runs int8 models and this model is float: quantize it first with `tinyml convert <model> --calib <data>`, or use --engine float');
+    }
+  },
+  async run(graph, inputs, opts) {
+    return runInt8(graph, inputs, opts);
+  },
+};
+
+export const ENGINES: readonly InferenceEngine[] = [floatEngine, referenceEngine];
+
+export const DEFAULT_ENGINE_FOR = (graph: Graph): string => (isQuantizedGraph(graph) ? 'reference' : 'float');
+
+export function getEngine(id: string): InferenceEngine {
+  const e = ENGINES.find((x) => x.id === id);
+  if (!e) throw new UsageError(`unknown engine '${id}': use one of ${ENGINES.map((x) => x.id).join(', ')}`);
+  return e;
+}
