@@ -3,7 +3,9 @@ import type { Command } from 'commander';
 import { register as boards } from './boards.ts';
 import { register as inspect } from './inspect.ts';
 import { register as infer } from './infer.ts';
+import { register as convert } from './convert.ts';
+import { register as evalCommand } from './eval.ts';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [inspect, boards, infer];
+export const commands: RegisterCommand[] = [inspect, boards, infer, convert, evalCommand];
