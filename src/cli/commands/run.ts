@@ -1,0 +1,135 @@
+/** `tinyml run <model> --board <emulated board>`: build, run in QEMU, print the device's report. */
+import type { Command } from 'commander';
+import { BudgetError, ExitCode, TinymlError, UsageError } from '../../errors.ts';
+import { runOnEmulator, type Budgets, type RunResult } from '../../run/run.ts';
+import { writeJunit, type JunitCase } from '../../report/junit.ts';
+import { formatTable, printJson, printLine } from '../output.ts';
+
+interface RunCliOptions {
+  board: string;
+  runs?: string;
+  input?: string[];
+  profile?: boolean;
+  json?: boolean;
+  junit?: string;
+  jsonl?: string;
+  elf?: string;
+  out?: string;
+  optimize?: string;
+  timeout?: string;
+  maxInstructions?: string;
+  maxArena?: string;
+  maxFlash?: string;
+  maxStack?: string;
+}
+
+export function intOption(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value.trim()) || Number(value) <= 0 || !Number.isSafeInteger(Number(value))) {
+    throw new UsageError(`${name} '${value}' is not a positive integer: pass a whole number, e.g. ${name} 100000`);
+  }
+  return Number(value);
+}
+
+export function register(program: Command): void {
+  program
+    .command('run')
+    .description('build a model for an emulated board, run it in QEMU and print its report (instructions, memory, outputs)')
+    .argument('[model]', '.tflite or .onnx model (int8); optional with --elf')
+    .requiredOption('-b, --board <id>', 'emulated board: mps2-an386 | netduinoplus2')
+    .option('-n, --runs <n>', 'inferences to time (default 1)')
+    .option('-i, --input <file...>', 'raw input file per model input, baked into the firmware')
+    .option('--profile', 'per-op cost records')
+    .option('--elf <file>', 'run this built firmware instead of building')
+    .option('-o, --out <dir>', 'build folder (default: a temporary folder)')
+    .option('-O, --optimize <level>', 'compiler optimisation: O2 | Os | O3 (default O2)')
+    .option('--timeout <s>', 'wall-clock limit of the emulated run in seconds (default 120)')
+    .option('--jsonl <file>', 'append every report record to this JSONL file as it arrives')
+    .option('--junit <file>', 'write a JUnit XML report (the run and each budget as a test case)')
+    .option('--max-instructions <n>', 'budget: fail (exit 13) if an inference costs more instructions')
+    .option('--max-arena <bytes>', 'budget: fail if the tensor arena is larger')
+    .option('--max-flash <bytes>', 'budget: fail if the firmware uses more flash')
+    .option('--max-stack <bytes>', 'budget: fail if the stack high-water mark is higher')
+    .option('--json', 'print the result as JSON')
+    .action(async (model: string | undefined, opts: RunCliOptions) => {
+      const budgets: Budgets = {
+        maxInstructions: intOption('--max-instructions', opts.maxInstructions),
+        maxArena: intOption('--max-arena', opts.maxArena),
+        maxFlash: intOption('--max-flash', opts.maxFlash),
+        maxStack: intOption('--max-stack', opts.maxStack),
+      };
+      const started = Date.now();
+      let result: RunResult;
+      try {
+        result = await runOnEmulator({
+          model,
+          elf: opts.elf,
+          board: opts.board,
+          runs: intOption('--runs', opts.runs),
+          inputs: opts.input,
+          profile: opts.profile,
+          optimize: opts.optimize,
+          outDir: opts.out,
+          jsonl: opts.jsonl,
+          timeoutMs: (intOption('--timeout', opts.timeout) ?? 120) * 1000,
+          budgets,
+          onItem: opts.json ? undefined : (item) => {
+            if (item.kind === 'log') printLine(`device: ${item.line}`);
+          },
+        });
+      } catch (e) {
+        if (opts.junit && e instanceof TinymlError) {
+          writeJunit(opts.junit, 'tinyml run', [{ name: `${model ?? opts.elf} on ${opts.board}`, failure: e.message, time: (Date.now() - started) / 1000 }]);
+        }
+        throw e;
+      }
+      if (opts.junit) writeJunit(opts.junit, 'tinyml run', junitCases(result, model ?? opts.elf ?? '', (Date.now() - started) / 1000));
+      if (opts.json) printJson(toJson(result));
+      else printText(result);
+      const over = result.budgets.filter((b) => !b.ok);
+      if (over.length > 0) {
+        // Printed after the report so CI logs show both; main.ts would print JSON errors twice.
+        const err = new BudgetError(over.map((b) => `${b.name} ${b.actual ?? 'unknown'} exceeds ${b.option} ${b.limit}`).join('; ') + ': shrink the model or raise the budget');
+        process.stderr.write(`tinyml: error: ${err.message}\n`);
+        process.exitCode = ExitCode.BUDGET;
+      }
+    });
+}
+
+function junitCases(r: RunResult, name: string, seconds: number): JunitCase[] {
+  return [
+    { name: `${name} on ${r.board}`, time: seconds, output: r.latency ? `${r.latency.median} ${r.latency.unit}/inference` : undefined },
+    ...r.budgets.map((b) => ({ name: `budget ${b.option} ${b.limit}`, failure: b.ok ? undefined : `${b.name} ${b.actual ?? 'unknown'} exceeds ${b.limit}` })),
+  ];
+}
+
+function toJson(r: RunResult): unknown {
+  const { device: _device, ...rest } = r;
+  return rest;
+}
+
+const n = (v: number) => Math.round(v).toLocaleString('en-US');
+
+function printText(r: RunResult): void {
+  const emulated = r.unit !== 'cycles';
+  printLine(`${r.model ?? r.elf} on ${r.board} (QEMU ${r.machine}${emulated ? ', -icount shift=0: costs are guest instructions, not time' : ''})`);
+  if (r.latency) {
+    const l = r.latency;
+    printLine(`  latency     ${n(l.median)} ${l.unit}/inference (median of ${l.runs}; min ${n(l.min)}, max ${n(l.max)})`);
+  }
+  if (r.macs !== null) printLine(`  MACs        ${n(r.macs)}${r.macsPerUnit !== null ? `  (${r.macsPerUnit.toFixed(3)} MACs per ${r.unit === 'cycles' ? 'cycle' : 'instruction'})` : ''}`);
+  if (r.arenaBytes !== null) printLine(`  arena       ${n(r.arenaBytes)} bytes`);
+  if (r.stackHighWaterBytes !== null) printLine(`  stack       ${n(r.stackHighWaterBytes)} bytes high-water mark`);
+  if (r.staticRamBytes !== null) printLine(`  static RAM  ${n(r.staticRamBytes)} bytes (.data + .bss, arena included)`);
+  if (r.flashBytes !== null) printLine(`  flash       ${n(r.flashBytes)} bytes`);
+  for (const o of r.outputs) {
+    const shown = o.int8.slice(0, 16).join(' ');
+    printLine(`  output ${o.index}    ${shown}${o.int8.length > 16 ? ` ... (${o.bytes} bytes)` : ''}`);
+  }
+  if (r.ops.length > 0) {
+    printLine('');
+    printLine(formatTable(['#', 'op', r.unit ?? 'cost'], r.ops.map((o) => [String(o.index), o.op, n(o.cost)])));
+  }
+  for (const b of r.budgets) printLine(`  budget ${b.option} ${b.limit}: ${b.ok ? 'ok' : 'EXCEEDED'} (${b.actual ?? 'unknown'})`);
+  if (r.decoder.rejected > 0) printLine(`  ${r.decoder.rejected} corrupt report line(s) rejected (CRC)`);
+}

@@ -1,0 +1,237 @@
+/**
+ * `tinyml run`: build a model's firmware for an emulated board (the native backend's
+ * buildFirmware), run it in QEMU behind a pty, decode the report and return the numbers:
+ * instructions per inference (min/median/max), MACs per instruction, arena, stack high-water
+ * mark, flash, outputs, budget verdicts. Returns data; src/cli/commands/run.ts prints it.
+ *
+ * Checks that make a CI run fail loudly: a device error or HardFault (DeviceFaultError), a
+ * hello whose model hash differs from the model just built (stale firmware, MismatchError),
+ * no `done` record (DeviceError/TimeoutError). Budgets are returned as verdicts; the command
+ * sets the budget exit code after printing the report.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { basename, join, resolve } from 'node:path';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { BoardError, DeviceError, DeviceFaultError, FileError, MismatchError, UsageError } from '../errors.ts';
+import { getBoard, type Board } from '../boards/registry.ts';
+import { runQemu } from '../emulate/qemu.ts';
+import { ReportCollector, describeDeviceError, summarizeCosts, type CostSummary, type DeviceReport } from '../report/device-report.ts';
+import { JsonlLog } from '../report/jsonl.ts';
+import type { DecodedItem, DecoderStats } from '../device/protocol.ts';
+import { loadModel } from '../formats/load.ts';
+import { opMacs } from '../inspect/metrics.ts';
+
+export interface Budgets {
+  maxInstructions?: number;
+  maxArena?: number;
+  maxFlash?: number;
+  maxStack?: number;
+}
+
+export interface RunOptions {
+  /** Model to build; optional when `elf` is given. */
+  model?: string;
+  /** Run this already-built firmware instead of building one. */
+  elf?: string;
+  board: string;
+  runs?: number;
+  /** One raw input file per model input, baked into the firmware. */
+  inputs?: string[];
+  profile?: boolean;
+  optimize?: string;
+  /** Build output folder (default: a fresh temporary folder). */
+  outDir?: string;
+  /** Every decoded record is appended here as it arrives. */
+  jsonl?: string;
+  timeoutMs?: number;
+  budgets?: Budgets;
+  /** Called for every decoded item (the CLI shows device log lines live). */
+  onItem?: (item: DecodedItem) => void;
+}
+
+export interface BudgetVerdict {
+  name: 'instructions' | 'arena' | 'flash' | 'stack';
+  option: string;
+  limit: number;
+  actual: number | null;
+  ok: boolean;
+}
+
+export interface RunOutput {
+  index: number;
+  bytes: number;
+  hex: string;
+  /** The bytes read as int8 (the dtype of every shared model's outputs). */
+  int8: number[];
+}
+
+export interface RunResult {
+  board: string;
+  machine: string;
+  elf: string;
+  model: string | null;
+  /** sha256 prefix of the model file the firmware was built from (null for --elf). */
+  expectedModelHash: string | null;
+  deviceModelHash: string | null;
+  unit: 'instructions' | 'cycles' | null;
+  latency: CostSummary | null;
+  macs: number | null;
+  macsPerUnit: number | null;
+  arenaBytes: number | null;
+  stackHighWaterBytes: number | null;
+  staticRamBytes: number | null;
+  flashBytes: number | null;
+  ops: { index: number; op: string; cost: number }[];
+  outputs: RunOutput[];
+  logs: string[];
+  decoder: DecoderStats;
+  wallMs: number;
+  budgets: BudgetVerdict[];
+  device: DeviceReport;
+}
+
+export function modelHashOf(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex').slice(0, 16);
+}
+
+/** The board must exist and be emulated by QEMU. */
+export function emulatedBoard(id: string): { board: Board; machine: string } {
+  const board = getBoard(id);
+  if (!board.emulation.qemu) {
+    throw new BoardError(`board ${id} has no QEMU emulation: run it on the board with \`tinyml deploy ${'<model>'} --board ${id}\` and \`tinyml monitor\`, or pick an emulated board (mps2-an386, netduinoplus2)`);
+  }
+  return { board, machine: board.emulation.qemu };
+}
+
+interface BuiltFirmware {
+  elfPath: string;
+  modelHash?: string;
+  arenaBytes?: number;
+}
+
+type BuildFirmware = (opts: Record<string, unknown>) => Promise<BuiltFirmware> | BuiltFirmware;
+
+/** The native backend's buildFirmware (src/build/firmware.ts), loaded when a build is needed. */
+async function loadBuildFirmware(): Promise<BuildFirmware> {
+  const url = new URL('../build/firmware.ts', import.meta.url);
+  if (!existsSync(url)) {
+    throw new UsageError('this tinyml has no firmware builder yet (src/build/firmware.ts): build the ELF another way and pass it with --elf <file>');
+  }
+  const mod = (await import(url.href)) as { buildFirmware?: BuildFirmware };
+  if (typeof mod.buildFirmware !== 'function') throw new UsageError('src/build/firmware.ts exports no buildFirmware: pass a built ELF with --elf <file>');
+  return mod.buildFirmware;
+}
+
+function checkPositive(name: string, v: number | undefined): void {
+  if (v !== undefined && (!Number.isSafeInteger(v) || v <= 0)) throw new UsageError(`${name} ${v} must be a positive integer`);
+}
+
+export function checkBudgets(result: Pick<RunResult, 'latency' | 'arenaBytes' | 'flashBytes' | 'stackHighWaterBytes'>, budgets: Budgets): BudgetVerdict[] {
+  const verdicts: BudgetVerdict[] = [];
+  const add = (name: BudgetVerdict['name'], option: string, limit: number | undefined, actual: number | null) => {
+    if (limit === undefined) return;
+    verdicts.push({ name, option, limit, actual, ok: actual !== null && actual <= limit });
+  };
+  add('instructions', '--max-instructions', budgets.maxInstructions, result.latency ? result.latency.max : null);
+  add('arena', '--max-arena', budgets.maxArena, result.arenaBytes);
+  add('flash', '--max-flash', budgets.maxFlash, result.flashBytes);
+  add('stack', '--max-stack', budgets.maxStack, result.stackHighWaterBytes);
+  return verdicts;
+}
+
+export async function runOnEmulator(opts: RunOptions): Promise<RunResult> {
+  const { machine } = emulatedBoard(opts.board);
+  checkPositive('--runs', opts.runs);
+  if (!opts.model && !opts.elf) throw new UsageError('give a model to build and run, or --elf <file> with a built firmware');
+  if (opts.model && !existsSync(opts.model)) throw new FileError(`model ${opts.model} not found: check the path`);
+
+  let elfPath: string;
+  let expectedModelHash: string | null = null;
+  let macs: number | null = null;
+  if (opts.model) {
+    const graph = loadModel(opts.model);
+    macs = graph.ops.reduce((n, op) => n + opMacs(graph, op), 0);
+    expectedModelHash = modelHashOf(opts.model);
+  }
+  if (opts.elf) {
+    if (!existsSync(opts.elf)) throw new FileError(`firmware ${opts.elf} not found: check the path or build it with tinyml build`);
+    elfPath = resolve(opts.elf);
+  } else {
+    const buildFirmware = await loadBuildFirmware();
+    const outDir = opts.outDir ?? mkdtempSync(join(tmpdir(), `tinyml-run-${basename(opts.model!).replace(/\W+/g, '_')}-`));
+    const built = await buildFirmware({
+      modelPath: opts.model,
+      board: opts.board,
+      outDir,
+      inputs: opts.inputs,
+      optimize: opts.optimize ?? 'O2',
+      profile: opts.profile ?? false,
+      runs: opts.runs ?? 1,
+    });
+    elfPath = built.elfPath;
+    if (built.modelHash) expectedModelHash = built.modelHash;
+  }
+
+  const log = opts.jsonl ? new JsonlLog(opts.jsonl) : null;
+  const collector = new ReportCollector();
+  let qemu;
+  try {
+    qemu = await runQemu({
+      elfPath,
+      machine,
+      timeoutMs: opts.timeoutMs,
+      onItem: (item) => {
+        log?.write(item);
+        collector.add(item);
+        opts.onItem?.(item);
+      },
+    });
+  } finally {
+    log?.close();
+  }
+  const rep = collector.report;
+
+  const fault = rep.errors[0];
+  if (fault) throw new DeviceFaultError(`the firmware reported ${describeDeviceError(fault)} on ${opts.board}: see the JSONL log (--jsonl) and the map file; addr2line -e ${elfPath} <pc> names the function`);
+  if (!rep.hello) throw new DeviceError(`no hello record from the firmware on ${opts.board} (${qemu.stats.rejected} rejected lines): is ${basename(elfPath)} a tinyml firmware for ${opts.board}?`);
+  if (!qemu.done || !rep.done) throw new DeviceError(`the firmware stopped without a done record on ${opts.board}: see the log lines it printed`);
+  if (expectedModelHash && rep.hello.model_hash !== expectedModelHash) {
+    throw new MismatchError(`the firmware runs model ${rep.hello.model_hash} but ${opts.model} is ${expectedModelHash}: the ELF is stale, rebuild it (tinyml build) or drop --elf`);
+  }
+
+  const unit = rep.unit ?? 'instructions';
+  const latency = summarizeCosts(rep.inferences, unit);
+  const result: RunResult = {
+    board: opts.board,
+    machine,
+    elf: elfPath,
+    model: opts.model ?? null,
+    expectedModelHash,
+    deviceModelHash: rep.hello.model_hash,
+    unit: rep.unit,
+    latency,
+    macs,
+    macsPerUnit: macs !== null && latency && latency.mean > 0 ? macs / latency.mean : null,
+    arenaBytes: rep.mem?.arena_bytes ?? rep.hello.arena_bytes ?? null,
+    stackHighWaterBytes: rep.mem?.stack_high_water_bytes ?? null,
+    staticRamBytes: rep.mem?.static_ram_bytes ?? null,
+    flashBytes: rep.mem?.flash_used_bytes ?? null,
+    ops: rep.ops,
+    outputs: rep.outputs.map((bytes, index) => ({
+      index,
+      bytes: bytes.length,
+      hex: Buffer.from(bytes).toString('hex'),
+      int8: Array.from(new Int8Array(bytes.buffer, bytes.byteOffset, bytes.length)),
+    })),
+    logs: rep.logs,
+    decoder: qemu.stats,
+    wallMs: qemu.wallMs,
+    budgets: [],
+    device: rep,
+  };
+  result.budgets = checkBudgets(result, opts.budgets ?? {});
+  return result;
+}
+
