@@ -3,9 +3,10 @@ import type { Command } from 'commander';
 import { register as boards } from './boards.ts';
 import { register as inspect } from './inspect.ts';
 import { register as infer } from './infer.ts';
+import { register as run } from './run.ts';
 import { register as convert } from './convert.ts';
 import { register as evalCommand } from './eval.ts';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [inspect, boards, infer, convert, evalCommand];
+export const commands: RegisterCommand[] = [inspect, boards, infer, run, convert, evalCommand];
