@@ -38,6 +38,8 @@ export interface GeneratedModel {
   weightBytes: number;
   modelHash: string;
   buildId: string;
+  /** Bytes baked into tml_input.c. */
+  bakedInputBytes: number;
 }
 
 const templateCache = new Map<string, Handlebars.TemplateDelegate>();
@@ -191,5 +193,6 @@ export function generateNative(graph: Graph, opts: GenerateOptions = {}): Genera
     flashBytes: board.flashBytes,
     ramBytes: board.ramBytes,
   });
-  return { files, plan, lowered, arenaBytes: plan.arenaBytes, weightBytes: lowered.constBytes, modelHash, buildId };
+  const bakedInputBytes = baked.reduce((s, b) => s + b.length, 0);
+  return { files, plan, lowered, arenaBytes: plan.arenaBytes, weightBytes: lowered.constBytes, modelHash, buildId, bakedInputBytes };
 }

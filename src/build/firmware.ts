@@ -1,0 +1,305 @@
+/**
+ * Firmware builds for bare-metal Cortex-M boards: generate the native C, check that it fits the
+ * board, compile it with arm-none-eabi-gcc together with the kernels, the report runtime and
+ * the board's platform files, and measure the ELF.
+ *
+ * Nothing is written to outDir until the model has been lowered completely and the fit check
+ * has passed, so an unsupported op or an oversized model leaves no partial output.
+ */
+import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { BoardError, DoesNotFitError, FileError, UsageError } from '../errors.ts';
+import type { Graph } from '../ir/graph.ts';
+import { readModelBytes, importModel } from '../formats/load.ts';
+import { getBoard, type Board } from '../boards/registry.ts';
+import { generateNative } from '../codegen/native/generate.ts';
+import { requireTool, runTool } from '../toolchain/tools.ts';
+import { elfSections, mapSectionBytes } from '../toolchain/size.ts';
+import { KERNEL_INCLUDE_DIR, KERNELS_DIR, PLATFORM_DIR, RUNTIME_DIR } from './paths.ts';
+
+export type OptLevel = 's' | '2';
+export type KernelSet = 'portable' | 'dsp';
+
+export interface BuildFirmwareOptions {
+  /** The model file (read for the graph and TML_MODEL_HASH), or a graph already in memory. */
+  modelPath?: string;
+  graph?: Graph;
+  /** Bytes of the model file when `graph` is given (for TML_MODEL_HASH). */
+  modelBytes?: Uint8Array;
+  /** Board id (boards/<id>.json). */
+  board: string;
+  outDir: string;
+  /** Raw bytes per model input baked into the firmware; default: zero points. */
+  inputs?: Uint8Array[];
+  /** -Os (default) or -O2. */
+  optimize?: OptLevel;
+  /** Compile the per-op profiling hooks (-DTML_PROFILE). */
+  profile?: boolean;
+  /** How many timed inferences the firmware runs (-DTML_RUNS). */
+  runs?: number;
+  /** 'portable' C kernels, or 'dsp': the same kernels with Armv7E-M SIMD dot products. */
+  kernels?: KernelSet;
+}
+
+/** The JSON size report of a build. Every number is bytes. */
+export interface SizeReport {
+  /** .text: code plus read-only data (the linker script keeps .rodata inside .text). */
+  text: number;
+  /** Read-only data inside .text (const arrays, string literals, tables), from the link map. */
+  rodata: number;
+  /** Code: text - rodata. */
+  code: number;
+  data: number;
+  bss: number;
+  /** The model's const arrays: weights, folded biases, multipliers, shifts. */
+  weights: number;
+  /** Baked input bytes (tml_input.c). */
+  inputs: number;
+  arena: number;
+  /** Stack reserved by the linker script. */
+  stack_reserve: number;
+  /** Flash used: text + data (+ .ARM.exidx). */
+  flash_used: number;
+  flash_total: number;
+  /** RAM used: data + bss + stack reserve (the arena is inside bss). */
+  ram_used: number;
+  ram_total: number;
+}
+
+export interface FirmwareBuild {
+  elfPath: string;
+  outDir: string;
+  board: string;
+  modelHash: string;
+  buildId: string;
+  arenaBytes: number;
+  weightBytes: number;
+  sizes: SizeReport;
+  /** Generated and written files (absolute paths). */
+  files: string[];
+  /** The compile command, for reproducing the build by hand. */
+  command: string[];
+  optimize: OptLevel;
+  kernels: KernelSet;
+  /** Milliseconds spent generating C (plan + lowering + templates). */
+  generateMs: number;
+}
+
+/** Code the firmware adds besides the model's const data (kernels, runtime, startup, libc bits). */
+export const CODE_ESTIMATE_BYTES = 16 * 1024;
+/** .data/.bss the runtime needs besides the arena. */
+export const RUNTIME_RAM_ESTIMATE_BYTES = 2 * 1024;
+
+/** Boards with a bare-metal platform (startup, linker script, UART) in firmware/platform/. */
+export function nativePlatforms(): string[] {
+  if (!existsSync(PLATFORM_DIR)) return [];
+  return readdirSync(PLATFORM_DIR)
+    .filter((d) => existsSync(join(PLATFORM_DIR, d, 'linker.ld')))
+    .sort();
+}
+
+/** The compiler flags for a board: -mcpu, -mthumb, and the hard-float ABI where it has an FPU. */
+export function cpuFlags(board: Board): string[] {
+  const flags = [`-mcpu=${board.cpu}`, '-mthumb'];
+  if (board.fpu) flags.push('-mfloat-abi=hard', `-mfpu=${board.fpu}`);
+  else flags.push('-mfloat-abi=soft');
+  return flags;
+}
+
+/** The stack the board's linker script reserves (TML_STACK_SIZE = ...). */
+export function stackReserve(linkerScript: string): number {
+  const m = /TML_STACK_SIZE\s*=\s*(0x[0-9a-fA-F]+|\d+)/.exec(readFileSync(linkerScript, 'utf8'));
+  return m ? Number(m[1]) : 0;
+}
+
+function cSources(dir: string): string[] {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.c'))
+    .sort()
+    .map((f) => resolve(dir, f));
+}
+
+/** Throws DoesNotFitError when the model cannot fit the board, before anything is compiled. */
+export function checkFit(board: Board, need: { weights: number; inputs: number; arena: number; stack: number }): void {
+  const flashNeed = need.weights + need.inputs + CODE_ESTIMATE_BYTES;
+  const ramNeed = need.arena + need.stack + RUNTIME_RAM_ESTIMATE_BYTES;
+  const flash = board.usable.flash_bytes;
+  const ram = board.usable.ram_bytes;
+  const problems: string[] = [];
+  if (flashNeed > flash) {
+    problems.push(
+      `flash: needs about ${flashNeed} bytes (weights ${need.weights} + inputs ${need.inputs} + code ~${CODE_ESTIMATE_BYTES}) but ${board.id} has ${flash}, ${flashNeed - flash} bytes too many`,
+    );
+  }
+  if (ramNeed > ram) {
+    problems.push(
+      `RAM: needs about ${ramNeed} bytes (arena ${need.arena} + stack ${need.stack} + runtime ~${RUNTIME_RAM_ESTIMATE_BYTES}) but ${board.id} has ${ram}, ${ramNeed - ram} bytes too many`,
+    );
+  }
+  if (problems.length > 0) {
+    throw new DoesNotFitError(`the model does not fit ${board.id}: ${problems.join('; ')}. Use a smaller model or a board with more memory`);
+  }
+}
+
+function ensureWritableDir(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+    accessSync(dir, constants.W_OK);
+  } catch {
+    throw new FileError(`cannot write to the output folder ${dir}: choose a writable folder with --out`);
+  }
+}
+
+/** True when the graph computes on integer activations (an int8 model). */
+export function isQuantizedGraph(graph: Graph): boolean {
+  return graph.tensors.some((t) => t.data === undefined && !t.variable && (t.dtype === 'int8' || t.dtype === 'int16') && t.quant !== undefined);
+}
+
+export function buildFirmware(opts: BuildFirmwareOptions): FirmwareBuild {
+  const board = getBoard(opts.board);
+  const platforms = nativePlatforms();
+  if (!platforms.includes(board.id)) {
+    throw new BoardError(
+      `board '${board.id}' has no bare-metal platform for the native backend (firmware/platform/${board.id}): build for ${platforms.join(' or ')}, or use the TFLite Micro backend for Arduino boards`,
+    );
+  }
+  const kernels = opts.kernels ?? 'portable';
+  if (kernels === 'dsp' && !board.dsp) {
+    throw new BoardError(`the dsp kernel set needs the Armv7E-M DSP instructions and ${board.id} (${board.cpu}) has none: build with --kernels portable`);
+  }
+  const optimize = opts.optimize ?? 's';
+  if (optimize !== 's' && optimize !== '2') throw new UsageError(`--opt must be s or 2, not '${String(optimize)}'`);
+
+  let graph = opts.graph;
+  let modelBytes = opts.modelBytes;
+  if (graph === undefined) {
+    if (opts.modelPath === undefined) throw new UsageError('buildFirmware needs a modelPath or a graph');
+    modelBytes = readModelBytes(opts.modelPath);
+    graph = importModel(modelBytes, opts.modelPath);
+  }
+  if (!isQuantizedGraph(graph)) {
+    throw new UsageError('this model is float: the native backend runs int8 models; pass --calib <data> to quantize it on the way (or run `tinyml convert <model> --calib <data>` first)');
+  }
+
+  const linker = join(PLATFORM_DIR, board.id, 'linker.ld');
+  const stack = stackReserve(linker);
+  const t0 = performance.now();
+  const gen = generateNative(graph, {
+    modelBytes,
+    modelLabel: opts.modelPath ? opts.modelPath.split('/').pop() : 'model',
+    board: { id: board.id, clockHz: board.f_cpu, flashBytes: board.usable.flash_bytes, ramBytes: board.usable.ram_bytes },
+    bakedInputs: opts.inputs,
+    buildOptions: { optimize, kernels, profile: opts.profile ?? false, runs: opts.runs ?? 1 },
+  });
+  const generateMs = performance.now() - t0;
+  const inputBytes = graph.inputs.reduce((s, _, k) => s + (opts.inputs?.[k]?.length ?? 0), 0);
+  checkFit(board, { weights: gen.weightBytes, inputs: inputBytes, arena: gen.arenaBytes, stack });
+
+  const gcc = requireTool('arm-none-eabi-gcc');
+  const outDir = resolve(opts.outDir);
+  ensureWritableDir(outDir);
+  const files: string[] = [];
+  for (const [name, text] of Object.entries(gen.files)) {
+    const p = join(outDir, name);
+    try {
+      writeFileSync(p, text);
+    } catch {
+      throw new FileError(`cannot write ${p}: choose a writable folder with --out`);
+    }
+    files.push(p);
+  }
+
+  const elfPath = join(outDir, 'firmware.elf');
+  const defines = [`-DTML_KERNEL_SET="${kernels}"`, `-DTML_RUNS=${opts.runs ?? 1}`];
+  if (opts.profile) defines.push('-DTML_PROFILE');
+  if (kernels === 'dsp') defines.push('-DTML_KERNELS_DSP');
+  const command = [
+    gcc,
+    ...cpuFlags(board),
+    '-std=c99',
+    `-O${optimize}`,
+    '-Wall',
+    '-Wextra',
+    '-Werror',
+    '-ffunction-sections',
+    '-fdata-sections',
+    '-fno-common',
+    ...defines,
+    `-I${outDir}`,
+    `-I${KERNEL_INCLUDE_DIR}`,
+    `-I${RUNTIME_DIR}`,
+    join(outDir, 'model.c'),
+    join(outDir, 'tml_input.c'),
+    ...cSources(KERNELS_DIR),
+    ...cSources(RUNTIME_DIR),
+    ...cSources(join(PLATFORM_DIR, board.id)),
+    '-nostartfiles',
+    '--specs=nano.specs',
+    `-T${linker}`,
+    '-Wl,--gc-sections',
+    `-Wl,-Map=${join(outDir, 'firmware.map')}`,
+    '-o',
+    elfPath,
+    '-lc',
+    '-lgcc',
+  ];
+  runTool(command[0]!, command.slice(1), { what: `compiling the firmware for ${board.id} (arm-none-eabi-gcc)` });
+
+  const sections = elfSections(elfPath).sections;
+  const rodata = mapSectionBytes(readFileSync(join(outDir, 'firmware.map'), 'utf8'), '.rodata');
+  const text = sections['.text'] ?? 0;
+  const data = sections['.data'] ?? 0;
+  const bss = sections['.bss'] ?? 0;
+  const stackSection = sections['.stack'] ?? stack;
+  const sizes: SizeReport = {
+    text,
+    rodata,
+    code: text - rodata,
+    data,
+    bss,
+    weights: gen.weightBytes,
+    inputs: gen.bakedInputBytes,
+    arena: gen.arenaBytes,
+    stack_reserve: stackSection,
+    flash_used: text + data + (sections['.ARM.exidx'] ?? 0),
+    flash_total: board.usable.flash_bytes,
+    ram_used: data + bss + stackSection,
+    ram_total: board.usable.ram_bytes,
+  };
+  const sizePath = join(outDir, 'size.json');
+  writeFileSync(sizePath, `${JSON.stringify(sizes, null, 2)}\n`);
+  files.push(sizePath);
+  return {
+    elfPath,
+    outDir,
+    board: board.id,
+    modelHash: gen.modelHash,
+    buildId: gen.buildId,
+    arenaBytes: gen.arenaBytes,
+    weightBytes: gen.weightBytes,
+    sizes,
+    files,
+    command,
+    optimize,
+    kernels,
+    generateMs,
+  };
+}
+
+/** PlatformIO-style bar: `Flash: [==        ]  12.3% (used N bytes from M bytes)`. */
+export function usageLine(label: string, used: number, total: number): string {
+  const frac = total > 0 ? used / total : 0;
+  const filled = Math.min(10, Math.round(frac * 10));
+  const bar = `${'='.repeat(filled)}${' '.repeat(10 - filled)}`;
+  return `${label.padEnd(6)}[${bar}] ${(frac * 100).toFixed(1).padStart(5)}% (used ${used} bytes from ${total} bytes)`;
+}
+
+/** The summary printed after a build. */
+export function sizeSummary(s: SizeReport): string[] {
+  return [
+    usageLine('RAM:', s.ram_used, s.ram_total),
+    usageLine('Flash:', s.flash_used, s.flash_total),
+    `Arena: ${s.arena} bytes (inside RAM), stack reserve ${s.stack_reserve} bytes`,
+    `Flash detail: code ${s.code}, weights ${s.weights}, other read-only data ${s.rodata - s.weights}, data ${s.data} bytes`,
+  ];
+}

@@ -1,0 +1,139 @@
+/**
+ * The host runner: the generated C, the kernels and templates/native/host_main.c compiled with
+ * the system gcc under AddressSanitizer and UndefinedBehaviorSanitizer. Tests and
+ * `tinyml infer --engine native` use it to run the exact C that goes into the firmware.
+ *
+ * Builds are cached by build id (a hash of every generated file, the kernel sources and the
+ * compiler flags) in <cache>/native-host/<id>/, so the same model compiles once.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { MismatchError, ToolFailedError } from '../errors.ts';
+import type { Graph } from '../ir/graph.ts';
+import { generateNative } from '../codegen/native/generate.ts';
+import { requireTool, runTool } from '../toolchain/tools.ts';
+import { cacheDir, KERNEL_INCLUDE_DIR, KERNELS_DIR, NATIVE_TEMPLATES_DIR } from './paths.ts';
+
+export const HOST_CFLAGS = [
+  '-std=c99',
+  '-Wall',
+  '-Wextra',
+  '-Werror',
+  '-O1',
+  '-g',
+  '-fno-omit-frame-pointer',
+  '-fsanitize=address,undefined',
+  '-fno-sanitize-recover=all',
+];
+
+export interface HostRunner {
+  /** Folder holding the generated sources and the runner binary. */
+  dir: string;
+  runner: string;
+  buildId: string;
+  arenaBytes: number;
+  weightBytes: number;
+  numInputs: number;
+  numOutputs: number;
+  /** True when this call compiled it (false: reused from the cache). */
+  compiled: boolean;
+}
+
+function kernelSources(): string[] {
+  return readdirSync(KERNELS_DIR)
+    .filter((f) => f.endsWith('.c'))
+    .sort()
+    .map((f) => resolve(KERNELS_DIR, f));
+}
+
+function hashFiles(paths: string[]): string {
+  const h = createHash('sha256');
+  for (const p of paths) h.update(p).update(readFileSync(p));
+  return h.digest('hex');
+}
+
+/** Generates and compiles the host runner for `graph`, or reuses the cached one. */
+export function buildHostRunner(graph: Graph, opts: { modelBytes?: Uint8Array; modelLabel?: string } = {}): HostRunner {
+  const gen = generateNative(graph, { modelBytes: opts.modelBytes, modelLabel: opts.modelLabel });
+  const hostMain = resolve(NATIVE_TEMPLATES_DIR, 'host_main.c');
+  const headers = readdirSync(KERNEL_INCLUDE_DIR).sort().map((f) => resolve(KERNEL_INCLUDE_DIR, f));
+  const id = createHash('sha256')
+    .update(gen.buildId)
+    .update(hashFiles([...kernelSources(), ...headers, hostMain]))
+    .update(HOST_CFLAGS.join(' '))
+    .digest('hex')
+    .slice(0, 16);
+  const dir = join(cacheDir(), 'native-host', id);
+  const runner = join(dir, 'runner');
+  const result: HostRunner = {
+    dir,
+    runner,
+    buildId: id,
+    arenaBytes: gen.arenaBytes,
+    weightBytes: gen.weightBytes,
+    numInputs: graph.inputs.length,
+    numOutputs: graph.outputs.length,
+    compiled: false,
+  };
+  if (existsSync(runner)) return result;
+
+  const gcc = requireTool('gcc');
+  mkdirSync(join(cacheDir(), 'native-host'), { recursive: true });
+  // Build in a private folder, then rename: concurrent builds of the same model never see a
+  // half-written runner.
+  const work = mkdtempSync(join(cacheDir(), 'native-host', `.build-${id}-`));
+  try {
+    for (const [name, text] of Object.entries(gen.files)) writeFileSync(join(work, name), text);
+    runTool(
+      gcc,
+      [...HOST_CFLAGS, `-I${work}`, `-I${KERNEL_INCLUDE_DIR}`, join(work, 'model.c'), ...kernelSources(), hostMain, '-o', join(work, 'runner')],
+      { what: 'compiling the host runner (gcc)' },
+    );
+    try {
+      renameSync(work, dir);
+    } catch {
+      // Another process finished the same build first; theirs is identical.
+      if (!existsSync(runner)) throw new ToolFailedError(`could not store the host runner in ${dir}: check that the cache folder is writable`);
+    }
+  } finally {
+    if (existsSync(work)) rmSync(work, { recursive: true, force: true });
+  }
+  result.compiled = true;
+  return result;
+}
+
+/**
+ * Runs the host runner on several cases at once (each from a fresh tml_model_init()).
+ * cases[k][i] = raw bytes of input i for case k. Returns outputs[k][j] raw bytes.
+ * A sanitizer report or a crash is a MismatchError quoting its first line.
+ */
+export function runHostRunner(h: HostRunner, cases: Uint8Array[][]): Uint8Array[][] {
+  const tmp = mkdtempSync(join(tmpdir(), 'tinyml-host-'));
+  try {
+    const files: string[] = [];
+    cases.forEach((inputs, k) => {
+      if (inputs.length !== h.numInputs) throw new Error(`case ${k} has ${inputs.length} inputs, the model has ${h.numInputs}`);
+      inputs.forEach((bytes, i) => {
+        const f = join(tmp, `case_${k}_input_${i}.bin`);
+        writeFileSync(f, bytes);
+        files.push(f);
+      });
+    });
+    const r = spawnSync(h.runner, [tmp, String(cases.length), ...files], {
+      encoding: 'utf8',
+      env: { ...process.env, ASAN_OPTIONS: 'detect_leaks=1:abort_on_error=0', UBSAN_OPTIONS: 'print_stacktrace=1:halt_on_error=1' },
+    });
+    if (r.status !== 0 || /runtime error|AddressSanitizer|LeakSanitizer/.test(r.stderr)) {
+      const first = (r.stderr || r.error?.message || `exit status ${r.status}`).split('\n').find((l) => l.trim()) ?? '';
+      throw new MismatchError(`the native host runner failed (${first.trim()}): this is a tinyml bug, please report it with the model`);
+    }
+    return cases.map((_, k) =>
+      Array.from({ length: h.numOutputs }, (_, j) => new Uint8Array(readFileSync(join(tmp, `case_${k}_output_${j}.bin`)))),
+    );
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
