@@ -139,32 +139,33 @@ export function prepareConv2d(op: Op, ctx: PrepareContext): EvalFn {
   return (values) => {
     const inp = read(values, xi) as Int8Array;
     const out = read(values, yi) as Int8Array;
-    const { inH, inW, inC, outH, outW, outC, kH, kW } = g;
-    for (let b = 0; b < g.batches; b++) {
+    const { batches, inH, inW, inC, outH, outW, outC, kH, kW, strideH, strideW, dilationH, dilationW, padTop, padLeft } = g;
+    const { multipliers, shifts, inputOffset, outputOffset, actMin, actMax } = rq;
+    for (let b = 0; b < batches; b++) {
       for (let oy = 0; oy < outH; oy++) {
-        const inYOrigin = oy * g.strideH - g.padTop;
+        const inYOrigin = oy * strideH - padTop;
         for (let ox = 0; ox < outW; ox++) {
-          const inXOrigin = ox * g.strideW - g.padLeft;
+          const inXOrigin = ox * strideW - padLeft;
           const outBase = ((b * outH + oy) * outW + ox) * outC;
           for (let oc = 0; oc < outC; oc++) {
             const inCBase = Math.floor(oc / perGroup) * filterInC;
             let acc = 0;
             for (let fy = 0; fy < kH; fy++) {
-              const iy = inYOrigin + g.dilationH * fy;
+              const iy = inYOrigin + dilationH * fy;
               if (iy < 0 || iy >= inH) continue;
               for (let fx = 0; fx < kW; fx++) {
-                const ix = inXOrigin + g.dilationW * fx;
+                const ix = inXOrigin + dilationW * fx;
                 if (ix < 0 || ix >= inW) continue;
                 const inBase = ((b * inH + iy) * inW + ix) * inC + inCBase;
                 const fBase = ((oc * kH + fy) * kW + fx) * filterInC;
                 for (let ic = 0; ic < filterInC; ic++) {
-                  acc += filter[fBase + ic]! * (inp[inBase + ic]! + rq.inputOffset);
+                  acc = (acc + filter[fBase + ic]! * (inp[inBase + ic]! + inputOffset)) | 0;
                 }
               }
             }
             if (bias !== undefined) acc += bias[oc]!;
-            let v = multiplyByQuantizedMultiplier(acc | 0, rq.multipliers[oc]!, rq.shifts[oc]!) + rq.outputOffset;
-            v = v < rq.actMin ? rq.actMin : v > rq.actMax ? rq.actMax : v;
+            let v = multiplyByQuantizedMultiplier(acc | 0, multipliers[oc]!, shifts[oc]!) + outputOffset;
+            v = v < actMin ? actMin : v > actMax ? actMax : v;
             out[outBase + oc] = v;
           }
         }
@@ -192,30 +193,31 @@ export function prepareDepthwiseConv2d(op: Op, ctx: PrepareContext): EvalFn {
   return (values) => {
     const inp = read(values, xi) as Int8Array;
     const out = read(values, yi) as Int8Array;
-    const { inH, inW, inC, outH, outW, outC, kH, kW } = g;
-    for (let b = 0; b < g.batches; b++) {
+    const { batches, inH, inW, inC, outH, outW, outC, kH, kW, strideH, strideW, dilationH, dilationW, padTop, padLeft } = g;
+    const { multipliers, shifts, inputOffset, outputOffset, actMin, actMax } = rq;
+    for (let b = 0; b < batches; b++) {
       for (let oy = 0; oy < outH; oy++) {
-        const inYOrigin = oy * g.strideH - g.padTop;
+        const inYOrigin = oy * strideH - padTop;
         for (let ox = 0; ox < outW; ox++) {
-          const inXOrigin = ox * g.strideW - g.padLeft;
+          const inXOrigin = ox * strideW - padLeft;
           const outBase = ((b * outH + oy) * outW + ox) * outC;
           for (let ic = 0; ic < inC; ic++) {
             for (let m = 0; m < depthMultiplier; m++) {
               const oc = ic * depthMultiplier + m;
               let acc = 0;
               for (let fy = 0; fy < kH; fy++) {
-                const iy = inYOrigin + g.dilationH * fy;
+                const iy = inYOrigin + dilationH * fy;
                 if (iy < 0 || iy >= inH) continue;
                 for (let fx = 0; fx < kW; fx++) {
-                  const ix = inXOrigin + g.dilationW * fx;
+                  const ix = inXOrigin + dilationW * fx;
                   if (ix < 0 || ix >= inW) continue;
                   const inVal = inp[((b * inH + iy) * inW + ix) * inC + ic]!;
-                  acc += filter[(fy * kW + fx) * outC + oc]! * (inVal + rq.inputOffset);
+                  acc = (acc + filter[(fy * kW + fx) * outC + oc]! * (inVal + inputOffset)) | 0;
                 }
               }
               if (bias !== undefined) acc += bias[oc]!;
-              let v = multiplyByQuantizedMultiplier(acc | 0, rq.multipliers[oc]!, rq.shifts[oc]!) + rq.outputOffset;
-              v = v < rq.actMin ? rq.actMin : v > rq.actMax ? rq.actMax : v;
+              let v = multiplyByQuantizedMultiplier(acc | 0, multipliers[oc]!, shifts[oc]!) + outputOffset;
+              v = v < actMin ? actMin : v > actMax ? actMax : v;
               out[outBase + oc] = v;
             }
           }
