@@ -59,6 +59,15 @@
  *                      constantValue null: read inputs[2] (a scalar of x's dtype).
  *   CLIP               inputs [x, min | -1, max | -1]; an attribute is null when its value comes
  *                      from the runtime input.
+ *
+ * TFLite import (src/formats/tflite):
+ *   CONV_2D            groups is also set for a .tflite grouped conv (filter channels < input
+ *                      channels), as TFLite infers it from the shapes.
+ *   unknown builtins   keep their TFLite name as type; attrs are the raw options-table fields under
+ *                      the schema's snake_case names (e.g. STRIDED_SLICE begin_mask), so the
+ *                      writer can put them back.
+ *   custom ops         type = the custom code, source.domain 'custom', attrs.customOptions = the
+ *                      raw custom_options bytes (number[], usually a flexbuffer) when present.
  */
 
 export type FusedActivation = 'NONE' | 'RELU' | 'RELU_N1_TO_1' | 'RELU6' | 'TANH' | 'SIGN_BIT';

@@ -188,6 +188,40 @@ describe('graphs from other sources', () => {
     expect(back.ops[0]).toMatchObject({ type: 'GELU', version: 2, attrs: { approximate: true } });
   });
 
+  it('Clip(0,6) becomes RELU6; a grouped CONV_2D keeps its groups through TFLite shapes', () => {
+    const g = convGraph([1, 1, 1, 1], 'SAME', [5, 5]);
+    // 4 input channels, 2 groups: the filter holds 2 input channels per output channel.
+    g.tensors[0]!.shape = [1, 5, 5, 4];
+    g.tensors[1] = tensor(1, 'w', [2, 3, 3, 2], { data: new Uint8Array(2 * 3 * 3 * 2 * 4) });
+    g.ops[0]!.attrs.groups = 2;
+    g.tensors.push(tensor(3, 'r', [1, 5, 5, 2]));
+    g.ops.push({ index: 1, type: 'CLIP', version: 13, inputs: [2], outputs: [3], attrs: { min: 0, max: 6 }, source: { format: 'onnx', opType: 'Clip', name: 'clip' } });
+    g.outputs = [{ tensor: 3 }];
+    const back = importTflite(writeTflite(g), 'w.tflite');
+    expect(back.ops[0]!.attrs.groups).toBe(2);
+    expect(back.ops[1]!.type).toBe('RELU6');
+  });
+
+  it('PAD: ONNX int64 paddings become an int32 constant; REFLECT is written as MIRROR_PAD', () => {
+    const pads = [0, 0, 1, 2, 1, 2, 0, 0];
+    const int64 = new Uint8Array(8 * 8);
+    pads.forEach((p, i) => new DataView(int64.buffer).setBigInt64(i * 8, BigInt(p), true));
+    const g: Graph = {
+      format: 'onnx',
+      tensors: [tensor(0, 'x', [1, 2, 2, 1]), tensor(1, 'p', [8], { dtype: 'int64', data: int64 }), tensor(2, 'y', [1, 5, 5, 1])],
+      ops: [{ index: 0, type: 'PAD', version: 13, inputs: [0, 1], outputs: [2], attrs: { mode: 'CONSTANT', pads, constantValue: 0 }, source: { format: 'onnx', opType: 'Pad', name: 'pad' } }],
+      inputs: [{ tensor: 0 }], outputs: [{ tensor: 2 }], meta: {}, warnings: [],
+    };
+    const back = importTflite(writeTflite(g), 'w.tflite');
+    expect(back.ops[0]).toMatchObject({ type: 'PAD', attrs: { mode: 'CONSTANT', pads, constantValue: 0 } });
+    expect(back.tensors[back.ops[0]!.inputs[1]!]).toMatchObject({ dtype: 'int32', shape: [4, 2] });
+    g.ops[0]!.attrs.mode = 'REFLECT';
+    const mirror = importTflite(writeTflite(g), 'w.tflite');
+    expect(mirror.ops[0]).toMatchObject({ type: 'MIRROR_PAD', attrs: { mode: 0 } });
+    g.ops[0]!.attrs.mode = 'EDGE';
+    expect(() => writeTflite(g)).toThrow(/op 0 \(PAD "pad"\) pads in EDGE mode/);
+  });
+
   it('ONNX-only ops and softmax over a non-last axis are refused, naming the op', () => {
     const g: Graph = {
       format: 'onnx',

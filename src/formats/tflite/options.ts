@@ -23,7 +23,12 @@ export function readRawOptions(r: FlatbufferReader, table: FbTable, tableName: s
   const fields = OptionTables[tableName] ?? [];
   const values: Record<string, AttrValue> = {};
   for (const f of fields) {
-    if (f.deprecated || !table.has(f.id)) continue;
+    if (f.deprecated) continue;
+    // Scalars absent from the file take their schema default; absent vectors stay absent.
+    if (!table.has(f.id)) {
+      if (typeof f.default === 'number' || typeof f.default === 'boolean') values[f.name] = f.default;
+      continue;
+    }
     const v = readField(table, f);
     if (v !== undefined) values[f.name] = v;
   }
@@ -41,6 +46,15 @@ function readField(table: FbTable, f: SchemaField): AttrValue | undefined {
   return table.scalar(f.id, f.type, f.default ?? 0);
 }
 
+/** The scalar defaults of an options table: what an op without the table means. */
+function defaultOptions(table: string): Record<string, AttrValue> {
+  const values: Record<string, AttrValue> = {};
+  for (const f of OptionTables[table] ?? []) {
+    if (!f.deprecated && (typeof f.default === 'number' || typeof f.default === 'boolean')) values[f.name] = f.default;
+  }
+  return values;
+}
+
 export interface OpContext {
   type: string;
   index: number;
@@ -55,7 +69,7 @@ export interface OpContext {
 export function normaliseAttrs(ctx: OpContext): Record<string, AttrValue> {
   const { type, raw } = ctx;
   const expected = optionsTableOf(type);
-  if (!isKnownOp(type)) return raw ? { ...raw.values } : {};
+  if (!isKnownOp(type)) return raw ? { ...raw.values } : expected ? defaultOptions(expected) : {};
   if (raw && expected && raw.table !== expected) bad(ctx, `carries ${raw.table} instead of ${expected}`);
 
   // A field's value, or its schema default when the file leaves it out.
@@ -98,6 +112,12 @@ export function normaliseAttrs(ctx: OpContext): Record<string, AttrValue> {
       const pads = resolvePads(pad, x[1]!, x[2]!, w[1]!, w[2]!, strideH, strideW, dilationH, dilationW);
       const attrs: Record<string, AttrValue> = { strideH, strideW, dilationH, dilationW, padding: pad, pads, fusedActivation: act() };
       if (type === 'DEPTHWISE_CONV_2D') attrs.depthMultiplier = num('depth_multiplier');
+      // TFLite infers grouped convolution from the shapes: the filter holds Cin/groups channels.
+      if (type === 'CONV_2D' && w[3]! > 0 && x[3] !== w[3]) {
+        const groups = x[3]! / w[3]!;
+        if (!Number.isInteger(groups) || w[0]! % groups !== 0) bad(ctx, `has filter [${w.join(',')}] that does not divide input channels ${x[3]}`);
+        attrs.groups = groups;
+      }
       return attrs;
     }
     case 'AVERAGE_POOL_2D':

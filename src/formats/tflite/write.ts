@@ -141,6 +141,8 @@ function planOp(op: Op, tensors: Tensor[]): OpPlan {
       ...(Array.isArray(bytes) ? { customOptions: Uint8Array.from(bytes as number[]) } : {}),
     };
   }
+  const clip = op.type === 'CLIP' ? clipAsActivation(op) : undefined;
+  if (clip) return planOp({ ...op, type: clip, attrs: {} }, tensors);
   const code = builtinCode(op.type);
   if (code === undefined || code === CUSTOM_CODE) {
     unsupported(op, 'is not a TFLite builtin op', 'replace it in the source model or register it as a custom op');
@@ -165,6 +167,12 @@ function optionValues(op: Op, plan: OpPlan, tensors: Tensor[]): Record<string, A
     case 'CONV_2D':
     case 'DEPTHWISE_CONV_2D': {
       const w = tensors[op.inputs[1]!]!;
+      // Grouped CONV_2D needs no attribute in TFLite: groups = input channels / filter channels.
+      const groups = Number(a.groups ?? 1);
+      const x = tensors[op.inputs[0]!]!;
+      if (op.type === 'CONV_2D' && groups > 1 && x.shape[3] !== groups * w.shape[3]!) {
+        unsupported(op, `has groups ${groups} that do not match its filter [${w.shape}] and input [${x.shape}]`, 'check the source model');
+      }
       const padding = tflitePadding(op, tensors, w.shape[1]!, w.shape[2]!, Number(a.dilationH), Number(a.dilationW));
       const v: Record<string, AttrValue> = {
         padding, stride_w: a.strideW!, stride_h: a.strideH!, fused_activation_function: act(),
@@ -198,6 +206,9 @@ function optionValues(op: Op, plan: OpPlan, tensors: Tensor[]): Record<string, A
       return { beta: a.beta ?? 1 };
     }
     case 'PAD': {
+      if (a.pads === null || a.constantValue === null) {
+        unsupported(op, 'takes its paddings or pad value from a runtime input', 'make them constants in the source model');
+      }
       if (a.mode !== 'CONSTANT') {
         if (a.mode === 'REFLECT' || a.mode === 'SYMMETRIC') {
           plan.code = builtinCode('MIRROR_PAD')!;
@@ -234,12 +245,15 @@ function optionValues(op: Op, plan: OpPlan, tensors: Tensor[]): Record<string, A
       return { rank: a.rank!, fused_activation_function: act(), asymmetric_quantize_inputs: Boolean(a.asymmetricQuantizeInputs) };
     case 'QUANTIZE':
     case 'DEQUANTIZE':
+      if (op.inputs.length > 1) unsupported(op, 'takes its scale and zero point from runtime inputs', 'make them constants in the source model');
+      return {};
     case 'LOGISTIC':
     case 'TANH':
     case 'RELU':
     case 'RELU6':
       return {};
     case 'CLIP':
+      return unsupported(op, `clips to [${op.attrs.min}, ${op.attrs.max}]`, 'only Clip(0,6), Clip(-1,1) and Clip(0,inf) map to TFLite activations; fuse it into the producer (tinyml convert) or change the range');
     case 'QLINEAR_CONV':
     case 'QLINEAR_MATMUL':
       return unsupported(op, 'is an ONNX op with no TFLite builtin', 'quantize the model to int8 TFLite ops first (tinyml convert)');
@@ -247,6 +261,17 @@ function optionValues(op: Op, plan: OpPlan, tensors: Tensor[]): Record<string, A
       // Builtins the IR does not know: their attributes are the raw option fields.
       return { ...a };
   }
+}
+
+/** ONNX Clip ranges TFLite has an activation op for; anything else cannot be written. */
+function clipAsActivation(op: Op): string | undefined {
+  const min = op.attrs.min, max = op.attrs.max;
+  if (op.inputs.length > 1 && op.inputs.slice(1).some((i) => i >= 0)) return undefined;
+  const unbounded = (v: AttrValue | undefined) => typeof v === 'number' && v >= 3.4e38;
+  if (min === 0 && max === 6) return 'RELU6';
+  if (min === -1 && max === 1) return 'RELU_N1_TO_1';
+  if (min === 0 && unbounded(max)) return 'RELU';
+  return undefined;
 }
 
 function activationCode(op: Op, name: AttrValue | undefined): number {
