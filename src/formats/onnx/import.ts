@@ -10,7 +10,7 @@ import { NodeAttributes } from './attributes.ts';
 import { GraphBuilder, type Value } from './builder.ts';
 import { decodeModel, normalDomain, type GraphProto, type NodeProto, type ValueInfoProto } from './decode.ts';
 import { float32Bytes, int64Bytes, NCHW_TO_NHWC } from './layout.ts';
-import { FOLDABLE_OPS, IMAGE_OPS, lowerNode, type Declared, type NodeContext } from './lower.ts';
+import { IMAGE_OPS, lowerNode, type Declared, type NodeContext } from './lower.ts';
 import { int64ToNumber, onnxDataTypeToDType, tensorFromProto, type LongLike } from './tensor.ts';
 
 interface Dim {
@@ -83,23 +83,13 @@ export function importOnnx(bytes: Uint8Array, name: string): Graph {
     initializerNames.add(tName);
   }
 
-  // Readers of each value, graph outputs, constant-derivable values, and the image-graph test.
+  // Readers of each value, graph outputs, and the image-graph test.
   const readers = new Map<string, number[]>();
   nodes.forEach((n, i) => {
     for (const inp of n.input ?? []) if (inp) readers.set(inp, [...(readers.get(inp) ?? []), i]);
   });
   for (const o of graph.output ?? []) b.graphOutputs.add(o.name!);
-  const constNames = new Set(initializerNames);
-  let imageGraph = false;
-  for (const n of nodes) {
-    const domain = normalDomain(n.domain);
-    if (domain !== '') continue;
-    if (IMAGE_OPS.has(n.opType!)) imageGraph = true;
-    const ins = (n.input ?? []).filter((x) => x);
-    if (n.opType === 'Constant' || (FOLDABLE_OPS.has(n.opType!) && ins.length > 0 && ins.every((x) => constNames.has(x)))) {
-      for (const o of n.output ?? []) if (o) constNames.add(o);
-    }
-  }
+  const imageGraph = nodes.some((n) => normalDomain(n.domain) === '' && IMAGE_OPS.has(n.opType!));
 
   // Graph inputs (those that are not initializers, whose declared values are defaults).
   const inputs: GraphInput[] = [];
@@ -171,7 +161,6 @@ export function importOnnx(bytes: Uint8Array, name: string): Graph {
       declared,
       nodes,
       readers,
-      constNames,
       absorbed,
     };
     lowerNode(ctx);

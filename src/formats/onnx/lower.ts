@@ -48,8 +48,6 @@ export interface NodeContext {
   /** All nodes, and for each value name the indices of the nodes that read it. */
   nodes: NodeProto[];
   readers: Map<string, number[]>;
-  /** Values known to be constant before lowering (initializers, Constant, folded chains). */
-  constNames: Set<string>;
   /** Nodes already lowered as part of an earlier node (folded BN/bias Add). */
   absorbed: Set<number>;
 }
@@ -647,18 +645,26 @@ function lowerPad(ctx: NodeContext): void {
 // ---------------------------------------------------------------------------------------------
 // Reshape family (Reshape, Flatten, Squeeze, Unsqueeze)
 
-/** Whether every reader of `name` is a MatMul/Gemm taking it as A with a constant 2-D B. */
-function allReadersAreDense(ctx: NodeContext, name: string): boolean {
+/**
+ * Whether every reader of `name` is a MatMul/Gemm that will become a FULLY_CONNECTED with
+ * constant float weights reading it as A (the conditions lowerMatMul/lowerGemm use for that path).
+ */
+function allReadersAreDense(ctx: NodeContext, name: string, dtype: DType): boolean {
   const readers = ctx.readers.get(name) ?? [];
-  if (readers.length === 0 || ctx.b.graphOutputs.has(name)) return false;
+  if (readers.length === 0 || ctx.b.graphOutputs.has(name) || dtype !== 'float32') return false;
   return readers.every((r) => {
     const n = ctx.nodes[r]!;
     if ((n.domain ?? '') !== '' && n.domain !== 'ai.onnx') return false;
-    const bName = n.input?.[1] ?? '';
-    if (n.input?.[0] !== name || !ctx.constNames.has(bName) || bName === name) return false;
+    const ins = n.input ?? [];
+    if (ins[0] !== name || ins.slice(1).includes(name)) return false;
+    const bv = ins[1] ? ctx.b.value(ins[1]) : undefined;
+    if (!isFloatConst(bv) || bv.shape.length !== 2) return false;
     if (n.opType === 'MatMul') return true;
-    if (n.opType === 'Gemm') return !(n.attribute ?? []).some((a) => a.name === 'transA' && int64ToNumber(a.i) !== 0);
-    return false;
+    if (n.opType !== 'Gemm') return false;
+    const intAttr = (key: string): number => int64ToNumber((n.attribute ?? []).find((a) => a.name === key)?.i);
+    const beta = (n.attribute ?? []).find((a) => a.name === 'beta')?.f ?? 1;
+    const c = ins[2] ? ctx.b.value(ins[2]) : undefined;
+    return intAttr('transA') === 0 && (!ins[2] || isFloatConst(c) || beta === 0);
   });
 }
 
@@ -670,7 +676,7 @@ function reshapeTo(ctx: NodeContext, x: Value, shape: number[], extraInputs: num
     defineConstant(ctx, 0, shape, x.dtype, x.data);
     return;
   }
-  if (x.nhwc && shape.length === 2 && shape[0] === x.shape[0] && allReadersAreDense(ctx, ctx.outputs[0]!)) {
+  if (x.nhwc && shape.length === 2 && shape[0] === x.shape[0] && allReadersAreDense(ctx, ctx.outputs[0]!, x.dtype)) {
     // Flatten straight from NHWC; the dense consumers permute their weight rows to match.
     const [, c, h, w] = x.shape as [number, number, number, number];
     const order: number[] = [];
@@ -1041,9 +1047,6 @@ export const SUPPORTED_ONNX_OPS = Object.keys(LOWERINGS).concat('Constant').sort
 
 /** Ops whose presence makes a graph an image graph, converted to NHWC. */
 export const IMAGE_OPS = new Set(['Conv', 'QLinearConv', 'ConvTranspose', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'GlobalMaxPool', 'BatchNormalization', 'LRN', 'InstanceNormalization']);
-
-/** Ops that are folded at import when all their inputs are constant. */
-export const FOLDABLE_OPS = new Set(['Reshape', 'Flatten', 'Transpose', 'Squeeze', 'Unsqueeze', 'Identity']);
 
 export function lowerNode(ctx: NodeContext): void {
   const lower = ctx.source.domain ? undefined : LOWERINGS[ctx.opType];
