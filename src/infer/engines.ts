@@ -9,6 +9,7 @@ import type { Graph } from '../ir/graph.ts';
 import { runFloat, unsupportedFloatOps } from '../reference/float/index.ts';
 import { runInt8 } from '../reference/int8/index.ts';
 import type { RunOptions, RunResult, TensorValue } from '../reference/tensor-value.ts';
+import { nativeEngine } from './engines-native.ts';
 
 export interface InferenceEngine {
   /** The --engine value. */
@@ -55,7 +56,7 @@ const referenceEngine: InferenceEngine = {
   },
 };
 
-export const ENGINES: readonly InferenceEngine[] = [floatEngine, referenceEngine];
+export const ENGINES: readonly InferenceEngine[] = [floatEngine, referenceEngine, nativeEngine];
 
 export const DEFAULT_ENGINE_FOR = (graph: Graph): string => (isQuantizedGraph(graph) ? 'reference' : 'float');
 
