@@ -10,15 +10,8 @@
  * TANH: out = clamp(roundingDivideByPOT(tanh_Q0, 24)) (output zp 0, scale 1/128).
  */
 import type { Op } from '../../ir/graph.ts';
-import {
-  calculateInputRadius,
-  frexp,
-  logisticFixed,
-  multiplyByQuantizedMultiplier,
-  roundHalfAwayFromZero,
-  roundingDivideByPOT,
-  tanhFixed,
-} from '../fixedpoint.ts';
+import { logisticFixed, multiplyByQuantizedMultiplier, roundingDivideByPOT, tanhFixed } from '../fixedpoint.ts';
+import { SIGMOID_INPUT_INTEGER_BITS as INPUT_INTEGER_BITS, sigmoidFamilyParams } from './params.ts';
 import {
   elements,
   input,
@@ -31,15 +24,6 @@ import {
   type EvalFn,
   type PrepareContext,
 } from './common.ts';
-
-const INPUT_INTEGER_BITS = 4;
-
-/** Prepare-time parameters of int8 LOGISTIC/TANH (exported for code generators). */
-export function sigmoidFamilyParams(inputScale: number): { multiplier: number; shift: number; radius: number } {
-  const { mantissa, exponent } = frexp(Math.fround(inputScale) * 2 ** (31 - INPUT_INTEGER_BITS));
-  const multiplier = roundHalfAwayFromZero(mantissa * 2 ** 31) | 0;
-  return { multiplier, shift: exponent, radius: calculateInputRadius(INPUT_INTEGER_BITS, exponent, 31) };
-}
 
 function prepareSigmoidFamily(op: Op, ctx: PrepareContext, kind: 'logistic' | 'tanh'): EvalFn {
   const x = input(op, ctx, 0);

@@ -13,7 +13,8 @@
  * Only the top/left padding offsets matter (TFLite's padding_values).
  */
 import type { Op } from '../../ir/graph.ts';
-import { activationRangeQuantized, multiplyByQuantizedMultiplier, quantizeMultiplier } from '../fixedpoint.ts';
+import { activationRangeQuantized, multiplyByQuantizedMultiplier } from '../fixedpoint.ts';
+import { perChannelMultipliers } from './params.ts';
 import {
   channelScales,
   dtypeRange,
@@ -91,14 +92,9 @@ function requantParams(op: Op, ctx: PrepareContext, outChannels: number): Requan
   requireDtype(op, y, 'int8');
   const inScale = scaleOf(op, x);
   const outScale = scaleOf(op, y);
-  const scales = channelScales(op, w, outChannels);
-  const multipliers = new Int32Array(outChannels);
-  const shifts = new Int32Array(outChannels);
-  for (let c = 0; c < outChannels; c++) {
-    const q = quantizeMultiplier((inScale * scales[c]!) / outScale);
-    multipliers[c] = q.multiplier;
-    shifts[c] = q.shift;
-  }
+  const qs = perChannelMultipliers(inScale, channelScales(op, w, outChannels), outScale, outChannels);
+  const multipliers = Int32Array.from(qs, (q) => q.multiplier);
+  const shifts = Int32Array.from(qs, (q) => q.shift);
   const range = dtypeRange('int8');
   const act = activationRangeQuantized(fusedActivation(op), outScale, zeroPointOf(y), range.min, range.max);
   return {

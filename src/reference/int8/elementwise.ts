@@ -16,9 +16,8 @@ import {
   activationRangeQuantized,
   multiplyByQuantizedMultiplier,
   multiplyByQuantizedMultiplierSmallerThanOneExp,
-  quantizeMultiplier,
-  quantizeMultiplierSmallerThanOneExp,
 } from '../fixedpoint.ts';
+import { addParams, mulMultiplier } from './params.ts';
 import {
   dtypeRange,
   elements,
@@ -102,13 +101,8 @@ export function prepareAdd(op: Op, ctx: PrepareContext): EvalFn {
   const x1 = input(op, ctx, 0);
   const x2 = input(op, ctx, 1);
   const y = output(op, ctx);
-  const s1 = scaleOf(op, x1);
-  const s2 = scaleOf(op, x2);
-  const leftShift = y.dtype === 'int16' ? 15 : 20;
-  const twiceMax = 2 * Math.max(s1, s2);
-  const m1 = quantizeMultiplierSmallerThanOneExp(s1 / twiceMax);
-  const m2 = quantizeMultiplierSmallerThanOneExp(s2 / twiceMax);
-  const mOut = quantizeMultiplierSmallerThanOneExp(twiceMax / (2 ** leftShift * scaleOf(op, y)));
+  const p = addParams(scaleOf(op, x1), scaleOf(op, x2), scaleOf(op, y), y.dtype === 'int16' ? 'int16' : 'int8');
+  const { input1: m1, input2: m2, output: mOut, leftShift } = p;
   const off1 = -zeroPointOf(x1);
   const off2 = -zeroPointOf(x2);
   const offOut = zeroPointOf(y);
@@ -125,7 +119,7 @@ export function prepareMul(op: Op, ctx: PrepareContext): EvalFn {
   const x1 = input(op, ctx, 0);
   const x2 = input(op, ctx, 1);
   const y = output(op, ctx);
-  const m = quantizeMultiplier((scaleOf(op, x1) * scaleOf(op, x2)) / scaleOf(op, y));
+  const m = mulMultiplier(scaleOf(op, x1), scaleOf(op, x2), scaleOf(op, y));
   const off1 = -zeroPointOf(x1);
   const off2 = -zeroPointOf(x2);
   const offOut = zeroPointOf(y);

@@ -17,8 +17,8 @@ import {
   activationRangeQuantized,
   multiplyByQuantizedMultiplier,
   multiplyByQuantizedMultiplierInt64,
-  quantizeMultiplier,
 } from '../fixedpoint.ts';
+import { fullyConnectedPerTensorMultiplier, perChannelMultipliers } from './params.ts';
 import {
   dtypeRange,
   elements,
@@ -57,16 +57,11 @@ export function prepareFullyConnected(op: Op, ctx: PrepareContext): EvalFn {
   if (perChannel && wScales.length !== units) throw unsupported(op, `has ${wScales.length} weight scales for ${units} units`);
   const xScale = scaleOf(op, x);
   const yScale = scaleOf(op, y);
-  const multipliers = new Int32Array(units);
-  const shifts = new Int32Array(units);
-  for (let u = 0; u < units; u++) {
-    const real = perChannel
-      ? (xScale * Math.fround(wScales[u]!)) / yScale
-      : Math.fround(xScale * Math.fround(wScales[0]!)) / yScale;
-    const q = quantizeMultiplier(real);
-    multipliers[u] = q.multiplier;
-    shifts[u] = q.shift;
-  }
+  const qs = perChannel
+    ? perChannelMultipliers(xScale, wScales, yScale, units)
+    : new Array(units).fill(fullyConnectedPerTensorMultiplier(xScale, wScales[0]!, yScale));
+  const multipliers = Int32Array.from(qs, (q) => q.multiplier);
+  const shifts = Int32Array.from(qs, (q) => q.shift);
   const range = dtypeRange(y.dtype);
   const act = activationRangeQuantized(fusedActivation(op), yScale, zeroPointOf(y), range.min, range.max);
   const inputOffset = -zeroPointOf(x);

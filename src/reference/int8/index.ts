@@ -23,6 +23,9 @@ import { prepareConcatenation, prepareMean, preparePad, prepareReshape } from '.
 import { prepareSoftmax } from './softmax.ts';
 import { prepareSvdf } from './svdf.ts';
 
+// Prepare-time constants, for code generators that must bake in the same numbers.
+export * from './params.ts';
+
 const KERNELS: Record<string, PrepareFn> = {
   ADD: prepareAdd,
   AVERAGE_POOL_2D: prepareAveragePool2d,

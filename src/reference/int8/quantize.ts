@@ -10,7 +10,8 @@
  * DEQUANTIZE int8/int16/int32 -> float32: y = float(double(scale) * (q - zp)).
  */
 import type { Op, Tensor } from '../../ir/graph.ts';
-import { multiplyByQuantizedMultiplier, quantizeMultiplier, roundHalfAwayFromZero } from '../fixedpoint.ts';
+import { multiplyByQuantizedMultiplier, roundHalfAwayFromZero } from '../fixedpoint.ts';
+import { requantizeMultiplier } from './params.ts';
 import {
   dtypeRange,
   elements,
@@ -73,7 +74,7 @@ export function prepareQuantize(op: Op, ctx: PrepareContext): EvalFn {
 
   requireDtype(op, x, 'int8', 'uint8', 'int16', 'int32');
   if ((y.quant?.scale.length ?? 0) > 1) throw unsupported(op, 'requantizes to per-axis parameters');
-  const m = quantizeMultiplier(scaleOf(op, x) / scaleOf(op, y));
+  const m = requantizeMultiplier(scaleOf(op, x), scaleOf(op, y));
   const zpIn = zeroPointOf(x);
   const zpOut = zeroPointOf(y);
   return (values) => {

@@ -12,15 +12,18 @@
  */
 import type { Op } from '../../ir/graph.ts';
 import {
-  calculateInputRadius,
   expOnNegativeValues,
   getReciprocal,
   multiplyByQuantizedMultiplierGreaterThanOne,
-  preprocessSoftmaxScaling,
   rescale,
   roundingDivideByPOT,
   saturatingRoundingDoublingHighMul,
 } from '../fixedpoint.ts';
+import {
+  SOFTMAX_ACCUMULATION_INTEGER_BITS as ACCUMULATION_INTEGER_BITS,
+  SOFTMAX_SCALED_DIFF_INTEGER_BITS as SCALED_DIFF_INTEGER_BITS,
+  softmaxParams,
+} from './params.ts';
 import {
   dtypeRange,
   elements,
@@ -35,25 +38,6 @@ import {
   type EvalFn,
   type PrepareContext,
 } from './common.ts';
-
-const SCALED_DIFF_INTEGER_BITS = 5;
-const ACCUMULATION_INTEGER_BITS = 12;
-
-/** Prepare-time softmax parameters (exported for code generators that need the same numbers). */
-export interface SoftmaxParams {
-  inputMultiplier: number;
-  inputLeftShift: number;
-  diffMin: number;
-}
-
-export function softmaxParams(beta: number, inputScale: number): SoftmaxParams {
-  const q = preprocessSoftmaxScaling(Math.fround(beta), Math.fround(inputScale), SCALED_DIFF_INTEGER_BITS);
-  return {
-    inputMultiplier: q.multiplier,
-    inputLeftShift: q.shift,
-    diffMin: -calculateInputRadius(SCALED_DIFF_INTEGER_BITS, q.shift),
-  };
-}
 
 export function prepareSoftmax(op: Op, ctx: PrepareContext): EvalFn {
   const x = input(op, ctx, 0);

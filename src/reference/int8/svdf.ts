@@ -16,7 +16,8 @@
  *   S2 = quantizeMultiplier(float(float(stateScale * wtScale) / yScale))
  */
 import type { Op } from '../../ir/graph.ts';
-import { multiplyByQuantizedMultiplier, quantizeMultiplier } from '../fixedpoint.ts';
+import { multiplyByQuantizedMultiplier } from '../fixedpoint.ts';
+import { svdfMultipliers } from './params.ts';
 import {
   dtypeRange,
   input,
@@ -51,9 +52,7 @@ export function prepareSvdf(op: Op, ctx: PrepareContext): EvalFn {
   const memorySize = wt.shape[1]!;
   if (numFilters % rank !== 0) throw unsupported(op, `has ${numFilters} filters, not a multiple of rank ${rank}`);
   const numUnits = numFilters / rank;
-  const f = Math.fround;
-  const s1 = quantizeMultiplier(f(f(scaleOf(op, x) * scaleOf(op, wf)) / scaleOf(op, st)));
-  const s2 = quantizeMultiplier(f(f(scaleOf(op, st) * scaleOf(op, wt)) / scaleOf(op, y)));
+  const { feature: s1, time: s2 } = svdfMultipliers(scaleOf(op, x), scaleOf(op, wf), scaleOf(op, st), scaleOf(op, wt), scaleOf(op, y));
   const xZp = zeroPointOf(x);
   const stZp = zeroPointOf(st);
   const yZp = zeroPointOf(y);
