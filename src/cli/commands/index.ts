@@ -4,9 +4,11 @@ import { register as boards } from './boards.ts';
 import { register as inspect } from './inspect.ts';
 import { register as infer } from './infer.ts';
 import { register as run } from './run.ts';
+import { register as monitor } from './monitor.ts';
 import { register as convert } from './convert.ts';
 import { register as evalCommand } from './eval.ts';
+import { register as build } from './build.ts';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [inspect, boards, infer, run, convert, evalCommand];
+export const commands: RegisterCommand[] = [inspect, boards, infer, run, monitor, convert, evalCommand, build];
