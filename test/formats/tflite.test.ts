@@ -225,6 +225,28 @@ function tinyModel(opts: { shape: number[]; type?: number; data?: Uint8Array; de
   return b.asUint8Array();
 }
 
+/**
+ * A hostile model: `count` buffers all pointing at one data vector of `bytes` bytes and `count`
+ * tensors each using its own buffer, so naive decoding would copy count x bytes.
+ */
+function sharedDataModel(count: number, bytes: number): Uint8Array {
+  const b = new Builder(bytes + count * 64);
+  b.startVector(1, bytes, 16); for (let i = 0; i < bytes; i++) b.addInt8(0); const data = b.endVector();
+  const buffers: number[] = [];
+  b.startObject(3); buffers.push(b.endObject());
+  for (let i = 0; i < count; i++) { b.startObject(3); b.addFieldOffset(0, data, 0); buffers.push(b.endObject()); }
+  b.startVector(4, 1, 4); b.addInt32(bytes); const shape = b.endVector();
+  const tensors: number[] = [];
+  for (let i = 0; i < count; i++) { b.startObject(4); b.addFieldOffset(0, shape, 0); b.addFieldInt8(1, 9, 0); b.addFieldInt32(2, i + 1, 0); tensors.push(b.endObject()); }
+  b.startVector(4, count, 4); for (let i = count - 1; i >= 0; i--) b.addOffset(tensors[i]!); const tv = b.endVector();
+  b.startObject(4); b.addFieldOffset(0, tv, 0); const sg = b.endObject();
+  b.startVector(4, 1, 4); b.addOffset(sg); const sgs = b.endVector();
+  b.startVector(4, buffers.length, 4); for (let i = buffers.length - 1; i >= 0; i--) b.addOffset(buffers[i]!); const bufs = b.endVector();
+  b.startObject(5); b.addFieldInt32(0, 3, 0); b.addFieldOffset(2, sgs, 0); b.addFieldOffset(4, bufs, 0); const model = b.endObject();
+  b.finish(model, 'TFL3');
+  return b.asUint8Array();
+}
+
 function errorOf(f: () => unknown): unknown {
   try {
     f();
@@ -245,6 +267,16 @@ describe('bad input', () => {
     const e = errorOf(() => importTflite(tinyModel({ shape: [65536, 65536, 4] }), 'huge.tflite'));
     expect(e).toBeInstanceOf(InvalidModelError);
     expect((e as Error).message).toMatch(/huge\.tflite: tensor 0 "t" claims shape \[65536,65536,4\].*more than memory can hold/);
+  });
+
+  it('many tensors sharing one data vector cannot multiply the file in memory', () => {
+    // Few sharers import normally: the fixture is a valid model.
+    expect(importTflite(sharedDataModel(4, 65536), 'shared.tflite').tensors.length).toBe(4);
+    const bytes = sharedDataModel(4000, 65536);
+    expect(bytes.length).toBeLessThan(400_000);
+    const e = errorOf(() => importTflite(bytes, 'shared.tflite'));
+    expect(e).toBeInstanceOf(InvalidModelError);
+    expect((e as Error).message).toContain('decode to far more data than it holds');
   });
 
   it('constant data whose size does not match shape x dtype is rejected', () => {

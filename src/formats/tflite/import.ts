@@ -142,10 +142,14 @@ function readBufferData(r: FlatbufferReader, buf: FbTable): Uint8Array | undefin
     // Models over 2 GB keep buffers after the flatbuffer, addressed from the file start.
     const size = buf.u64(BUFFER.size);
     r.need(offset, size);
+    r.spend(size, 'a buffer');
     return size > 0 ? r.bytes.slice(offset, offset + size) : undefined;
   }
   const data = buf.bytes(BUFFER.data);
-  return data && data.length > 0 ? data.slice() : undefined;
+  if (!data || data.length === 0) return undefined;
+  // Counted against the decode budget: many buffer entries may point at one data vector.
+  r.spend(data.length, 'a buffer');
+  return data.slice();
 }
 
 function readTensor(

@@ -8,7 +8,7 @@
  * writer can put them back unchanged.
  */
 import { InvalidModelError, UnsupportedError } from '../../errors.ts';
-import type { AttrValue, Tensor } from '../../ir/graph.ts';
+import { dtypeSize, type AttrValue, type Tensor } from '../../ir/graph.ts';
 import { isKnownOp } from '../../ir/ops.ts';
 import type { FbTable, FlatbufferReader } from './flatbuffer-reader.ts';
 import { ActivationFunctionType, OptionTables, Padding, type SchemaField } from './schema-tables.ts';
@@ -154,7 +154,7 @@ export function normaliseAttrs(ctx: OpContext): Record<string, AttrValue> {
     }
     case 'PAD': {
       const x = shapeOf(ctx, 0);
-      const pads = constInts(ctx, 1, 'paddings');
+      const pads = constInts(ctx, 1, 'paddings', 2 * x.length);
       if (pads.length !== 2 * x.length) bad(ctx, `has ${pads.length} padding values for an input of rank ${x.length}`);
       if (pads.some((p) => p < 0)) bad(ctx, 'has negative paddings');
       const out = ctx.tensors[ctx.outputs[0] ?? -1];
@@ -164,12 +164,12 @@ export function normaliseAttrs(ctx: OpContext): Record<string, AttrValue> {
     }
     case 'MEAN': {
       const rank = shapeOf(ctx, 0).length;
-      const axes = constInts(ctx, 1, 'axis').map((a) => normaliseAxis(ctx, a, rank));
+      const axes = constInts(ctx, 1, 'axis', rank).map((a) => normaliseAxis(ctx, a, rank));
       return { axes, keepDims: Boolean(opt('keep_dims')) };
     }
     case 'TRANSPOSE': {
       const rank = shapeOf(ctx, 0).length;
-      const perm = constInts(ctx, 1, 'perm').map((a) => normaliseAxis(ctx, a, rank));
+      const perm = constInts(ctx, 1, 'perm', rank).map((a) => normaliseAxis(ctx, a, rank));
       return { perm };
     }
     case 'LEAKY_RELU':
@@ -207,13 +207,16 @@ function normaliseAxis(ctx: OpContext, axis: number, rank: number): number {
 }
 
 /** Values of a constant int32/int64 input, for ops whose parameters TFLite stores as tensors. */
-function constInts(ctx: OpContext, i: number, what: string): number[] {
+function constInts(ctx: OpContext, i: number, what: string, maxCount: number): number[] {
   const idx = ctx.inputs[i];
   const t = idx === undefined || idx < 0 ? undefined : ctx.tensors[idx];
   if (!t) bad(ctx, `has no ${what} input`);
   if (!t.data) {
     throw new UnsupportedError(`${ctx.fileName}: operator ${ctx.index} (${ctx.type}) takes its ${what} from a computed tensor; tinyml needs it constant: re-export the model with a fixed ${what}`);
   }
+  // One entry per dimension at most: checked before decoding, the tensor may be shared by many ops.
+  const count = t.data.length / Math.max(dtypeSize(t.dtype), 1);
+  if (count > maxCount) bad(ctx, `has ${count} ${what} values for an input of rank ${shapeOf(ctx, 0).length}`);
   const view = new DataView(t.data.buffer, t.data.byteOffset, t.data.byteLength);
   const out: number[] = [];
   if (t.dtype === 'int32') for (let k = 0; k + 4 <= t.data.length; k += 4) out.push(view.getInt32(k, true));
