@@ -1,0 +1,119 @@
+/**
+ * infer() in-process: input conversions and every refusal, as typed errors with the documented
+ * exit codes and one-line messages (the CLI test covers the same path through the binary).
+ */
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { infer } from '../src/infer/infer.ts';
+import { ENGINES, getEngine, isQuantizedGraph } from '../src/infer/engines.ts';
+import { loadModel } from '../src/formats/load.ts';
+import { encodeNpy, encodeNpz } from '../src/data/npy.ts';
+import { ExitCode, TinymlError } from '../src/errors.ts';
+import { GOLDEN, MODELS } from './helpers/shared.ts';
+
+const KWS_INT8 = join(MODELS, 'mlperf-tiny', 'kws', 'kws_ref_model.tflite');
+const KWS_FLOAT = join(MODELS, 'mlperf-tiny', 'kws', 'kws_ref_model_float32.tflite');
+const HELLO_FLOAT = join(MODELS, 'tflm-hello-world', 'hello_world_float.tflite');
+const MNIST = join(MODELS, 'onnx-mnist', 'mnist-8.onnx');
+const KWS_INPUT = join(GOLDEN, 'mlperf-tiny-kws', 'case_0', 'input_0.bin');
+const tmp = (): string => mkdtempSync(join(tmpdir(), 'tinyml-infer-'));
+
+async function expectError(p: Promise<unknown>, code: number, pattern: RegExp): Promise<void> {
+  let err: unknown;
+  try {
+    await p;
+  } catch (e) {
+    err = e;
+  }
+  expect(err).toBeInstanceOf(TinymlError);
+  expect((err as TinymlError).exitCode).toBe(code);
+  expect((err as Error).message).not.toContain('\n');
+  expect((err as Error).message).toMatch(pattern);
+}
+
+describe('infer()', () => {
+  it('the engine registry has float and reference, and picks by model kind', () => {
+    expect(ENGINES.map((e) => e.id).slice(0, 2)).toEqual(['float', 'reference']);
+    expect(isQuantizedGraph(loadModel(KWS_INT8))).toBe(true);
+    expect(isQuantizedGraph(loadModel(KWS_FLOAT))).toBe(false); // hybrid: int8 weights, float activations
+  });
+
+  it('KWS int8 on the reference engine: every golden case equals the TFLite Micro output', async () => {
+    const { readFileSync } = await import('node:fs');
+    for (let k = 0; k < 4; k++) {
+      const r = await infer(KWS_INT8, { inputs: [join(GOLDEN, 'mlperf-tiny-kws', `case_${k}`, 'input_0.bin')] });
+      expect(r.engine).toBe('reference');
+      expect(Array.from(r.outputs[0]!.data as Int8Array)).toEqual(Array.from(new Int8Array(readFileSync(join(GOLDEN, 'mlperf-tiny-kws', `case_${k}`, 'output_0.bin')))));
+    }
+  });
+
+  it('float64 .npz data for a float32 input is converted and said so; hello_world gives sin(x)', async () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'x.npz'), encodeNpz({ x: { dtype: 'float64', shape: [1, 1], data: Float64Array.of(1.0) } }));
+    const r = await infer(HELLO_FLOAT, { inputs: [join(dir, 'x.npz')] });
+    expect(r.engine).toBe('float');
+    expect(Math.abs((r.outputs[0]!.data[0] as number) - Math.sin(1))).toBeLessThan(0.1);
+    expect(r.notes.join(' ')).toMatch(/float64 data converted to float32/);
+  });
+
+  it('int32 .npy values in range are accepted for an int8 input; size-1 dims may be dropped', async () => {
+    const dir = tmp();
+    const { readFileSync } = await import('node:fs');
+    const q = new Int8Array(readFileSync(KWS_INPUT));
+    writeFileSync(join(dir, 'x.npy'), encodeNpy({ dtype: 'int32', shape: [49, 10], data: Int32Array.from(q) }));
+    const viaNpy = await infer(KWS_INT8, { inputs: [join(dir, 'x.npy')] });
+    const viaBin = await infer(KWS_INT8, { inputs: [KWS_INPUT] });
+    expect(Array.from(viaNpy.outputs[0]!.data)).toEqual(Array.from(viaBin.outputs[0]!.data));
+  });
+
+  it('a .npy of the wrong shape: DataError naming both shapes', async () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'x.npy'), encodeNpy({ dtype: 'float32', shape: [1, 784], data: new Float32Array(784) }));
+    await expectError(infer(MNIST, { inputs: [join(dir, 'x.npy')] }), ExitCode.BAD_DATA, /holds shape \(1, 784\) but input 0 .* needs \[1,1,28,28\]/);
+  });
+
+  it('float data for an int8 input: DataError', async () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'x.npy'), encodeNpy({ dtype: 'float32', shape: [1, 49, 10, 1], data: new Float32Array(490) }));
+    await expectError(infer(KWS_INT8, { inputs: [join(dir, 'x.npy')] }), ExitCode.BAD_DATA, /holds float32 data but input 0 .* takes int8/);
+  });
+
+  it('int values outside the int8 range: DataError naming the value', async () => {
+    const dir = tmp();
+    const data = new Int32Array(490);
+    data[7] = 300;
+    writeFileSync(join(dir, 'x.npy'), encodeNpy({ dtype: 'int32', shape: [1, 49, 10, 1], data }));
+    await expectError(infer(KWS_INT8, { inputs: [join(dir, 'x.npy')] }), ExitCode.BAD_DATA, /value 300 at element 7, outside int8/);
+  });
+
+  it('a malformed .npy input: DataError', async () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'x.npy'), 'not numpy');
+    await expectError(infer(KWS_INT8, { inputs: [join(dir, 'x.npy')] }), ExitCode.BAD_DATA, /not a NumPy \.npy file/);
+  });
+
+  it('--engine float on an int8 model: UnsupportedError pointing to --engine reference', async () => {
+    await expectError(infer(KWS_INT8, { inputs: [KWS_INPUT], engine: 'float' }), ExitCode.UNSUPPORTED, /int8 model .*--engine reference/);
+  });
+
+  it('an unknown engine: UsageError listing the engines', async () => {
+    expect(() => getEngine('gpu')).toThrow(/unknown engine 'gpu': use one of float, reference/);
+    await expectError(infer(KWS_INT8, { inputs: [KWS_INPUT], engine: 'gpu' }), ExitCode.USAGE, /unknown engine/);
+  });
+
+  it('a missing input file: FileError', async () => {
+    await expectError(infer(KWS_INT8, { inputs: [join(tmp(), 'nope.bin')] }), ExitCode.FILE, /nope\.bin not found/);
+  });
+
+  it('two inputs for a one-input model: DataError', async () => {
+    await expectError(infer(KWS_INT8, { inputs: [KWS_INPUT, KWS_INPUT] }), ExitCode.BAD_DATA, /has 1 input\(s\) .* but 2 --input file\(s\) were given/);
+  });
+
+  it('an output folder that cannot be created: FileError', async () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'file'), 'x');
+    await expectError(infer(KWS_INT8, { inputs: [KWS_INPUT], out: join(dir, 'file', 'sub') }), ExitCode.FILE, /cannot create output folder/);
+  });
+});
