@@ -192,6 +192,11 @@ describe('refusals', () => {
     expect(() => runInt8(float, [value('float32', [1, 1], [0])])).toThrow(UnsupportedError);
     expect(() => runInt8(float, [value('float32', [1, 1], [0])])).toThrow(/FULLY_CONNECTED .* float32/);
   });
+  it('refuses quantization parameters TFLite rejects instead of crashing', () => {
+    // ADD output multiplier 2 * 1 / (2^20 * 2^-20) = 2 is not below one, which TFLM checks.
+    const add = oneOp('ADD', [{ shape: [1], scale: 1 }, { shape: [1], scale: 1 }], { shape: [1], scale: 2 ** -20 }, { fusedActivation: 'NONE' });
+    expect(() => runInt8(add, [value('int8', [1], [1]), value('int8', [1], [1])])).toThrow(UnsupportedError);
+  });
   it('lists the supported op types', () => {
     expect([...INT8_REFERENCE_OPS].sort()).toEqual([
       'ADD', 'AVERAGE_POOL_2D', 'CONCATENATION', 'CONV_2D', 'DEPTHWISE_CONV_2D', 'DEQUANTIZE', 'FULLY_CONNECTED', 'LOGISTIC',

@@ -13,7 +13,7 @@ import type { Graph, Tensor } from '../../ir/graph.ts';
 import { elementCount } from '../../ir/graph.ts';
 import type { RunOptions, RunResult, TensorValue, TypedArray } from '../tensor-value.ts';
 import { prepareLogistic, prepareTanh } from './activations.ts';
-import { allocate, decodeBytes, type EvalFn, type PrepareContext, type PrepareFn, type ValueStore } from './common.ts';
+import { allocate, decodeBytes, unsupported, type EvalFn, type PrepareContext, type PrepareFn, type ValueStore } from './common.ts';
 import { prepareConv2d, prepareDepthwiseConv2d } from './conv.ts';
 import { prepareAdd, prepareMul } from './elementwise.ts';
 import { prepareFullyConnected } from './fully-connected.ts';
@@ -91,7 +91,13 @@ export function prepareInt8(graph: Graph): Int8Program {
         `int8 reference: op ${op.type} (op #${op.index}, node '${op.source.name}') has no int8 implementation; supported: ${[...INT8_REFERENCE_OPS].sort().join(', ')}`,
       );
     }
-    steps.push(prepare(op, ctx));
+    try {
+      steps.push(prepare(op, ctx));
+    } catch (e) {
+      // A multiplier outside what TFLite accepts (TFLM aborts on these checks) is a model problem.
+      if (e instanceof RangeError) throw unsupported(op, `has quantization parameters TFLite rejects (${e.message})`);
+      throw e;
+    }
   }
   const variables = graph.tensors.filter((t) => t.variable === true);
   let state = new Map(variables.map((t) => [t.index, initialState(t)] as const));
