@@ -49,6 +49,10 @@ function floatInit(name: string, dims: number[], seed: number, map: (v: number) 
   return { name, dims, dataType: 1, floatData: values(dims.reduce((a, b) => a * b, 1), seed).map(map) };
 }
 
+function int8Init(name: string, dims: number[], seed: number): onnxProto.onnx.ITensorProto {
+  return { name, dims, dataType: 3, int32Data: values(dims.reduce((a, b) => a * b, 1), seed).map((v) => Math.round(v * 127)) };
+}
+
 function intInit(name: string, v: number[]): onnxProto.onnx.ITensorProto {
   return { name, dims: [v.length], dataType: 7, int64Data: v };
 }
@@ -73,7 +77,8 @@ function build(spec: Spec): Uint8Array {
 
 /** Runs the model in onnxruntime and through our importer + float executor; compares outputs. */
 async function agree(bytes: Uint8Array, feeds: Record<string, { shape: number[]; data: Float32Array }>): Promise<Graph> {
-  const session = await ort.InferenceSession.create(bytes);
+  // Unoptimised: onnxruntime runs each node as written (no QDQ fusion into integer kernels).
+  const session = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'disabled' });
   const ortFeeds: Record<string, ort.Tensor> = {};
   for (const [k, v] of Object.entries(feeds)) ortFeeds[k] = new ort.Tensor('float32', v.data, v.shape);
   const expected = await session.run(ortFeeds);
@@ -225,6 +230,54 @@ describe('ONNX lowering agrees with onnxruntime', () => {
     });
     const g = await agree(bytes, { x: { shape: [3, 4], data: Float32Array.from(values(12, 5).map((v) => v * 10)) } });
     expect(g.ops.map((o) => o.type)).toEqual(['RELU6', 'LEAKY_RELU', 'LOGISTIC', 'TANH', 'ADD', 'RESHAPE', 'RESHAPE']);
+  });
+});
+
+describe('QDQ models (QuantizeLinear/DequantizeLinear with constant parameters)', () => {
+  it('DequantizeLinear weights are permuted at import with their per-channel quantization; activations keep their scales', async () => {
+    const bytes = build({
+      opset: 13,
+      nodes: [
+        node('QuantizeLinear', ['x', 'xs', 'xz'], ['xq']),
+        node('DequantizeLinear', ['xq', 'xs', 'xz'], ['xd']),
+        node('DequantizeLinear', ['wq', 'ws', 'wz'], ['wd'], [attr.i('axis', 0)]),
+        node('Conv', ['xd', 'wd', 'b'], ['c'], [attr.ints('pads', [1, 1, 1, 1])]),
+        node('Relu', ['c'], ['r']),
+        node('Flatten', ['r'], ['f']),
+        node('DequantizeLinear', ['mq', 'ms', 'mz'], ['md'], [attr.i('axis', 1)]),
+        node('MatMul', ['f', 'md'], ['y']),
+      ],
+      inputs: [valueInfo('x', [1, 3, 4, 4])],
+      outputs: [valueInfo('y', [1, 5])],
+      initializers: [
+        { name: 'xs', dims: [], dataType: 1, floatData: [0.01] },
+        { name: 'xz', dims: [], dataType: 3, int32Data: [-3] },
+        int8Init('wq', [4, 3, 3, 3], 61),
+        floatInit('ws', [4], 62, (v) => 0.01 + Math.abs(v) * 0.02),
+        { name: 'wz', dims: [4], dataType: 3, int32Data: [0, 0, 0, 0] },
+        floatInit('b', [4], 63),
+        int8Init('mq', [64, 5], 64),
+        floatInit('ms', [5], 65, (v) => 0.005 + Math.abs(v) * 0.01),
+        { name: 'mz', dims: [5], dataType: 3, int32Data: [0, 0, 0, 0, 0] },
+      ],
+    });
+    const g = await agree(bytes, { x: input([1, 3, 4, 4], 66) });
+    expect(g.ops.map((o) => o.type)).toEqual(['QUANTIZE', 'DEQUANTIZE', 'DEQUANTIZE', 'CONV_2D', 'RELU', 'TRANSPOSE', 'RESHAPE', 'DEQUANTIZE', 'FULLY_CONNECTED']);
+    // The conv filter is DEQUANTIZE of an int8 constant already in [O, KH, KW, I], scales per O.
+    const conv = g.ops[3]!;
+    const deq = g.ops.find((o) => o.outputs[0] === conv.inputs[1])!;
+    const wq = g.tensors[deq.inputs[0]!]!;
+    expect(wq.dtype).toBe('int8');
+    expect(wq.shape).toEqual([4, 3, 3, 3]);
+    expect(wq.quant!.axis).toBe(0);
+    expect(wq.quant!.scale).toHaveLength(4);
+    // The activation's scale sits on the quantized tensor (QUANTIZE output, DEQUANTIZE input).
+    expect(g.tensors[g.ops[0]!.outputs[0]!]!.quant).toMatchObject({ zeroPoint: [-3], axis: 0 });
+    expect(g.tensors[g.ops[0]!.outputs[0]!]!.quant!.scale[0]).toBeCloseTo(0.01, 9);
+    // The dense weights [N, K]: the per-column scales of B [K, N] are now per row.
+    const fcW = g.tensors[g.ops[7]!.inputs[0]!]!;
+    expect(fcW.shape).toEqual([5, 64]);
+    expect(fcW.quant!.axis).toBe(0);
   });
 });
 

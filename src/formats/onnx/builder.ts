@@ -35,6 +35,21 @@ export interface Value {
   asNchw?: number;
   /** Index of the IR op that produced it (for folding into that op). */
   producer?: number;
+  /**
+   * DequantizeLinear of a constant (QDQ weights): the DEQUANTIZE op is emitted only when a
+   * consumer needs the value, from the quantized constant permuted into the layout that
+   * consumer needs, so QDQ weights are permuted at import like float ones.
+   */
+  dequant?: DequantizedConstant;
+}
+
+export interface DequantizedConstant {
+  /** The quantized constant, ONNX layout. */
+  source: Value;
+  /** Its quantization, `axis` in the ONNX layout. */
+  quant: Quantization;
+  /** The DequantizeLinear node, for the op's source and version. */
+  op: { source: OpSource; version: number };
 }
 
 export class GraphBuilder {
@@ -110,8 +125,27 @@ export class GraphBuilder {
 
   /** The IR tensor of a value in its own layout (materialising a constant as-is). */
   tensorOf(v: Value): number {
-    if (v.tensor < 0) v.tensor = this.addTensor(v.name, [...v.shape], v.dtype, v.data);
+    if (v.tensor < 0) {
+      v.tensor = v.dequant
+        ? this.dequantized(v, [...Array(v.shape.length).keys()], v.name)
+        : this.addTensor(v.name, [...v.shape], v.dtype, v.data);
+    }
     return v.tensor;
+  }
+
+  /**
+   * Emits DEQUANTIZE of a dequantized constant transposed by `perm` (out.shape[i] = shape[perm[i]])
+   * and returns the float tensor.
+   */
+  dequantized(v: Value, perm: number[], name: string): number {
+    const d = v.dequant!;
+    const src = d.source;
+    const shape = permute(src.shape, perm);
+    const quant: Quantization = { ...d.quant, axis: d.quant.scale.length > 1 ? perm.indexOf(d.quant.axis) : 0 };
+    const q = this.addTensor(`${name}_quantized`, shape, src.dtype, transposeBytes(src.data!, src.shape, perm, dtypeSize(src.dtype)), quant);
+    const out = this.addTensor(name, shape, v.dtype);
+    this.addOp('DEQUANTIZE', [q], [out], { rounding: 'HALF_EVEN', axis: quant.axis }, d.op.source, d.op.version);
+    return out;
   }
 
   /** The IR tensor of a 4-D value in NHWC: constants are permuted, runtime NCHW values transposed. */
@@ -122,6 +156,8 @@ export class GraphBuilder {
     const irShape = permute(v.shape, NCHW_TO_NHWC);
     if (v.data) {
       v.asNhwc = this.addTensor(`${v.name}_nhwc`, irShape, v.dtype, transposeBytes(v.data, v.shape, NCHW_TO_NHWC, dtypeSize(v.dtype)));
+    } else if (v.dequant && v.tensor < 0) {
+      v.asNhwc = this.dequantized(v, NCHW_TO_NHWC, `${v.name}_nhwc`);
     } else {
       v.asNhwc = this.addTensor(`${v.name}_nhwc`, irShape, v.dtype);
       this.addOp('TRANSPOSE', [this.tensorOf(v)], [v.asNhwc], { perm: NCHW_TO_NHWC }, source, version);

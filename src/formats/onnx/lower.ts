@@ -325,6 +325,8 @@ function lowerConv(ctx: NodeContext): void {
   let filterT: number;
   if (filterData) {
     filterT = ctx.b.addTensor(`${w.name}_${depthwise ? 'dw' : 'ohwi'}`, filterShape, w.dtype, transposeBytes(filterData, w.shape, perm, dtypeSize(w.dtype)));
+  } else if (w.dequant) {
+    filterT = ctx.b.dequantized(w, perm, `${w.name}_${depthwise ? 'dw' : 'ohwi'}`);
   } else {
     filterT = ctx.b.addTensor(`${w.name}_${depthwise ? 'dw' : 'ohwi'}`, filterShape, w.dtype);
     ctx.b.addOp('TRANSPOSE', [ctx.b.tensorOf(w)], [filterT], { perm }, ctx.source, ctx.version);
@@ -750,18 +752,30 @@ function lowerUnsqueeze(ctx: NodeContext): void {
 // ---------------------------------------------------------------------------------------------
 // Gemm and MatMul
 
-/** Builds a FULLY_CONNECTED from float weights [N, K] (rows = output units) and bias [N]. */
-function emitDense(ctx: NodeContext, x: Value, xTensor: number, weights: Float64Array, n: number, k: number, bias: Float64Array | undefined, outShape: number[], keepNumDims: boolean): void {
-  let w = weights;
-  if (x.flatOrder) {
-    // x holds the NHWC flattening: column j of x is NCHW column flatOrder[j].
-    w = new Float64Array(n * k);
-    for (let r = 0; r < n; r++) for (let j = 0; j < k; j++) w[r * k + j] = weights[r * k + x.flatOrder[j]!]!;
-  }
+/** The FULLY_CONNECTED weight tensor [N, K] from float weights, matching x's column order. */
+function floatDenseWeights(ctx: NodeContext, x: Value, weights: Float64Array, n: number, k: number): number {
+  // x may hold an NHWC flattening: its column j is NCHW column flatOrder[j].
+  const w = x.flatOrder ? reorderColumns(weights, n, k, x.flatOrder) : weights;
+  return ctx.b.addTensor(`${ctx.inputs[1]!.name}_fc`, [n, k], 'float32', float32Bytes(w));
+}
+
+/**
+ * Emits FULLY_CONNECTED(x, weights [N, K], bias [N]). A following Add of one constant value per
+ * unit is folded into a float bias (MatMul + Add = Gemm) unless `biasTensor` is given.
+ */
+function emitDense(
+  ctx: NodeContext,
+  xTensor: number,
+  weightT: number,
+  n: number,
+  bias: Float64Array | undefined,
+  outShape: number[],
+  keepNumDims: boolean,
+  biasTensor?: number,
+): void {
   let outName = ctx.outputs[0]!;
   let b = bias;
-  // Fold a following constant Add of one value per unit (MatMul + Add = Gemm).
-  for (;;) {
+  while (biasTensor === undefined) {
     const r = soleReader(ctx, outName);
     if (r === undefined) break;
     const next = ctx.nodes[r]!;
@@ -777,11 +791,10 @@ function emitDense(ctx: NodeContext, x: Value, xTensor: number, weights: Float64
     ctx.absorbed.add(r);
     outName = next.output![0]!;
   }
-  const wT = ctx.b.addTensor(`${ctx.inputs[1]!.name}_fc`, [n, k], 'float32', float32Bytes(w));
-  const bT = b ? ctx.b.addTensor(`${outName}_bias`, [n], 'float32', float32Bytes(b)) : -1;
+  const bT = biasTensor ?? (b ? ctx.b.addTensor(`${outName}_bias`, [n], 'float32', float32Bytes(b)) : -1);
   const y = ctx.b.activation(outName, outShape, 'float32', false);
   ctx.b.define(y);
-  emit(ctx, 'FULLY_CONNECTED', [xTensor, wT, bT], [y], { fusedActivation: 'NONE', keepNumDims });
+  emit(ctx, 'FULLY_CONNECTED', [xTensor, weightT, bT], [y], { fusedActivation: 'NONE', keepNumDims });
 }
 
 function scalarConst(ctx: NodeContext, name: string, value: number): number {
@@ -812,19 +825,28 @@ function lowerGemm(ctx: NodeContext): void {
     } else {
       xT = a.flatOrder ? a.tensor : ctx.b.tensorOf(a);
     }
+    const wT = floatDenseWeights(ctx, a, w, n, k);
     if (!c || beta === 0 || cBias) {
       const bias = c && beta !== 0 ? Float64Array.from({ length: n }, (_, o) => beta * readNumbers(c.data!, 'float32')[elementCount(c.shape) === 1 ? 0 : o]!) : undefined;
-      emitDense(ctx, a, xT, w, n, k, bias, outShape, false);
+      emitDense(ctx, xT, wT, n, bias, outShape, false);
       return;
     }
     // A full [M, N] constant C: FULLY_CONNECTED then ADD of beta * C.
     const mm = temp(ctx, 'fc', outShape, 'float32');
-    const wT = ctx.b.addTensor(`${bv.name}_fc`, [n, k], 'float32', float32Bytes(a.flatOrder ? reorderColumns(w, n, k, a.flatOrder) : w));
     emit(ctx, 'FULLY_CONNECTED', [xT, wT, -1], [mm], { fusedActivation: 'NONE', keepNumDims: false });
     const cData = readNumbers(c!.data!, 'float32').map((v) => beta * v);
     const cT = ctx.b.addTensor(`${c!.name}_scaled`, [...c!.shape], 'float32', float32Bytes(cData));
     const y = output(ctx, 0, outShape, 'float32', false);
     emit(ctx, 'ADD', [mm.tensor, cT], [y], { fusedActivation: 'NONE' });
+    return;
+  }
+
+  // QDQ weights: DEQUANTIZE of the constant laid out [N, K], then FULLY_CONNECTED.
+  const cDequantBias = !!c && !!c.dequant && c.shape.length === 1 && elementCount(c.shape) === n && beta === 1;
+  if (bv.dequant && alpha === 1 && !transA && a.dtype === 'float32' && (!c || beta === 0 || (cBias && isFloatConst(c)) || cDequantBias)) {
+    const wT = ctx.b.dequantized(bv, transB ? [0, 1] : [1, 0], `${bv.name}_fc`);
+    const bias = c && beta !== 0 && isFloatConst(c) ? Float64Array.from({ length: n }, (_, o) => beta * readNumbers(c.data, 'float32')[elementCount(c.shape) === 1 ? 0 : o]!) : undefined;
+    emitDense(ctx, ctx.b.nchwTensorOf(a, ctx.source, ctx.version), wT, n, bias, outShape, false, cDequantBias ? ctx.b.tensorOf(c!) : undefined);
     return;
   }
 
@@ -898,7 +920,10 @@ function lowerMatMul(ctx: NodeContext): void {
     const w = new Float64Array(n * k);
     for (let r = 0; r < n; r++) for (let j = 0; j < k; j++) w[r * k + j] = bNum[j * n + r]!;
     const xT = a.flatOrder ? a.tensor : ctx.b.nchwTensorOf(a, ctx.source, ctx.version);
-    emitDense(ctxOut, a, xT, w, n, k, undefined, full, a.shape.length > 2);
+    emitDense(ctxOut, xT, floatDenseWeights(ctx, a, w, n, k), n, undefined, full, a.shape.length > 2);
+  } else if (bv.dequant && bv.shape.length === 2 && a.dtype === 'float32') {
+    const wT = ctx.b.dequantized(bv, [1, 0], `${bv.name}_fc`);
+    emitDense(ctxOut, ctx.b.nchwTensorOf(a, ctx.source, ctx.version), wT, bv.shape[1]!, undefined, full, a.shape.length > 2);
   } else {
     const y = reshapeAfter ? temp(ctx, '2d', full, a.dtype) : output(ctx, 0, full, a.dtype, false);
     if (reshapeAfter) ctx.b.define({ ...y, name: ctxOut.outputs[0]! });
@@ -950,6 +975,12 @@ function lowerQuantize(ctx: NodeContext, dequantize: boolean): void {
   if (!QUANTIZED_TYPES.includes(quantType)) throw unsupported(ctx, `${quantType} quantization`, 'use int8 or uint8 (or int16) quantization');
   if (scale.dtype !== 'float32') throw unsupported(ctx, `${scale.dtype} scales`, 'use float32 scales');
   const q = constQuant(scale, zp, irAxis);
+  if (dequantize && q && x.data) {
+    // QDQ weights: DEQUANTIZE is emitted by the consumer, in the layout it needs.
+    const quant = { ...q, axis: q.scale.length > 1 ? axis : 0 };
+    ctx.b.define({ name: ctx.outputs[0]!, shape: [...x.shape], dtype: 'float32', nhwc: false, tensor: -1, dequant: { source: x, quant, op: { source: ctx.source, version: ctx.version } } });
+    return;
+  }
   const xT = ctx.b.tensorOf(x);
   const y = output(ctx, 0, [...x.shape], dequantize ? 'float32' : quantType, x.nhwc);
   const attrs = { rounding: 'HALF_EVEN', axis: irAxis };
