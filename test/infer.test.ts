@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { infer } from '../src/infer/infer.ts';
-import { ENGINES, getEngine, isQuantizedGraph } from '../src/infer/engines.ts';
+import { DEFAULT_ENGINE_FOR, ENGINES, getEngine, isQuantizedGraph } from '../src/infer/engines.ts';
 import { loadModel } from '../src/formats/load.ts';
 import { encodeNpy, encodeNpz } from '../src/data/npy.ts';
 import { ExitCode, TinymlError } from '../src/errors.ts';
@@ -38,6 +38,10 @@ describe('infer()', () => {
     expect(ENGINES.map((e) => e.id).slice(0, 2)).toEqual(['float', 'reference']);
     expect(isQuantizedGraph(loadModel(KWS_INT8))).toBe(true);
     expect(isQuantizedGraph(loadModel(KWS_FLOAT))).toBe(false); // hybrid: int8 weights, float activations
+    expect(DEFAULT_ENGINE_FOR(loadModel(KWS_INT8))).toBe('reference');
+    expect(DEFAULT_ENGINE_FOR(loadModel(KWS_FLOAT))).toBe('float');
+    // ONNX QLinearConv has integer activations but ONNX (float requantize) arithmetic: the float engine runs it.
+    expect(DEFAULT_ENGINE_FOR(loadModel(join(MODELS, 'onnx-node-tests', 'test_qlinearconv', 'model.onnx')))).toBe('float');
   });
 
   it('KWS int8 on the reference engine: every golden case equals the TFLite Micro output', async () => {

@@ -36,7 +36,7 @@ const floatEngine: InferenceEngine = {
     if (isQuantizedGraph(graph)) {
       throw new UnsupportedError(`this is an int8 model (op ${bad.index} ${bad.type} computes on integers): run it with --engine reference`);
     }
-    throw new UnsupportedError(`op ${bad.index} (${bad.source.opType} '${bad.source.name}') is not supported by the float engine: the model cannot run on the float engine`);
+    throw new UnsupportedError(`op ${bad.index} (${bad.source.opType} '${bad.source.name}') is not supported by the float engine: replace it in the model, or run an int8 model with --engine reference`);
   },
   async run(graph, inputs, opts) {
     return runFloat(graph, inputs, opts);
@@ -58,7 +58,11 @@ const referenceEngine: InferenceEngine = {
 
 export const ENGINES: readonly InferenceEngine[] = [floatEngine, referenceEngine, nativeEngine];
 
-export const DEFAULT_ENGINE_FOR = (graph: Graph): string => (isQuantizedGraph(graph) ? 'reference' : 'float');
+/**
+ * The engine used without --engine: float whenever the float engine runs every op (float and
+ * hybrid models, ONNX QDQ and QLinear graphs), else the int8 reference (int8 TFLite models).
+ */
+export const DEFAULT_ENGINE_FOR = (graph: Graph): string => (unsupportedFloatOps(graph).length === 0 ? 'float' : 'reference');
 
 export function getEngine(id: string): InferenceEngine {
   const e = ENGINES.find((x) => x.id === id);
