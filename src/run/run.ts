@@ -21,7 +21,11 @@ import { ReportCollector, describeDeviceError, summarizeCosts, type CostSummary,
 import { JsonlLog } from '../report/jsonl.ts';
 import type { DecodedItem, DecoderStats } from '../device/protocol.ts';
 import { loadModel } from '../formats/load.ts';
+import type { Graph } from '../ir/graph.ts';
 import { opMacs } from '../inspect/metrics.ts';
+import { buildFirmware, type FirmwareBuild, type OptLevel } from '../build/firmware.ts';
+import { loadInput } from '../infer/inputs.ts';
+import { bytesOfTyped } from '../data/npy.ts';
 
 export interface Budgets {
   maxInstructions?: number;
@@ -40,7 +44,8 @@ export interface RunOptions {
   /** One raw input file per model input, baked into the firmware. */
   inputs?: string[];
   profile?: boolean;
-  optimize?: string;
+  /** Compiler optimisation: 's' or '2' (the anchors were measured at -O2, so run defaults to 2). */
+  optimize?: OptLevel;
   /** Build output folder (default: a fresh temporary folder). */
   outDir?: string;
   /** Every decoded record is appended here as it arrives. */
@@ -83,6 +88,8 @@ export interface RunResult {
   stackHighWaterBytes: number | null;
   staticRamBytes: number | null;
   flashBytes: number | null;
+  /** The native backend's size report when this run built the firmware. */
+  build: { outDir: string; buildId: string; sizes: FirmwareBuild['sizes'] } | null;
   ops: { index: number; op: string; cost: number }[];
   outputs: RunOutput[];
   logs: string[];
@@ -90,6 +97,14 @@ export interface RunResult {
   wallMs: number;
   budgets: BudgetVerdict[];
   device: DeviceReport;
+}
+
+/** Input files (raw bytes in the input dtype, .npy or .npz) as the bytes to bake in, in IR layout. */
+export function bakedInputs(graph: Graph, files: string[]): Uint8Array[] {
+  if (files.length !== graph.inputs.length) {
+    throw new UsageError(`the model has ${graph.inputs.length} input(s) but ${files.length} --input file(s) were given: pass one --input per model input, in order`);
+  }
+  return files.map((f, i) => bytesOfTyped(loadInput(f, graph, i).value.data));
 }
 
 export function modelHashOf(path: string): string {
@@ -103,25 +118,6 @@ export function emulatedBoard(id: string): { board: Board; machine: string } {
     throw new BoardError(`board ${id} has no QEMU emulation: run it on the board with \`tinyml deploy ${'<model>'} --board ${id}\` and \`tinyml monitor\`, or pick an emulated board (mps2-an386, netduinoplus2)`);
   }
   return { board, machine: board.emulation.qemu };
-}
-
-interface BuiltFirmware {
-  elfPath: string;
-  modelHash?: string;
-  arenaBytes?: number;
-}
-
-type BuildFirmware = (opts: Record<string, unknown>) => Promise<BuiltFirmware> | BuiltFirmware;
-
-/** The native backend's buildFirmware (src/build/firmware.ts), loaded when a build is needed. */
-async function loadBuildFirmware(): Promise<BuildFirmware> {
-  const url = new URL('../build/firmware.ts', import.meta.url);
-  if (!existsSync(url)) {
-    throw new UsageError('this tinyml has no firmware builder yet (src/build/firmware.ts): build the ELF another way and pass it with --elf <file>');
-  }
-  const mod = (await import(url.href)) as { buildFirmware?: BuildFirmware };
-  if (typeof mod.buildFirmware !== 'function') throw new UsageError('src/build/firmware.ts exports no buildFirmware: pass a built ELF with --elf <file>');
-  return mod.buildFirmware;
 }
 
 function checkPositive(name: string, v: number | undefined): void {
@@ -150,28 +146,29 @@ export async function runOnEmulator(opts: RunOptions): Promise<RunResult> {
   let elfPath: string;
   let expectedModelHash: string | null = null;
   let macs: number | null = null;
+  let graph: Graph | null = null;
+  let build: FirmwareBuild | null = null;
   if (opts.model) {
-    const graph = loadModel(opts.model);
-    macs = graph.ops.reduce((n, op) => n + opMacs(graph, op), 0);
+    graph = loadModel(opts.model);
+    macs = graph.ops.reduce((n, op) => n + opMacs(graph!, op), 0);
     expectedModelHash = modelHashOf(opts.model);
   }
   if (opts.elf) {
     if (!existsSync(opts.elf)) throw new FileError(`firmware ${opts.elf} not found: check the path or build it with tinyml build`);
     elfPath = resolve(opts.elf);
   } else {
-    const buildFirmware = await loadBuildFirmware();
     const outDir = opts.outDir ?? mkdtempSync(join(tmpdir(), `tinyml-run-${basename(opts.model!).replace(/\W+/g, '_')}-`));
-    const built = await buildFirmware({
+    build = buildFirmware({
       modelPath: opts.model,
       board: opts.board,
       outDir,
-      inputs: opts.inputs,
-      optimize: opts.optimize ?? 'O2',
+      inputs: opts.inputs ? bakedInputs(graph!, opts.inputs) : undefined,
+      optimize: opts.optimize ?? '2',
       profile: opts.profile ?? false,
       runs: opts.runs ?? 1,
     });
-    elfPath = built.elfPath;
-    if (built.modelHash) expectedModelHash = built.modelHash;
+    elfPath = build.elfPath;
+    expectedModelHash = build.modelHash;
   }
 
   const log = opts.jsonl ? new JsonlLog(opts.jsonl) : null;
@@ -218,6 +215,7 @@ export async function runOnEmulator(opts: RunOptions): Promise<RunResult> {
     stackHighWaterBytes: rep.mem?.stack_high_water_bytes ?? null,
     staticRamBytes: rep.mem?.static_ram_bytes ?? null,
     flashBytes: rep.mem?.flash_used_bytes ?? null,
+    build: build ? { outDir: build.outDir, buildId: build.buildId, sizes: build.sizes } : null,
     ops: rep.ops,
     outputs: rep.outputs.map((bytes, index) => ({
       index,

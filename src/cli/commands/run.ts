@@ -15,7 +15,7 @@ interface RunCliOptions {
   jsonl?: string;
   elf?: string;
   out?: string;
-  optimize?: string;
+  opt?: string;
   timeout?: string;
   maxInstructions?: string;
   maxArena?: string;
@@ -31,6 +31,13 @@ export function intOption(name: string, value: string | undefined): number | und
   return Number(value);
 }
 
+function optLevel(v: string | undefined): '2' | 's' | undefined {
+  if (v === undefined) return undefined;
+  const level = v.replace(/^-?O/, '');
+  if (level !== '2' && level !== 's') throw new UsageError(`--opt ${v} is not supported: use 2 or s`);
+  return level;
+}
+
 export function register(program: Command): void {
   program
     .command('run')
@@ -42,7 +49,7 @@ export function register(program: Command): void {
     .option('--profile', 'per-op cost records')
     .option('--elf <file>', 'run this built firmware instead of building')
     .option('-o, --out <dir>', 'build folder (default: a temporary folder)')
-    .option('-O, --optimize <level>', 'compiler optimisation: O2 | Os | O3 (default O2)')
+    .option('-O, --opt <level>', 'compiler optimisation: 2 | s (default 2, as the TFLite Micro anchors were built)')
     .option('--timeout <s>', 'wall-clock limit of the emulated run in seconds (default 120)')
     .option('--jsonl <file>', 'append every report record to this JSONL file as it arrives')
     .option('--junit <file>', 'write a JUnit XML report (the run and each budget as a test case)')
@@ -68,7 +75,7 @@ export function register(program: Command): void {
           runs: intOption('--runs', opts.runs),
           inputs: opts.input,
           profile: opts.profile,
-          optimize: opts.optimize,
+          optimize: optLevel(opts.opt),
           outDir: opts.out,
           jsonl: opts.jsonl,
           timeoutMs: (intOption('--timeout', opts.timeout) ?? 120) * 1000,

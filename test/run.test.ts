@@ -1,0 +1,88 @@
+/**
+ * `tinyml run` end to end on real models (issue 5, Proof): the native backend builds the
+ * firmware with arm-none-eabi-gcc, QEMU runs it, the report comes back through the pty, and the
+ * outputs must equal TFLite Micro's golden outputs in ../shared/golden element by element.
+ */
+import { readFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runOnEmulator } from '../src/run/run.ts';
+import { runQemu } from '../src/emulate/qemu.ts';
+import { GOLDEN, MODELS } from './helpers/shared.ts';
+import { runCli } from './helpers/cli.ts';
+
+const out = mkdtempSync(join(tmpdir(), 'tinyml-run-test-'));
+
+interface Case {
+  golden: string;
+  model: string;
+  case: number;
+}
+
+function goldenPaths(c: Case): { input: string; output: Buffer } {
+  const dir = join(GOLDEN, c.golden, `case_${c.case}`);
+  return { input: join(dir, 'input_0.bin'), output: readFileSync(join(dir, 'output_0.bin')) };
+}
+
+const CASES: Case[] = [
+  { golden: 'tflm-hello-world', model: 'tflm-hello-world/hello_world_int8.tflite', case: 1 },
+  { golden: 'tflm-hello-world', model: 'tflm-hello-world/hello_world_int8.tflite', case: 3 },
+  { golden: 'mlperf-tiny-kws', model: 'mlperf-tiny/kws/kws_ref_model.tflite', case: 0 },
+  { golden: 'mlperf-tiny-ic', model: 'mlperf-tiny/ic/pretrainedResnet_quant.tflite', case: 1 },
+  { golden: 'mlperf-tiny-ad', model: 'mlperf-tiny/ad/ad01_int8.tflite', case: 0 },
+];
+
+describe('tinyml run on mps2-an386: outputs equal the TFLite Micro goldens', () => {
+  it.each(CASES)('$golden case $case', async (c) => {
+    const g = goldenPaths(c);
+    const r = await runOnEmulator({ model: join(MODELS, c.model), board: 'mps2-an386', inputs: [g.input], outDir: join(out, `${c.golden}-${c.case}`), timeoutMs: 120_000 });
+    expect(r.outputs).toHaveLength(1);
+    const device = Buffer.from(r.outputs[0]!.hex, 'hex');
+    expect(device.length).toBe(g.output.length);
+    const differing = [...device].flatMap((b, i) => (b === g.output[i] ? [] : [i]));
+    expect(differing, 'indices whose element differs from the golden').toEqual([]);
+    expect(r.unit).toBe('instructions');
+    expect(r.latency!.min).toBeGreaterThan(0);
+    expect(r.deviceModelHash).toBe(r.expectedModelHash);
+    expect(r.arenaBytes).toBeGreaterThan(0);
+    expect(r.stackHighWaterBytes).toBeGreaterThan(0);
+  });
+
+  it('micro_speech: the "yes" features score yes, the "no" features score no, bytes equal the goldens', async () => {
+    const labels = ['silence', 'unknown', 'yes', 'no'];
+    for (const [k, word] of [[0, 'yes'], [1, 'no']] as const) {
+      const g = goldenPaths({ golden: 'tflm-micro-speech', model: '', case: k });
+      const r = await runOnEmulator({ model: join(MODELS, 'tflm-micro-speech/micro_speech_quantized.tflite'), board: 'mps2-an386', inputs: [g.input], outDir: join(out, `speech-${k}`) });
+      const scores = r.outputs[0]!.int8;
+      expect(labels[scores.indexOf(Math.max(...scores))]).toBe(word);
+      expect(Buffer.from(r.outputs[0]!.hex, 'hex')).toEqual(g.output);
+    }
+  });
+});
+
+describe('tinyml run determinism and the second emulated board', () => {
+  it('gives identical instruction counts on two runs of the same ELF', async () => {
+    const r = await runOnEmulator({ model: join(MODELS, 'mlperf-tiny/ad/ad01_int8.tflite'), board: 'mps2-an386', runs: 2, outDir: join(out, 'ad-twice') });
+    const again = await runQemu({ elfPath: r.elf, machine: 'mps2-an386' });
+    const costs = again.items.flatMap((i) => (i.kind === 'record' && i.record.type === 'inference' ? [i.record.instructions as number] : []));
+    expect(costs).toEqual(r.device.inferences);
+    expect(costs).toHaveLength(2);
+  });
+
+  it('runs MLPerf KWS on netduinoplus2 with the golden outputs', async () => {
+    const g = goldenPaths({ golden: 'mlperf-tiny-kws', model: '', case: 1 });
+    const r = await runOnEmulator({ model: join(MODELS, 'mlperf-tiny/kws/kws_ref_model.tflite'), board: 'netduinoplus2', inputs: [g.input], outDir: join(out, 'kws-netduino') });
+    expect(Buffer.from(r.outputs[0]!.hex, 'hex')).toEqual(g.output);
+    expect(r.device.hello?.board).toBe('netduinoplus2');
+  });
+
+  it('prints the report from the command line, with MACs per instruction', () => {
+    const g = goldenPaths({ golden: 'tflm-hello-world', model: '', case: 2 });
+    const r = runCli(['run', join(MODELS, 'tflm-hello-world/hello_world_int8.tflite'), '--board', 'mps2-an386', '--input', g.input, '--runs', '3', '--out', join(out, 'cli')]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/latency\s+[\d,]+ instructions\/inference \(median of 3/);
+    expect(r.stdout).toMatch(/MACs\s+288 {2}\(\d\.\d+ MACs per instruction\)/);
+    expect(r.stdout).toContain(`output 0    ${new Int8Array(g.output.buffer, g.output.byteOffset, 1)[0]}`);
+  });
+});
