@@ -118,7 +118,7 @@ for (const [modelPath, seed] of JSON.parse(jobsArg)) {
       if (e instanceof TinymlError && (e.kind === 'invalid-model' || e.kind === 'unsupported')) result.rejected++;
       else if (result.escaped.length < 5) {
         const err = e instanceof Error ? e : new Error(String(e));
-        result.escaped.push({ index: i, how, error: err.constructor.name + ': ' + err.message, at: (err.stack || '').split('\n').slice(1, 3).map((s) => s.trim()).join(' < ') });
+        result.escaped.push({ index: i, how, error: err.constructor.name + ': ' + err.message, at: (err.stack || '').split('\n').slice(1, 3).map((s) => s.trim().replace(/^at /, '')).join(' < ') });
       } else result.escaped.push({ index: i, how, error: 'more' });
     }
     const ms = performance.now() - t0;
