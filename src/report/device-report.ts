@@ -46,6 +46,8 @@ export interface DeviceReport {
   /** Cost of each inference in `unit`, in run order. */
   inferences: number[];
   ops: OpCost[];
+  /** Small models: cost of a batch of back-to-back inferences (refill cost taken off). */
+  batch: { inferences: number; cost: number } | null;
   /** Output tensors reassembled from their `output` chunks, by output index. */
   outputs: Uint8Array[];
   errors: ReportRecord[];
@@ -55,7 +57,7 @@ export interface DeviceReport {
 }
 
 export function emptyReport(): DeviceReport {
-  return { hello: null, mem: null, unit: null, inferences: [], ops: [], outputs: [], errors: [], done: null, logs: [], rejected: 0 };
+  return { hello: null, mem: null, unit: null, inferences: [], ops: [], batch: null, outputs: [], errors: [], done: null, logs: [], rejected: 0 };
 }
 
 function num(v: unknown): number | null {
@@ -102,6 +104,12 @@ export class ReportCollector {
         const cost = num(r.instructions) ?? num(r.cycles);
         const index = num(r.index);
         if (cost !== null && index !== null) rep.ops.push({ index, op: String(r.op ?? '?'), cost });
+        break;
+      }
+      case 'batch': {
+        const cost = num(r.instructions) ?? num(r.cycles);
+        const n = num(r.inferences);
+        if (cost !== null && n !== null && n > 0) rep.batch = { inferences: n, cost };
         break;
       }
       case 'output':

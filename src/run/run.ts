@@ -82,6 +82,10 @@ export interface RunResult {
   deviceModelHash: string | null;
   unit: 'instructions' | 'cycles' | null;
   latency: CostSummary | null;
+  /** Cost per inference from the batch measurement (small models, finer than one timer tick). */
+  batchPerInference: number | null;
+  /** The best per-inference figure: the batch mean when there is one, else the median. */
+  perInference: number | null;
   macs: number | null;
   macsPerUnit: number | null;
   arenaBytes: number | null;
@@ -200,6 +204,8 @@ export async function runOnEmulator(opts: RunOptions): Promise<RunResult> {
 
   const unit = rep.unit ?? 'instructions';
   const latency = summarizeCosts(rep.inferences, unit);
+  const batchPerInference = rep.batch ? rep.batch.cost / rep.batch.inferences : null;
+  const perInference = batchPerInference ?? latency?.median ?? null;
   const result: RunResult = {
     board: opts.board,
     machine,
@@ -209,8 +215,10 @@ export async function runOnEmulator(opts: RunOptions): Promise<RunResult> {
     deviceModelHash: rep.hello.model_hash,
     unit: rep.unit,
     latency,
+    batchPerInference,
+    perInference,
     macs,
-    macsPerUnit: macs !== null && latency && latency.mean > 0 ? macs / latency.mean : null,
+    macsPerUnit: macs !== null && perInference ? macs / perInference : null,
     arenaBytes: rep.mem?.arena_bytes ?? rep.hello.arena_bytes ?? null,
     stackHighWaterBytes: rep.mem?.stack_high_water_bytes ?? null,
     staticRamBytes: rep.mem?.static_ram_bytes ?? null,

@@ -124,6 +124,9 @@ function printText(r: RunResult): void {
     const l = r.latency;
     printLine(`  latency     ${n(l.median)} ${l.unit}/inference (median of ${l.runs}; min ${n(l.min)}, max ${n(l.max)})`);
   }
+  if (r.batchPerInference !== null && r.device.batch) {
+    printLine(`  batch       ${r.batchPerInference.toFixed(1)} ${r.unit}/inference (mean of a batch of ${r.device.batch.inferences}, finer than one timer tick)`);
+  }
   if (r.macs !== null) printLine(`  MACs        ${n(r.macs)}${r.macsPerUnit !== null ? `  (${r.macsPerUnit.toFixed(3)} MACs per ${r.unit === 'cycles' ? 'cycle' : 'instruction'})` : ''}`);
   if (r.arenaBytes !== null) printLine(`  arena       ${n(r.arenaBytes)} bytes`);
   if (r.stackHighWaterBytes !== null) printLine(`  stack       ${n(r.stackHighWaterBytes)} bytes high-water mark`);
