@@ -331,6 +331,21 @@ describe('ONNX import rules', () => {
     expect(op.attrs.k).toBe(3);
   });
 
+  it('a known op in a form we do not lower imports as an unsupported op when its shape is declared', () => {
+    const conv1d = (declareOutput: boolean): Uint8Array =>
+      build({
+        nodes: [node('Conv', ['x', 'w'], ['y'])],
+        inputs: [valueInfo('x', [1, 3, 10])],
+        outputs: [declareOutput ? valueInfo('y', [1, 2, 8]) : { name: 'y', type: { tensorType: { elemType: 1 } } }],
+        initializers: [floatInit('w', [2, 3, 3], 1)],
+      });
+    const g = importOnnx(conv1d(true), 'c1.onnx');
+    expect(g.ops[0]!.type).toBe('Conv');
+    expect(g.tensors[g.ops[0]!.outputs[0]!]!.shape).toEqual([1, 2, 8]);
+    expect(g.warnings.join('\n')).toMatch(/Conv node 'Conv_y': input rank 3.*imported as an unsupported op/);
+    expect(() => importOnnx(conv1d(false), 'c1.onnx')).toThrowError(/only 2-D convolution/);
+  });
+
   it('nodes without names get OpType_<index>; op version is the opset', () => {
     const bytes = build({ nodes: [{ opType: 'Relu', input: ['x'], output: ['y'] }], inputs: [valueInfo('x', [2])], outputs: [valueInfo('y', [2])], opset: 12 });
     const g = importOnnx(bytes, 'm.onnx');

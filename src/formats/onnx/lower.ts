@@ -1081,6 +1081,20 @@ export const IMAGE_OPS = new Set(['Conv', 'QLinearConv', 'ConvTranspose', 'MaxPo
 
 export function lowerNode(ctx: NodeContext): void {
   const lower = ctx.source.domain ? undefined : LOWERINGS[ctx.opType];
-  if (lower) lower(ctx);
-  else lowerUnknown(ctx);
+  if (!lower) {
+    lowerUnknown(ctx);
+    return;
+  }
+  const before = { ops: ctx.b.ops.length, tensors: ctx.b.tensors.length };
+  try {
+    lower(ctx);
+  } catch (e) {
+    // A known op in a form we do not lower (a 1-D Conv, pool dilations, ...) still imports, as an
+    // unsupported op that inspect names, when nothing was emitted yet and its shapes are known.
+    const untouched = ctx.b.ops.length === before.ops && ctx.b.tensors.length === before.tensors;
+    const shapesKnown = ctx.outputs.every((o) => !o || ctx.declared.get(o)?.shape);
+    if (!(e instanceof UnsupportedError) || !untouched || !shapesKnown) throw e;
+    ctx.b.warnings.push(`${e.message.replace(/: [^:]*$/, '')}; imported as an unsupported op`);
+    lowerUnknown(ctx);
+  }
 }
