@@ -6,7 +6,7 @@
  *   node bin/run-ts.js bench/import.ts [--runs N]
  */
 import { readdirSync, readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { importModel } from '../src/formats/load.ts';
@@ -58,6 +58,8 @@ const report = {
   node: process.version,
   cpu: cpus()[0]?.model ?? 'unknown',
   cores: cpus().length,
+  // Other work on the machine inflates the times; the 1-minute load average at the end says how much.
+  loadAverage1m: Math.round(loadavg()[0]! * 100) / 100,
   runs: RUNS,
   warmup: WARMUP,
   largest: { model: largest.model, bytes: largest.bytes, medianMs: largest.medianMs },
