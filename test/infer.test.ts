@@ -69,7 +69,7 @@ describe('infer()', () => {
     writeFileSync(join(dir, 'x.npy'), encodeNpy({ dtype: 'int32', shape: [49, 10], data: Int32Array.from(q) }));
     const viaNpy = await infer(KWS_INT8, { inputs: [join(dir, 'x.npy')] });
     const viaBin = await infer(KWS_INT8, { inputs: [KWS_INPUT] });
-    expect(Array.from(viaNpy.outputs[0]!.data)).toEqual(Array.from(viaBin.outputs[0]!.data));
+    expect(Array.from(viaNpy.outputs[0]!.data as Int8Array)).toEqual(Array.from(viaBin.outputs[0]!.data as Int8Array));
   });
 
   it('a .npy of the wrong shape: DataError naming both shapes', async () => {
