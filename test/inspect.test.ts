@@ -3,12 +3,14 @@
  * figures are the issue's independently counted ones for the MLPerf Tiny int8 reference models.
  */
 import { describe, it, expect } from 'vitest';
-import { readFileSync } from 'node:fs';
-import type { InspectReport } from '../src/inspect/inspect.ts';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { inspectModel, type InspectReport } from '../src/inspect/inspect.ts';
+import { isKnownOp } from '../src/ir/ops.ts';
 import { BACKENDS } from '../src/backends/support.ts';
 import { getBoard } from '../src/boards/registry.ts';
 import { runCli } from './helpers/cli.ts';
-import { sharedPath } from './helpers/shared.ts';
+import { MODELS, sharedPath } from './helpers/shared.ts';
 
 /** Each distinct command runs once per file: spawning the binary is the slow part. */
 const reports = new Map<string, InspectReport>();
@@ -115,5 +117,28 @@ describe('--board', () => {
     expect(text.code).toBe(0);
     expect(text.stdout).toContain('THE MODEL DOES NOT FIT');
     expect(text.stdout).toContain(`DOES NOT FIT: ${r.fit!.flash.excessBytes.toLocaleString('en-US')} bytes over`);
+  });
+});
+
+describe('every shared model', () => {
+  function models(dir: string): string[] {
+    return readdirSync(dir).flatMap((e) => {
+      const p = join(dir, e);
+      return statSync(p).isDirectory() ? models(p) : /\.(tflite|onnx)$/.test(e) ? [p] : [];
+    });
+  }
+
+  it('inspects, with totals that agree with the per-op rows and unknown ops named', () => {
+    const all = models(MODELS);
+    expect(all.length).toBeGreaterThan(50);
+    for (const file of all) {
+      const r = inspectModel(file, { boardId: 'mps2-an386' });
+      expect(r.ops.length, file).toBeGreaterThan(0);
+      expect(r.totals.macs, file).toBe(r.ops.reduce((s, o) => s + o.macs, 0));
+      // Per-op weight bytes count a tensor shared by two ops twice; the total counts it once.
+      expect(r.totals.weightBytes, file).toBeLessThanOrEqual(r.ops.reduce((s, o) => s + o.weightBytes, 0));
+      expect(r.unknownOps, file).toEqual(r.opSet.filter((e) => !isKnownOp(e.type)).map((e) => e.type));
+      expect(r.fit!.flash.usedBytes, file).toBe(r.totals.weightBytes);
+    }
   });
 });
