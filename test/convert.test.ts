@@ -76,8 +76,8 @@ describe('tinyml convert writes an int8 .tflite that round-trips', () => {
     const inQ = mem.tensors[mem.inputs[0]!.tensor]!.quant!;
     for (const d of digits(500, 20)) {
       const x = { dtype: 'int8' as const, shape: [1, 28, 28, 1], data: quantizeToInt8(d.x, inQ.scale[0]!, inQ.zeroPoint[0]!) };
-      const a = runInt8(mem, [x]).outputs[0]!.data;
-      const b = runInt8(back, [x]).outputs[0]!.data;
+      const a = runInt8(mem, [x]).outputs[0]!.data as Int8Array;
+      const b = runInt8(back, [x]).outputs[0]!.data as Int8Array;
       expect(Array.from(b)).toEqual(Array.from(a));
     }
   });
