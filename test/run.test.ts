@@ -85,4 +85,13 @@ describe('tinyml run determinism and the second emulated board', () => {
     expect(r.stdout).toMatch(/MACs\s+288 {2}\(\d\.\d+ MACs per instruction\)/);
     expect(r.stdout).toContain(`output 0    ${new Int8Array(g.output.buffer, g.output.byteOffset, 1)[0]}`);
   });
+
+  it('answers through `tinyml infer --engine emulator` with the golden outputs', () => {
+    const g = goldenPaths({ golden: 'tflm-micro-speech', model: '', case: 1 });
+    const r = runCli(['infer', join(MODELS, 'tflm-micro-speech/micro_speech_quantized.tflite'), '--engine', 'emulator', '--input', g.input, '--json']);
+    expect(r.code).toBe(0);
+    const json = JSON.parse(r.stdout) as { engine: string; outputs: { values: number[] }[] };
+    expect(json.engine).toBe('emulator');
+    expect(json.outputs[0]!.values).toEqual(Array.from(new Int8Array(g.output.buffer, g.output.byteOffset, g.output.length)));
+  });
 });

@@ -1,0 +1,56 @@
+/**
+ * The `emulator` inference engine: builds the graph's firmware with the given inputs baked in,
+ * runs it in QEMU, and returns the output tensors the device reported, so the emulated
+ * Cortex-M answers through `tinyml infer` (and `eval`) like the reference engines.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DeviceError, DeviceFaultError, UnsupportedError } from '../errors.ts';
+import type { Graph } from '../ir/graph.ts';
+import type { RunOptions, RunResult, TensorValue } from '../reference/tensor-value.ts';
+import { bytesOfTyped, isNpyDType, typedFromBytes } from '../data/npy.ts';
+import { buildFirmware, isQuantizedGraph } from '../build/firmware.ts';
+import { runQemu } from '../emulate/qemu.ts';
+import { ReportCollector, describeDeviceError } from '../report/device-report.ts';
+import { emulatedBoard } from './run.ts';
+
+export const DEFAULT_EMULATED_BOARD = 'mps2-an386';
+
+/** Registered in src/infer/engines.ts. The board comes from RunOptions.board (the infer command's
+ * --board), default mps2-an386. */
+export const emulatorEngine = {
+  id: 'emulator',
+  summary: 'the native C firmware built for an emulated Cortex-M board and run in QEMU (int8 models; board mps2-an386 by default, or netduinoplus2)',
+  check(graph: Graph): void {
+    if (!isQuantizedGraph(graph)) {
+      throw new UnsupportedError('the emulator engine runs int8 models and this model is float: quantize it first with `tinyml convert <model> --calib <data>`');
+    }
+  },
+  async run(graph: Graph, inputs: TensorValue[], opts?: RunOptions & { board?: string }): Promise<RunResult> {
+    return inferOnEmulator(graph, inputs, opts?.board ?? DEFAULT_EMULATED_BOARD);
+  },
+};
+
+export async function inferOnEmulator(graph: Graph, inputs: TensorValue[], board: string = DEFAULT_EMULATED_BOARD): Promise<RunResult> {
+  const { machine } = emulatedBoard(board);
+  const outDir = mkdtempSync(join(tmpdir(), 'tinyml-emulator-'));
+  try {
+    const build = buildFirmware({ graph, board, outDir, inputs: inputs.map((v) => bytesOfTyped(v.data)), optimize: '2', runs: 1 });
+    const collector = new ReportCollector();
+    await runQemu({ elfPath: build.elfPath, machine, onItem: (item) => collector.add(item) });
+    const rep = collector.report;
+    if (rep.errors[0]) throw new DeviceFaultError(`the emulated firmware reported ${describeDeviceError(rep.errors[0])} on ${board}`);
+    if (!rep.done) throw new DeviceError(`the emulated firmware on ${board} stopped without a done record`);
+    const outputs = graph.outputs.map((go, j): TensorValue => {
+      const t = graph.tensors[go.tensor]!;
+      const bytes = rep.outputs[j];
+      if (!bytes) throw new DeviceError(`the emulated firmware on ${board} sent no output ${j}`);
+      if (!isNpyDType(t.dtype)) throw new UnsupportedError(`output ${j} has dtype ${t.dtype}, which the emulator engine cannot return`);
+      return { dtype: t.dtype, shape: [...t.shape], data: typedFromBytes(t.dtype, bytes, `emulator output ${j}`) };
+    });
+    return { outputs };
+  } finally {
+    rmSync(outDir, { recursive: true, force: true });
+  }
+}
