@@ -10,6 +10,7 @@ import { runFloat, unsupportedFloatOps } from '../reference/float/index.ts';
 import { runInt8 } from '../reference/int8/index.ts';
 import type { RunOptions, RunResult, TensorValue } from '../reference/tensor-value.ts';
 import { nativeEngine } from './engines-native.ts';
+import { emulatorEngine } from '../run/emulator-engine.ts';
 
 export interface InferenceEngine {
   /** The --engine value. */
@@ -56,7 +57,7 @@ const referenceEngine: InferenceEngine = {
   },
 };
 
-export const ENGINES: readonly InferenceEngine[] = [floatEngine, referenceEngine, nativeEngine];
+export const ENGINES: readonly InferenceEngine[] = [floatEngine, referenceEngine, nativeEngine, emulatorEngine];
 
 /**
  * The engine used without --engine: float whenever the float engine runs every op (float and
