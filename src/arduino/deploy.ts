@@ -1,0 +1,138 @@
+/**
+ * The Arduino path of `tinyml flash` and `tinyml deploy`: model -> int8 -> sketch (TFLM or
+ * native runtime) -> arduino-cli compile (pinned profile) -> upload -> wait for the board's
+ * sketch USB id -> monitor the report stream (src/device/monitor.ts) until `done`.
+ *
+ * Returns data; the commands print it. `onProgress` reports each long step as it starts.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { DeviceFaultError, FileError, MismatchError, TimeoutError, UsageError } from '../errors.ts';
+import { getBoard, type Board } from '../boards/registry.ts';
+import { monitorPort, type MonitorResult } from '../device/monitor.ts';
+import type { DecodedItem } from '../device/protocol.ts';
+import { describeDeviceError } from '../report/device-report.ts';
+import { compileSketch, detectArduinoCli, findBoardPort, uploadSketch, waitForSketchPort, type ArduinoCli, type CompileResult } from './cli.ts';
+import { parseFqbn, type ArduinoRuntime } from './profiles.ts';
+import { writeNativeSketch } from './sketch-native.ts';
+import { writeTflmSketch, type GeneratedSketch, type SketchOptions } from './sketch-tflm.ts';
+
+export type ProgressStep = 'generate' | 'detect' | 'compile' | 'port' | 'upload' | 'wait' | 'monitor';
+export type Progress = (step: ProgressStep, message: string) => void;
+
+export interface FlashOptions {
+  board: string;
+  /** Sketch folder to build and upload. */
+  sketchDir: string;
+  port?: string;
+  /** Seconds to wait for the board's sketch port after upload (default 10). */
+  waitSeconds?: number;
+  env?: NodeJS.ProcessEnv;
+  onProgress?: Progress;
+}
+
+export interface FlashResult {
+  board: string;
+  sketchDir: string;
+  profile: string;
+  arduinoCli: ArduinoCli;
+  compile: CompileResult;
+  uploadPort: string;
+  /** Where the board's sketch shows up after the upload reset. */
+  port: string;
+  portChanged: boolean;
+}
+
+/** The default (only) profile of a generated sketch.yaml. */
+export function sketchProfile(sketchDir: string): string {
+  const yaml = join(sketchDir, 'sketch.yaml');
+  if (!existsSync(yaml)) {
+    throw new FileError(`${sketchDir} has no sketch.yaml: generate the sketch first with \`tinyml build <model> --board <id> --runtime tflm|native\``);
+  }
+  const m = /^default_profile:\s*(\S+)/m.exec(readFileSync(yaml, 'utf8'));
+  if (!m) throw new FileError(`${yaml} names no default_profile: regenerate the sketch with tinyml build`);
+  return m[1]!;
+}
+
+export function arduinoBoard(id: string): Board & { fqbn: string } {
+  const board = getBoard(id);
+  if (board.fqbn === null) {
+    throw new UsageError(`board '${id}' is not an Arduino board (no FQBN): use \`tinyml run\` or \`tinyml deploy\` for emulated boards`);
+  }
+  return board as Board & { fqbn: string };
+}
+
+/** Compile, upload and wait for the board to come back: `tinyml flash`. */
+export async function flashSketch(opts: FlashOptions): Promise<FlashResult> {
+  const board = arduinoBoard(opts.board);
+  const env = opts.env ?? process.env;
+  const progress = opts.onProgress ?? (() => {});
+  const sketchDir = resolve(opts.sketchDir);
+  const profile = sketchProfile(sketchDir);
+  progress('detect', 'looking for arduino-cli');
+  const cli = await detectArduinoCli(env);
+  const { vendor, architecture } = parseFqbn(board.fqbn);
+  progress('compile', `compiling ${sketchDir} with arduino-cli ${cli.version} (profile ${profile})`);
+  const compile = await compileSketch(cli, { sketchDir, profile, platform: `${vendor}:${architecture}` }, env);
+  progress('port', opts.port ? `using port ${opts.port}` : `looking for ${board.name} on USB`);
+  const uploadPort = opts.port ?? (await findBoardPort(cli, board, env));
+  progress('upload', `uploading to ${uploadPort}`);
+  const up = await uploadSketch(cli, { sketchDir, profile, port: uploadPort }, env);
+  progress('wait', `waiting for ${board.name} to come back on USB${up.portChanged ? ` (port changed to ${up.port})` : ''}`);
+  const port = await waitForSketchPort(cli, board, { expected: up.port, timeoutMs: (opts.waitSeconds ?? 10) * 1000 }, env);
+  return { board: board.id, sketchDir, profile, arduinoCli: cli, compile, uploadPort, port, portChanged: port !== uploadPort };
+}
+
+export interface DeployArduinoOptions extends Omit<SketchOptions, 'board'> {
+  board: string;
+  runtime?: ArduinoRuntime;
+  port?: string;
+  /** Seconds to wait for the report's `done` record (default 60). */
+  timeoutSeconds?: number;
+  jsonl?: string;
+  env?: NodeJS.ProcessEnv;
+  onProgress?: Progress;
+  onItem?: (item: DecodedItem) => void;
+}
+
+export interface DeployArduinoResult {
+  sketch: Omit<GeneratedSketch, 'files'>;
+  flash: FlashResult;
+  monitor: MonitorResult;
+}
+
+/** Generates the sketch for `model`: TFLM or native runtime. */
+export function generateSketch(model: string, runtime: ArduinoRuntime, opts: SketchOptions): GeneratedSketch {
+  return runtime === 'tflm' ? writeTflmSketch(model, opts) : writeNativeSketch(model, opts);
+}
+
+/** `tinyml deploy <model> --board <arduino board>`: generate, compile, upload, monitor. */
+export async function deployArduino(model: string, opts: DeployArduinoOptions): Promise<DeployArduinoResult> {
+  arduinoBoard(opts.board);
+  const progress = opts.onProgress ?? (() => {});
+  const runtime = opts.runtime ?? 'tflm';
+  progress('generate', `generating the ${runtime} sketch for ${opts.board}`);
+  const sketch = generateSketch(model, runtime, opts);
+  const flash = await flashSketch({ board: opts.board, sketchDir: sketch.dir, port: opts.port, env: opts.env, onProgress: progress });
+  progress('monitor', `reading the report on ${flash.port}`);
+  const monitor = await monitorPort({
+    port: flash.port,
+    untilDone: true,
+    reconnect: true,
+    durationMs: (opts.timeoutSeconds ?? 60) * 1000,
+    jsonl: opts.jsonl,
+    onItem: opts.onItem,
+  });
+  const report = monitor.report;
+  if (report.errors.length > 0) throw new DeviceFaultError(describeDeviceError(report.errors[0]!));
+  if (monitor.stoppedBy !== 'done') {
+    throw new TimeoutError(`no \`done\` record from ${flash.port} within ${opts.timeoutSeconds ?? 60} s: press reset on the board and run \`tinyml monitor --port ${flash.port}\``);
+  }
+  const hash = report.hello?.['model_hash'];
+  if (typeof hash === 'string' && hash !== sketch.modelHash) {
+    throw new MismatchError(`the board runs model ${hash} but ${model} is ${sketch.modelHash}: the upload did not take; flash again (double-tap reset if it keeps failing)`);
+  }
+  const { files: _files, ...rest } = sketch;
+  void _files;
+  return { sketch: rest, flash, monitor };
+}

@@ -1,0 +1,127 @@
+/**
+ * Which TFLite Micro op-resolver method registers each op type. The TFLM sketch's
+ * `MicroMutableOpResolver<N>` gets exactly the model's ops: one AddXxx() call per distinct op
+ * type, N = their count. Keys are canonical IR op types (= TFLite builtin names,
+ * src/ir/ops.ts); values are the MicroMutableOpResolver method names of TFLite Micro.
+ * An op that is not here cannot run under TFLite Micro: the sketch generator refuses the model
+ * before writing anything, naming the op and the node (the "Didn't find op for builtin opcode"
+ * failure, caught at generation time instead of on the board).
+ */
+import { UnsupportedError } from '../errors.ts';
+import type { Graph } from '../ir/graph.ts';
+
+export const TFLM_RESOLVER_METHODS: Readonly<Record<string, string>> = {
+  ABS: 'AddAbs',
+  ADD: 'AddAdd',
+  ADD_N: 'AddAddN',
+  ARG_MAX: 'AddArgMax',
+  ARG_MIN: 'AddArgMin',
+  AVERAGE_POOL_2D: 'AddAveragePool2D',
+  BATCH_MATMUL: 'AddBatchMatMul',
+  BATCH_TO_SPACE_ND: 'AddBatchToSpaceNd',
+  CAST: 'AddCast',
+  CEIL: 'AddCeil',
+  CONCATENATION: 'AddConcatenation',
+  CONV_2D: 'AddConv2D',
+  COS: 'AddCos',
+  DEPTH_TO_SPACE: 'AddDepthToSpace',
+  DEPTHWISE_CONV_2D: 'AddDepthwiseConv2D',
+  DEQUANTIZE: 'AddDequantize',
+  DIV: 'AddDiv',
+  ELU: 'AddElu',
+  EQUAL: 'AddEqual',
+  EXP: 'AddExp',
+  EXPAND_DIMS: 'AddExpandDims',
+  FILL: 'AddFill',
+  FLOOR: 'AddFloor',
+  FULLY_CONNECTED: 'AddFullyConnected',
+  GATHER: 'AddGather',
+  GREATER: 'AddGreater',
+  GREATER_EQUAL: 'AddGreaterEqual',
+  HARD_SWISH: 'AddHardSwish',
+  L2_NORMALIZATION: 'AddL2Normalization',
+  LEAKY_RELU: 'AddLeakyRelu',
+  LESS: 'AddLess',
+  LESS_EQUAL: 'AddLessEqual',
+  LOG: 'AddLog',
+  LOG_SOFTMAX: 'AddLogSoftmax',
+  LOGISTIC: 'AddLogistic',
+  MAX_POOL_2D: 'AddMaxPool2D',
+  MAXIMUM: 'AddMaximum',
+  MEAN: 'AddMean',
+  MINIMUM: 'AddMinimum',
+  MIRROR_PAD: 'AddMirrorPad',
+  MUL: 'AddMul',
+  NEG: 'AddNeg',
+  NOT_EQUAL: 'AddNotEqual',
+  PACK: 'AddPack',
+  PAD: 'AddPad',
+  PADV2: 'AddPadV2',
+  PRELU: 'AddPrelu',
+  QUANTIZE: 'AddQuantize',
+  REDUCE_MAX: 'AddReduceMax',
+  RELU: 'AddRelu',
+  RELU6: 'AddRelu6',
+  RESHAPE: 'AddReshape',
+  RESIZE_BILINEAR: 'AddResizeBilinear',
+  RESIZE_NEAREST_NEIGHBOR: 'AddResizeNearestNeighbor',
+  ROUND: 'AddRound',
+  RSQRT: 'AddRsqrt',
+  SHAPE: 'AddShape',
+  SIN: 'AddSin',
+  SLICE: 'AddSlice',
+  SOFTMAX: 'AddSoftmax',
+  SPACE_TO_BATCH_ND: 'AddSpaceToBatchNd',
+  SPACE_TO_DEPTH: 'AddSpaceToDepth',
+  SPLIT: 'AddSplit',
+  SPLIT_V: 'AddSplitV',
+  SQRT: 'AddSqrt',
+  SQUARE: 'AddSquare',
+  SQUARED_DIFFERENCE: 'AddSquaredDifference',
+  SQUEEZE: 'AddSqueeze',
+  STRIDED_SLICE: 'AddStridedSlice',
+  SUB: 'AddSub',
+  SUM: 'AddSum',
+  SVDF: 'AddSvdf',
+  TANH: 'AddTanh',
+  TRANSPOSE: 'AddTranspose',
+  TRANSPOSE_CONV: 'AddTransposeConv',
+  UNIDIRECTIONAL_SEQUENCE_LSTM: 'AddUnidirectionalSequenceLSTM',
+  UNPACK: 'AddUnpack',
+  ZEROS_LIKE: 'AddZerosLike',
+};
+
+export interface ResolverEntry {
+  /** IR op type, e.g. CONV_2D. */
+  op: string;
+  /** MicroMutableOpResolver method, e.g. AddConv2D. */
+  method: string;
+}
+
+/**
+ * The resolver registrations for a graph: one per distinct op type, in first-use order (so
+ * the generated sketch is deterministic). Throws UnsupportedError naming every op type TFLite
+ * Micro lacks and the first node that uses it.
+ */
+export function resolverEntries(graph: Graph): ResolverEntry[] {
+  const entries: ResolverEntry[] = [];
+  const missing: string[] = [];
+  const seenMissing = new Set<string>();
+  for (const op of graph.ops) {
+    const method = TFLM_RESOLVER_METHODS[op.type];
+    if (method === undefined) {
+      if (!seenMissing.has(op.type)) {
+        seenMissing.add(op.type);
+        missing.push(`${op.type} (node ${JSON.stringify(op.source.name)}, op #${op.index})`);
+      }
+      continue;
+    }
+    if (!entries.some((e) => e.op === op.type)) entries.push({ op: op.type, method });
+  }
+  if (missing.length > 0) {
+    throw new UnsupportedError(
+      `TensorFlow Lite Micro has no kernel for ${missing.join(', ')}: use --runtime native, or change the model to avoid ${missing.length === 1 ? 'this op' : 'these ops'}`,
+    );
+  }
+  return entries;
+}
