@@ -1,0 +1,317 @@
+/**
+ * Conv, QLinearConv, pooling and BatchNormalization: 2-D geometry (auto_pad, ceil_mode, TFLite
+ * SAME detection), NHWC activations, filters permuted at import, BatchNormalization and bias Adds
+ * folded into the convolution.
+ */
+import { dtypeSize, elementCount, type AttrValue } from '../../../ir/graph.ts';
+import type { Value } from '../builder.ts';
+import { float32Bytes, permute, readNumbers, transposeBytes } from '../layout.ts';
+import { int64ToNumber } from '../tensor.ts';
+import { constQuant, emit, invalid, isFloatConst, output, req, setQuant, soleReader, unsupported, unused, type NodeContext } from './context.ts';
+
+// ---------------------------------------------------------------------------------------------
+// Convolution and pooling geometry
+
+interface Geometry {
+  out: number[];
+  /** [top, left, bottom, right] */
+  pads: number[];
+  padding: 'SAME' | 'VALID' | 'EXPLICIT';
+}
+
+function spatialGeometry(
+  ctx: NodeContext,
+  input: number[],
+  kernel: number[],
+  strides: number[],
+  dilations: number[],
+  options: { ceilMode?: boolean },
+): Geometry {
+  const autoPad = ctx.attrs.string('auto_pad', 'NOTSET');
+  const explicit = ctx.attrs.ints('pads') ?? [0, 0, 0, 0];
+  if (explicit.length !== 4 || explicit.some((p) => p < 0)) throw invalid(ctx, `pads [${explicit.join(',')}] are not 4 non-negative values`);
+  const out: number[] = [];
+  const begin: number[] = [];
+  const end: number[] = [];
+  for (let i = 0; i < 2; i++) {
+    const inp = input[i]!, k = kernel[i]!, s = strides[i]!, d = dilations[i]!;
+    if (k < 1 || s < 1 || d < 1) throw invalid(ctx, `kernel ${k}, stride ${s}, dilation ${d} must be positive`);
+    const dk = (k - 1) * d + 1;
+    let o: number, pb: number, pe: number;
+    if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
+      o = Math.ceil(inp / s);
+      const total = Math.max(0, (o - 1) * s + dk - inp);
+      pb = autoPad === 'SAME_UPPER' ? Math.floor(total / 2) : Math.ceil(total / 2);
+      pe = total - pb;
+    } else if (autoPad === 'VALID') {
+      pb = pe = 0;
+      o = Math.floor((inp - dk) / s) + 1;
+    } else if (autoPad === 'NOTSET' || autoPad === '') {
+      pb = explicit[i]!;
+      pe = explicit[i + 2]!;
+      const span = inp + pb + pe - dk;
+      if (options.ceilMode) {
+        o = Math.ceil(span / s) + 1;
+        // The last window must start inside the input or its leading padding.
+        if ((o - 1) * s >= inp + pb) o--;
+        const extra = (o - 1) * s + dk - (inp + pb + pe);
+        if (extra > 0) pe += extra;
+      } else {
+        o = Math.floor(span / s) + 1;
+      }
+    } else {
+      throw invalid(ctx, `auto_pad '${autoPad}' is not NOTSET, SAME_UPPER, SAME_LOWER or VALID`);
+    }
+    if (!(o >= 1)) throw invalid(ctx, `the output would have ${o} rows/columns for input ${inp}, kernel ${k}`);
+    out.push(o);
+    begin.push(pb);
+    end.push(pe);
+  }
+  const pads = [begin[0]!, begin[1]!, end[0]!, end[1]!];
+  let padding: Geometry['padding'] = 'EXPLICIT';
+  if (pads.every((p) => p === 0)) padding = 'VALID';
+  else {
+    // TFLite SAME: output ceil(in/stride), the odd padding element at the end.
+    let same = true;
+    for (let i = 0; i < 2; i++) {
+      const o = Math.ceil(input[i]! / strides[i]!);
+      const total = Math.max(0, (o - 1) * strides[i]! + (kernel[i]! - 1) * dilations[i]! + 1 - input[i]!);
+      if (o !== out[i] || begin[i] !== Math.floor(total / 2) || end[i] !== total - Math.floor(total / 2)) same = false;
+    }
+    if (same) padding = 'SAME';
+  }
+  return { out, pads, padding };
+}
+
+function twoInts(ctx: NodeContext, name: string, dflt: number): number[] {
+  const v = ctx.attrs.ints(name) ?? [dflt, dflt];
+  if (v.length !== 2) throw unsupported(ctx, `attribute ${name} has ${v.length} values`, 'only 2-D (NCHW) convolution and pooling are supported');
+  return v;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Conv (+ folded BatchNormalization / bias Add) and QLinearConv
+
+interface ConvShape {
+  n: number; c: number; h: number; w: number;
+  m: number; cPerGroup: number; kh: number; kw: number;
+  group: number;
+  geometry: Geometry;
+  dilations: number[];
+  strides: number[];
+}
+
+function convShape(ctx: NodeContext, x: Value, w: Value): ConvShape {
+  if (x.shape.length !== 4 || w.shape.length !== 4) {
+    throw unsupported(ctx, `input rank ${x.shape.length} / weight rank ${w.shape.length}`, 'only 2-D convolution (4-D NCHW input and weight) is supported');
+  }
+  const [n, c, h, wd] = x.shape as [number, number, number, number];
+  const [m, cPerGroup, kh, kw] = w.shape as [number, number, number, number];
+  const group = ctx.attrs.int('group', 1);
+  if (group < 1 || c % group !== 0 || cPerGroup * group !== c || m % group !== 0) {
+    throw invalid(ctx, `group ${group} does not fit ${c} input channels, weight [${w.shape.join(',')}]`);
+  }
+  const kernel = ctx.attrs.ints('kernel_shape');
+  if (kernel && (kernel[0] !== kh || kernel[1] !== kw)) throw invalid(ctx, `kernel_shape [${kernel.join(',')}] differs from the weight's [${kh},${kw}]`);
+  const strides = twoInts(ctx, 'strides', 1);
+  const dilations = twoInts(ctx, 'dilations', 1);
+  const geometry = spatialGeometry(ctx, [h, wd], [kh, kw], strides, dilations, {});
+  return { n, c, h, w: wd, m, cPerGroup, kh, kw, group, geometry, dilations, strides };
+}
+
+function convAttrs(s: ConvShape): Record<string, AttrValue> {
+  return {
+    strideH: s.strides[0]!,
+    strideW: s.strides[1]!,
+    dilationH: s.dilations[0]!,
+    dilationW: s.dilations[1]!,
+    padding: s.geometry.padding,
+    pads: s.geometry.pads,
+    fusedActivation: 'NONE',
+  };
+}
+
+/** Folds a following BatchNormalization or per-channel constant Add into float weights/bias. */
+function foldIntoConv(ctx: NodeContext, outName: string, m: number, weights: Float64Array, bias: Float64Array, perOut: number): string {
+  for (;;) {
+    const r = soleReader(ctx, outName);
+    if (r === undefined) return outName;
+    const next = ctx.nodes[r]!;
+    const nextDomain = next.domain ?? '';
+    if (nextDomain !== '' && nextDomain !== 'ai.onnx') return outName;
+    const ins = (next.input ?? []).map((n) => (n ? ctx.b.value(n) : undefined));
+    if (next.opType === 'BatchNormalization' && next.input?.[0] === outName && ins.length >= 5) {
+      if ((next.output ?? []).slice(1).some((o) => !unused(ctx, o))) return outName;
+      const [, scale, b, mean, variance] = ins;
+      if (![scale, b, mean, variance].every((p) => isFloatConst(p) && elementCount(p.shape) === m)) return outName;
+      const attrs = (next.attribute ?? []).filter((a) => a.name === 'epsilon');
+      const training = (next.attribute ?? []).some((a) => a.name === 'training_mode' && int64ToNumber(a.i) !== 0);
+      if (training) return outName;
+      const eps = attrs[0]?.f ?? 1e-5;
+      const s = readNumbers(scale!.data!, 'float32'), bb = readNumbers(b!.data!, 'float32');
+      const mu = readNumbers(mean!.data!, 'float32'), v = readNumbers(variance!.data!, 'float32');
+      for (let o = 0; o < m; o++) {
+        const f = s[o]! / Math.sqrt(v[o]! + eps);
+        for (let k = 0; k < perOut; k++) weights[o * perOut + k]! *= f;
+        bias[o] = (bias[o]! - mu[o]!) * f + bb[o]!;
+      }
+    } else if (next.opType === 'Add' && ins.length === 2 && (next.attribute ?? []).every((a) => a.name !== 'axis')) {
+      const other = next.input?.[0] === outName ? ins[1] : next.input?.[1] === outName ? ins[0] : undefined;
+      if (!isFloatConst(other) || next.input?.[0] === next.input?.[1]) return outName;
+      // Per-output-channel: [M,1,1], [1,M,1,1], or a scalar broadcast to all channels.
+      const shape4 = [...new Array<number>(Math.max(0, 4 - other.shape.length)).fill(1), ...other.shape];
+      if (other.shape.length > 4 || shape4[0] !== 1 || shape4[2] !== 1 || shape4[3] !== 1 || (shape4[1] !== 1 && shape4[1] !== m)) return outName;
+      const add = readNumbers(other.data, 'float32');
+      for (let o = 0; o < m; o++) bias[o]! += add[add.length === 1 ? 0 : o]!;
+    } else {
+      return outName;
+    }
+    ctx.absorbed.add(r);
+    outName = next.output![0]!;
+  }
+}
+
+export function lowerConv(ctx: NodeContext): void {
+  const x = req(ctx, 0), w = req(ctx, 1), bias = ctx.inputs[2];
+  const s = convShape(ctx, x, w);
+  const depthwise = s.group === s.c && s.group > 1;
+  const xT = ctx.b.nhwcTensorOf(x, ctx.source, ctx.version);
+  const perOut = s.cPerGroup * s.kh * s.kw;
+  let outName = ctx.outputs[0]!;
+  let filterData: Uint8Array | undefined;
+  let biasT = -1;
+
+  if (bias && elementCount(bias.shape) !== s.m) throw invalid(ctx, `bias has ${elementCount(bias.shape)} values for ${s.m} output channels`);
+  if (isFloatConst(w) && (!bias || isFloatConst(bias))) {
+    const weights = Float64Array.from(readNumbers(w.data, 'float32'));
+    const b = bias ? Float64Array.from(readNumbers(bias.data!, 'float32')) : new Float64Array(s.m);
+    outName = foldIntoConv(ctx, outName, s.m, weights, b, perOut);
+    const folded = outName !== ctx.outputs[0];
+    filterData = float32Bytes(weights);
+    if (bias || folded || b.some((v) => v !== 0)) {
+      biasT = folded || !bias ? ctx.b.addTensor(`${outName}_bias`, [s.m], 'float32', float32Bytes(b)) : ctx.b.tensorOf(bias);
+    }
+  } else {
+    filterData = w.data;
+    if (bias) biasT = ctx.b.tensorOf(bias);
+  }
+
+  // Filter: [M, C/g, KH, KW] -> [M, KH, KW, C/g]; depthwise [M, 1, KH, KW] -> [1, KH, KW, M].
+  const perm = depthwise ? [1, 2, 3, 0] : [0, 2, 3, 1];
+  const filterShape = permute(w.shape, perm);
+  let filterT: number;
+  if (filterData) {
+    filterT = ctx.b.addTensor(`${w.name}_${depthwise ? 'dw' : 'ohwi'}`, filterShape, w.dtype, transposeBytes(filterData, w.shape, perm, dtypeSize(w.dtype)));
+  } else if (w.dequant) {
+    filterT = ctx.b.dequantized(w, perm, `${w.name}_${depthwise ? 'dw' : 'ohwi'}`);
+  } else {
+    filterT = ctx.b.addTensor(`${w.name}_${depthwise ? 'dw' : 'ohwi'}`, filterShape, w.dtype);
+    ctx.b.addOp('TRANSPOSE', [ctx.b.tensorOf(w)], [filterT], { perm }, ctx.source, ctx.version);
+  }
+
+  const outShape = [s.n, s.m, s.geometry.out[0]!, s.geometry.out[1]!];
+  const y = ctx.b.activation(outName, outShape, x.dtype, true);
+  ctx.b.define(y);
+  const attrs = convAttrs(s);
+  if (depthwise) emit(ctx, 'DEPTHWISE_CONV_2D', [xT, filterT, biasT], [y], { ...attrs, depthMultiplier: s.m / s.c });
+  else emit(ctx, 'CONV_2D', [xT, filterT, biasT], [y], { ...attrs, groups: s.group });
+}
+
+export function lowerQLinearConv(ctx: NodeContext): void {
+  const x = req(ctx, 0), w = req(ctx, 3);
+  const [xs, xz, ws, wz, ys, yz] = [1, 2, 4, 5, 6, 7].map((i) => req(ctx, i));
+  const bias = ctx.inputs[8];
+  const s = convShape(ctx, x, w);
+  const xT = ctx.b.nhwcTensorOf(x, ctx.source, ctx.version);
+  const perm = [0, 2, 3, 1];
+  const filterShape = permute(w.shape, perm);
+  let filterT: number;
+  if (w.data) {
+    filterT = ctx.b.addTensor(`${w.name}_ohwi`, filterShape, w.dtype, transposeBytes(w.data, w.shape, perm, dtypeSize(w.dtype)));
+  } else {
+    filterT = ctx.b.addTensor(`${w.name}_ohwi`, filterShape, w.dtype);
+    ctx.b.addOp('TRANSPOSE', [ctx.b.tensorOf(w)], [filterT], { perm }, ctx.source, ctx.version);
+  }
+  const y = output(ctx, 0, [s.n, s.m, s.geometry.out[0]!, s.geometry.out[1]!], yz!.dtype, true);
+  setQuant(ctx, xT, constQuant(xs, xz, 3));
+  setQuant(ctx, filterT, constQuant(ws, wz, 0));
+  setQuant(ctx, y.tensor, constQuant(ys, yz, 3));
+  const params = [xs, xz, ws, wz, ys, yz].map((v) => ctx.b.tensorOf(v!));
+  emit(
+    ctx,
+    'QLINEAR_CONV',
+    [xT, params[0]!, params[1]!, filterT, params[2]!, params[3]!, params[4]!, params[5]!, bias ? ctx.b.tensorOf(bias) : -1],
+    [y],
+    { ...convAttrs(s), groups: s.group },
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pooling
+
+export function lowerPool(ctx: NodeContext, type: 'MAX_POOL_2D' | 'AVERAGE_POOL_2D'): void {
+  const x = req(ctx, 0);
+  if (x.shape.length !== 4) throw unsupported(ctx, `input rank ${x.shape.length}`, 'only 2-D pooling of 4-D NCHW tensors is supported');
+  if (ctx.outputs.length > 1 && !unused(ctx, ctx.outputs[1])) throw unsupported(ctx, 'the Indices output is used', 'remove the use of the MaxPool indices');
+  const kernel = ctx.attrs.ints('kernel_shape');
+  if (!kernel || kernel.length !== 2) throw unsupported(ctx, 'kernel_shape is not 2-D', 'only 2-D pooling is supported');
+  const dil = twoInts(ctx, 'dilations', 1);
+  if (dil.some((d) => d !== 1)) throw unsupported(ctx, `dilations [${dil.join(',')}]`, 'use pooling without dilation');
+  const strides = twoInts(ctx, 'strides', 1);
+  const ceilMode = ctx.attrs.int('ceil_mode', 0) !== 0;
+  const countIncludePad = type === 'AVERAGE_POOL_2D' && ctx.attrs.int('count_include_pad', 0) !== 0;
+  const [n, c, h, w] = x.shape as [number, number, number, number];
+  const plain = spatialGeometry(ctx, [h, w], kernel, strides, [1, 1], {});
+  const g = spatialGeometry(ctx, [h, w], kernel, strides, [1, 1], { ceilMode });
+  if (countIncludePad && ceilMode && g.pads.some((p, i) => p !== plain.pads[i])) {
+    throw unsupported(ctx, 'ceil_mode with count_include_pad', 'export with ceil_mode=0 or count_include_pad=0');
+  }
+  const xT = ctx.b.nhwcTensorOf(x, ctx.source, ctx.version);
+  const y = output(ctx, 0, [n, c, g.out[0]!, g.out[1]!], x.dtype, true);
+  emit(ctx, type, [xT], [y], {
+    filterH: kernel[0]!,
+    filterW: kernel[1]!,
+    strideH: strides[0]!,
+    strideW: strides[1]!,
+    padding: g.padding,
+    pads: g.pads,
+    fusedActivation: 'NONE',
+    countIncludePad,
+  });
+}
+
+export function lowerGlobalPool(ctx: NodeContext, max: boolean): void {
+  const x = req(ctx, 0);
+  if (x.shape.length !== 4) throw unsupported(ctx, `input rank ${x.shape.length}`, 'only 4-D NCHW inputs are supported');
+  const [n, c, h, w] = x.shape as [number, number, number, number];
+  const xT = ctx.b.nhwcTensorOf(x, ctx.source, ctx.version);
+  const y = output(ctx, 0, [n, c, 1, 1], x.dtype, true);
+  if (max) {
+    emit(ctx, 'MAX_POOL_2D', [xT], [y], {
+      filterH: h, filterW: w, strideH: 1, strideW: 1, padding: 'VALID', pads: [0, 0, 0, 0], fusedActivation: 'NONE', countIncludePad: false,
+    });
+  } else {
+    emit(ctx, 'MEAN', [xT], [y], { axes: [1, 2], keepDims: true });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// BatchNormalization (standalone)
+
+export function lowerBatchNorm(ctx: NodeContext): void {
+  const x = req(ctx, 0);
+  const params = [1, 2, 3, 4].map((i) => req(ctx, i));
+  if (x.shape.length < 2) throw invalid(ctx, `input rank ${x.shape.length} has no channel axis`);
+  const c = x.shape[1]!;
+  if (params.some((p) => elementCount(p.shape) !== c)) throw unsupported(ctx, 'scale/bias/mean/var are not one value per channel', 'use per-channel (spatial) batch normalization');
+  if (ctx.version < 7 && ctx.attrs.int('is_test', 0) === 0) throw unsupported(ctx, 'training mode (is_test=0, opset 6)', 'export the model in inference mode');
+  if (ctx.attrs.int('spatial', 1) !== 1) throw unsupported(ctx, 'spatial=0', 'use per-channel (spatial) batch normalization');
+  if (ctx.attrs.int('training_mode', 0) !== 0) throw unsupported(ctx, 'training_mode=1', 'export the model in inference mode');
+  if (ctx.outputs.slice(1).some((o) => !unused(ctx, o))) throw unsupported(ctx, 'the running mean/variance outputs are used', 'export the model in inference mode');
+  const epsilon = ctx.attrs.float('epsilon', 1e-5);
+  const y = output(ctx, 0, [...x.shape], x.dtype, x.nhwc);
+  emit(ctx, 'BATCH_NORM', [x.tensor >= 0 && x.nhwc ? x.tensor : ctx.b.tensorOf(x), ...params.map((p) => ctx.b.tensorOf(p))], [y], {
+    epsilon,
+    axis: x.nhwc ? 3 : 1,
+  });
+}

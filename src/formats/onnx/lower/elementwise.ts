@@ -1,0 +1,81 @@
+/** Elementwise ops (activations, Clip, numpy-broadcast Add/Sub/Mul) and Softmax. */
+import { elementCount, type AttrValue } from '../../../ir/graph.ts';
+import type { Value } from '../builder.ts';
+import { broadcastShapes, nhwcAxis, readNumbers } from '../layout.ts';
+import { emit, FLT_MAX, invalid, normAxis, output, req, unsupported, type NodeContext } from './context.ts';
+
+// ---------------------------------------------------------------------------------------------
+// Elementwise
+
+export function lowerUnary(ctx: NodeContext, type: string, attrs: Record<string, AttrValue>): void {
+  const x = req(ctx, 0);
+  if (x.flatOrder) throw new Error('internal: flattened NHWC value reached an elementwise op');
+  const y = output(ctx, 0, [...x.shape], x.dtype, x.nhwc);
+  emit(ctx, type, [ctx.b.tensorOf(x)], [y], attrs);
+}
+
+export function lowerBinary(ctx: NodeContext, type: 'ADD' | 'SUB' | 'MUL'): void {
+  const a = req(ctx, 0), c = req(ctx, 1);
+  if (ctx.version < 7 && ctx.attrs.has('axis')) {
+    throw unsupported(ctx, 'opset-6 broadcasting with an axis attribute', 'convert the model to opset 7 or newer (numpy broadcasting)');
+  }
+  const shape = broadcastShapes(a.shape, c.shape);
+  if (!shape) throw invalid(ctx, `shapes [${a.shape.join(',')}] and [${c.shape.join(',')}] do not broadcast`);
+  const nhwc = shape.length === 4 && (a.nhwc || c.nhwc);
+  const operand = (v: Value): number => (nhwc ? ctx.b.nhwcOperandOf(v, ctx.source, ctx.version) : ctx.b.tensorOf(v));
+  const ins = [operand(a), operand(c)];
+  const y = output(ctx, 0, shape, a.dtype, nhwc);
+  emit(ctx, type, ins, [y], { fusedActivation: 'NONE' });
+}
+
+export function lowerClip(ctx: NodeContext): void {
+  const x = req(ctx, 0);
+  let min: number | null = -FLT_MAX, max: number | null = FLT_MAX;
+  const extra = [-1, -1];
+  if (ctx.version < 11) {
+    min = ctx.attrs.float('min', -FLT_MAX);
+    max = ctx.attrs.float('max', FLT_MAX);
+  } else {
+    for (const [i, slot] of [[1, 0], [2, 1]] as const) {
+      const v = ctx.inputs[i];
+      if (!v) continue;
+      if (elementCount(v.shape) !== 1) throw invalid(ctx, `the ${i === 1 ? 'min' : 'max'} input is not a scalar`);
+      if (v.data) {
+        const n = readNumbers(v.data, v.dtype)[0]!;
+        if (i === 1) min = n; else max = n;
+      } else {
+        extra[slot] = ctx.b.tensorOf(v);
+        if (i === 1) min = null; else max = null;
+      }
+    }
+  }
+  const y = output(ctx, 0, [...x.shape], x.dtype, x.nhwc);
+  const xT = ctx.b.tensorOf(x);
+  if (extra[0] !== -1 || extra[1] !== -1) emit(ctx, 'CLIP', [xT, extra[0]!, extra[1]!], [y], { min, max });
+  else if (min === 0 && max === FLT_MAX) emit(ctx, 'RELU', [xT], [y], {});
+  else if (min === 0 && max === 6) emit(ctx, 'RELU6', [xT], [y], {});
+  else emit(ctx, 'CLIP', [xT], [y], { min, max });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Softmax, Concat, Transpose, Pad
+
+export function lowerSoftmax(ctx: NodeContext): void {
+  const x = req(ctx, 0);
+  const rank = x.shape.length;
+  const legacy = ctx.version < 13;
+  let axis = normAxis(ctx, ctx.attrs.int('axis', legacy ? 1 : -1), rank);
+  // coerce2d over the last axis is the same as a plain softmax over it.
+  const coerce2d = legacy && axis !== rank - 1;
+  let nhwc = false;
+  let xT: number;
+  if (x.nhwc && !coerce2d) {
+    nhwc = true;
+    xT = x.tensor;
+    axis = nhwcAxis(axis);
+  } else {
+    xT = ctx.b.nchwTensorOf(x, ctx.source, ctx.version);
+  }
+  const y = output(ctx, 0, [...x.shape], x.dtype, nhwc);
+  emit(ctx, 'SOFTMAX', [xT], [y], { beta: 1, axis, coerce2d });
+}

@@ -1,0 +1,46 @@
+/** QuantizeLinear / DequantizeLinear: per-tensor and per-axis, constant or runtime parameters. */
+import { elementCount, type DType } from '../../../ir/graph.ts';
+import { nhwcAxis } from '../layout.ts';
+import { onnxDataTypeToDType } from '../tensor.ts';
+import { constQuant, emit, invalid, normAxis, output, req, setQuant, unsupported, type NodeContext } from './context.ts';
+
+// ---------------------------------------------------------------------------------------------
+// QuantizeLinear / DequantizeLinear
+
+const QUANTIZED_TYPES: DType[] = ['int8', 'uint8', 'int16', 'uint16'];
+
+export function lowerQuantize(ctx: NodeContext, dequantize: boolean): void {
+  const x = req(ctx, 0), scale = req(ctx, 1), zp = ctx.inputs[2];
+  if (ctx.attrs.int('block_size', 0) !== 0) throw unsupported(ctx, 'blocked quantization (block_size)', 'use per-tensor or per-axis quantization');
+  const rank = x.shape.length;
+  const perAxis = elementCount(scale.shape) > 1 || scale.shape.length === 1 && rank > 0 && ctx.version >= 13 && scale.shape[0] !== 1;
+  const axis = perAxis ? normAxis(ctx, ctx.attrs.int('axis', 1), rank) : 0;
+  if (perAxis && elementCount(scale.shape) !== x.shape[axis]) throw invalid(ctx, `${elementCount(scale.shape)} scales for axis ${axis} of size ${x.shape[axis]}`);
+  if (zp && elementCount(zp.shape) !== elementCount(scale.shape)) throw invalid(ctx, 'scale and zero point have different sizes');
+  const irAxis = perAxis && x.nhwc ? nhwcAxis(axis) : axis;
+  let quantType: DType;
+  if (dequantize) quantType = x.dtype;
+  else if (zp) quantType = zp.dtype;
+  else {
+    const t = ctx.attrs.int('output_dtype', 0);
+    quantType = t ? onnxDataTypeToDType(t) : 'uint8';
+  }
+  if (!QUANTIZED_TYPES.includes(quantType)) throw unsupported(ctx, `${quantType} quantization`, 'use int8 or uint8 (or int16) quantization');
+  if (scale.dtype !== 'float32') throw unsupported(ctx, `${scale.dtype} scales`, 'use float32 scales');
+  const q = constQuant(scale, zp, irAxis);
+  if (dequantize && q && x.data) {
+    // QDQ weights: DEQUANTIZE is emitted by the consumer, in the layout it needs.
+    const quant = { ...q, axis: q.scale.length > 1 ? axis : 0 };
+    ctx.b.define({ name: ctx.outputs[0]!, shape: [...x.shape], dtype: 'float32', nhwc: false, tensor: -1, dequant: { source: x, quant, op: { source: ctx.source, version: ctx.version } } });
+    return;
+  }
+  const xT = ctx.b.tensorOf(x);
+  const y = output(ctx, 0, [...x.shape], dequantize ? 'float32' : quantType, x.nhwc);
+  const attrs = { rounding: 'HALF_EVEN', axis: irAxis };
+  if (q) {
+    setQuant(ctx, dequantize ? xT : y.tensor, q);
+    emit(ctx, dequantize ? 'DEQUANTIZE' : 'QUANTIZE', [xT], [y], attrs);
+  } else {
+    emit(ctx, dequantize ? 'DEQUANTIZE' : 'QUANTIZE', [xT, ctx.b.tensorOf(scale), zp ? ctx.b.tensorOf(zp) : -1], [y], attrs);
+  }
+}
