@@ -66,6 +66,10 @@ export function fuseActivations(g: Graph): { graph: Graph; log: string[] } {
     if ((readers.get(x) ?? []).length !== 1 || isGraphOutput(g, x)) continue;
     prod.attrs = { ...prod.attrs, fusedActivation: kind };
     // The producer now writes the activation's output tensor (its name survives for eval).
+    // QDQ params on the pre-activation tensor still describe it when none follow the activation.
+    const before = g.tensors[x]!;
+    const after = g.tensors[act.outputs[0]!]!;
+    if (before.quant && !after.quant) after.quant = before.quant;
     prod.outputs[0] = act.outputs[0]!;
     removed.add(act);
     log.push(`fused ${act.type} '${act.source.name}' into ${prod.type} '${prod.source.name}' as ${kind}`);
