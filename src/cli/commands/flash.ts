@@ -1,0 +1,89 @@
+/**
+ * `tinyml flash --board <id> [--sketch <dir>] [--port <path>]`: compile a generated Arduino
+ * sketch with its pinned profile, upload it with arduino-cli and wait for the board to come
+ * back on USB. With a model argument it first generates the sketch and afterwards reads the
+ * board's report (the Arduino `deploy` path).
+ */
+import type { Command } from 'commander';
+import { UsageError } from '../../errors.ts';
+import { deployArduino, flashSketch, type Progress } from '../../arduino/deploy.ts';
+import { defaultSketchDir } from '../../arduino/sketch-tflm.ts';
+import { printJson, printLine } from '../output.ts';
+
+interface FlashCliOptions {
+  board?: string;
+  sketch?: string;
+  port?: string;
+  runtime: string;
+  out?: string;
+  calib?: string;
+  input?: string[];
+  timeout?: string;
+  jsonl?: string;
+  json?: boolean;
+}
+
+export function runtimeOption(v: string): 'tflm' | 'native' {
+  if (v !== 'tflm' && v !== 'native') throw new UsageError(`--runtime must be tflm or native, not '${v}'`);
+  return v;
+}
+
+/** Progress lines for the long steps, on stderr so --json stays clean. */
+export const progressPrinter: Progress = (step, message) => void process.stderr.write(`tinyml: [${step}] ${message}\n`);
+
+export function register(program: Command): void {
+  program
+    .command('flash')
+    .description('compile and upload an Arduino sketch with arduino-cli (finds the board by USB VID:PID); with a model, generate it first and show the report')
+    .argument('[model]', 'optional: generate the sketch for this model, upload it and read its report')
+    .option('-b, --board <id>', 'Arduino board (see `tinyml boards`), e.g. nano33ble')
+    .option('--sketch <dir>', 'sketch folder to upload (default: build/<board>-<runtime>)')
+    .option('-p, --port <path>', 'serial port of the board (default: found by USB VID:PID)')
+    .option('--runtime <name>', 'tflm (TensorFlow Lite Micro) or native (tinyml generated C)', 'tflm')
+    .option('-o, --out <dir>', 'with a model: the sketch folder to generate')
+    .option('--calib <data>', 'with a float model: calibration data to quantize it')
+    .option('-i, --input <file...>', 'with a model: input(s) baked into the sketch')
+    .option('--timeout <s>', 'with a model: seconds to wait for the report (default 60)')
+    .option('--jsonl <file>', 'with a model: append every report record to this JSONL file')
+    .option('--json', 'print the result as JSON')
+    .action(async (model: string | undefined, opts: FlashCliOptions) => {
+      if (!opts.board) throw new UsageError('flash needs a board: pass --board <id> (run `tinyml boards` to list them)');
+      const runtime = runtimeOption(opts.runtime);
+      if (model) {
+        const timeout = opts.timeout === undefined ? undefined : Number(opts.timeout);
+        if (timeout !== undefined && !(timeout > 0)) throw new UsageError(`--timeout '${opts.timeout}' is not a positive number of seconds`);
+        const r = await deployArduino(model, {
+          board: opts.board,
+          runtime,
+          outDir: opts.out ?? opts.sketch,
+          calib: opts.calib,
+          inputs: opts.input,
+          port: opts.port,
+          timeoutSeconds: timeout,
+          jsonl: opts.jsonl,
+          onProgress: progressPrinter,
+          onItem: opts.json ? undefined : (item) => (item.kind === 'log' ? printLine(`device: ${item.line}`) : undefined),
+        });
+        const rep = r.monitor.report;
+        if (opts.json) {
+          printJson({ sketch: r.sketch, flash: r.flash, report: { ...rep, outputs: rep.outputs.map((o) => Buffer.from(o).toString('hex')) } });
+          return;
+        }
+        printLine(`flashed ${r.sketch.dir} (${r.sketch.runtime}) to ${r.flash.board} on ${r.flash.port}`);
+        const costs = rep.inferences;
+        if (costs.length > 0) printLine(`latency: ${costs.join(', ')} ${rep.unit ?? 'cycles'} per inference`);
+        if (rep.mem) printLine(`memory: ${JSON.stringify(rep.mem)}`);
+        rep.outputs.forEach((o, i) => printLine(`output ${i} (int8): ${Array.from(new Int8Array(o.buffer, o.byteOffset, o.length)).join(' ')}`));
+        return;
+      }
+      const r = await flashSketch({ board: opts.board, sketchDir: opts.sketch ?? defaultSketchDir(opts.board, runtime), port: opts.port, onProgress: progressPrinter });
+      if (opts.json) {
+        printJson(r);
+        return;
+      }
+      printLine(`uploaded ${r.sketchDir} (profile ${r.profile}) with arduino-cli ${r.arduinoCli.version} via ${r.uploadPort}`);
+      if (r.compile.flashBytes !== null) printLine(`flash: ${r.compile.flashBytes} bytes, RAM (static): ${r.compile.ramBytes ?? '?'} bytes`);
+      for (const w of r.compile.warnings) printLine(`warning: ${w}`);
+      printLine(`board running the sketch on ${r.port}${r.portChanged ? ' (the port changed after the upload reset)' : ''}: read it with \`tinyml monitor --port ${r.port}\``);
+    });
+}
