@@ -3,7 +3,7 @@
  * firmware with arm-none-eabi-gcc, QEMU runs it, the report comes back through the pty, and the
  * outputs must equal TFLite Micro's golden outputs in ../shared/golden element by element.
  */
-import { readFileSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -93,5 +93,33 @@ describe('tinyml run determinism and the second emulated board', () => {
     const json = JSON.parse(r.stdout) as { engine: string; outputs: { values: number[] }[] };
     expect(json.engine).toBe('emulator');
     expect(json.outputs[0]!.values).toEqual(Array.from(new Int8Array(g.output.buffer, g.output.byteOffset, g.output.length)));
+  });
+
+});
+
+describe('tinyml deploy on an emulated board', () => {
+  it('quantizes a float model with --calib, builds, runs, and the device equals the int8 reference', () => {
+    const dir = join(out, 'deploy');
+    mkdirSync(dir, { recursive: true });
+    const calib = join(dir, 'calib.bin'); // 64 float32 x values over [0, 2*pi]
+    writeFileSync(calib, Buffer.from(new Float32Array(Array.from({ length: 64 }, (_, i) => (i * 2 * Math.PI) / 63)).buffer));
+    const input = join(dir, 'input.bin');
+    writeFileSync(input, Buffer.from([0x10]));
+    const r = runCli(['deploy', join(MODELS, 'tflm-hello-world/hello_world_float.tflite'), '--board', 'mps2-an386', '--calib', calib, '--input', input, '--out', dir, '--json']);
+    expect(r.code).toBe(0);
+    const json = JSON.parse(r.stdout) as { int8Model: string; outputs: { int8: number[] }[] };
+    expect(json.int8Model).toMatch(/_int8\.tflite$/);
+    const ref = runCli(['infer', json.int8Model, '--engine', 'reference', '--input', input, '--json']);
+    expect(ref.code).toBe(0);
+    expect(json.outputs[0]!.int8).toEqual((JSON.parse(ref.stdout) as { outputs: { values: number[] }[] }).outputs[0]!.values);
+  });
+
+  it('refuses a float model without --calib (exit 2) and a board without an emulator (exit 7)', () => {
+    const float = runCli(['deploy', join(MODELS, 'tflm-hello-world/hello_world_float.tflite'), '--board', 'mps2-an386']);
+    expect(float.code).toBe(2);
+    expect(float.stderr).toContain('--calib');
+    const real = runCli(['deploy', join(MODELS, 'tflm-hello-world/hello_world_int8.tflite'), '--board', 'nano33ble']);
+    expect(real.code).toBe(7);
+    expect(real.stderr).toContain('tinyml monitor');
   });
 });

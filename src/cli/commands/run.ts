@@ -1,11 +1,11 @@
 /** `tinyml run <model> --board <emulated board>`: build, run in QEMU, print the device's report. */
 import type { Command } from 'commander';
 import { BudgetError, ExitCode, TinymlError, UsageError } from '../../errors.ts';
-import { runOnEmulator, type Budgets, type RunResult } from '../../run/run.ts';
+import { runOnEmulator, type Budgets, type RunOptions, type RunResult } from '../../run/run.ts';
 import { writeJunit, type JunitCase } from '../../report/junit.ts';
 import { formatTable, printJson, printLine } from '../output.ts';
 
-interface RunCliOptions {
+export interface RunCliOptions {
   board: string;
   runs?: string;
   input?: string[];
@@ -38,86 +38,105 @@ function optLevel(v: string | undefined): '2' | 's' | undefined {
   return level;
 }
 
-export function register(program: Command): void {
-  program
-    .command('run')
-    .description('build a model for an emulated board, run it in QEMU and print its report (instructions, memory, outputs)')
-    .argument('[model]', '.tflite or .onnx model (int8); optional with --elf')
+/** The options `run` and `deploy` share. */
+export function addRunOptions(cmd: Command): Command {
+  return cmd
     .requiredOption('-b, --board <id>', 'emulated board: mps2-an386 | netduinoplus2')
     .option('-n, --runs <n>', 'inferences to time (default 1)')
-    .option('-i, --input <file...>', 'raw input file per model input, baked into the firmware')
+    .option('-i, --input <file...>', 'input file per model input (raw bytes in the input dtype, .npy or .npz), baked into the firmware; default: every input at its zero point')
     .option('--profile', 'per-op cost records')
-    .option('--elf <file>', 'run this built firmware instead of building')
     .option('-o, --out <dir>', 'build folder (default: a temporary folder)')
     .option('-O, --opt <level>', 'compiler optimisation: 2 | s (default 2, as the TFLite Micro anchors were built)')
     .option('--timeout <s>', 'wall-clock limit of the emulated run in seconds (default 120)')
     .option('--jsonl <file>', 'append every report record to this JSONL file as it arrives')
     .option('--junit <file>', 'write a JUnit XML report (the run and each budget as a test case)')
     .option('--max-instructions <n>', 'budget: fail (exit 13) if an inference costs more instructions')
-    .option('--max-arena <bytes>', 'budget: fail if the tensor arena is larger')
-    .option('--max-flash <bytes>', 'budget: fail if the firmware uses more flash')
-    .option('--max-stack <bytes>', 'budget: fail if the stack high-water mark is higher')
-    .option('--json', 'print the result as JSON')
+    .option('--max-arena <bytes>', 'budget: fail (exit 13) if the tensor arena is larger')
+    .option('--max-flash <bytes>', 'budget: fail (exit 13) if the firmware uses more flash')
+    .option('--max-stack <bytes>', 'budget: fail (exit 13) if the stack high-water mark is higher')
+    .option('--json', 'print the result as JSON');
+}
+
+/** Turns the shared CLI options into RunOptions (model and elf are the caller's). */
+export function runOptionsFrom(opts: RunCliOptions): Omit<RunOptions, 'model' | 'elf'> {
+  const budgets: Budgets = {
+    maxInstructions: intOption('--max-instructions', opts.maxInstructions),
+    maxArena: intOption('--max-arena', opts.maxArena),
+    maxFlash: intOption('--max-flash', opts.maxFlash),
+    maxStack: intOption('--max-stack', opts.maxStack),
+  };
+  return {
+    board: opts.board,
+    runs: intOption('--runs', opts.runs),
+    inputs: opts.input,
+    profile: opts.profile,
+    optimize: optLevel(opts.opt),
+    outDir: opts.out,
+    jsonl: opts.jsonl,
+    timeoutMs: (intOption('--timeout', opts.timeout) ?? 120) * 1000,
+    budgets,
+    onItem: opts.json ? undefined : (item) => {
+      if (item.kind === 'log') printLine(`device: ${item.line}`);
+    },
+  };
+}
+
+/** Runs `work`, writing the JUnit file either way (a failure becomes a failed test case). */
+export async function withJunit(junit: string | undefined, name: string, work: () => Promise<RunResult>): Promise<RunResult> {
+  const started = Date.now();
+  let result: RunResult;
+  try {
+    result = await work();
+  } catch (e) {
+    if (junit && e instanceof TinymlError) writeJunit(junit, 'tinyml run', [{ name, failure: e.message, time: (Date.now() - started) / 1000 }]);
+    throw e;
+  }
+  if (junit) writeJunit(junit, 'tinyml run', junitCases(result, name, (Date.now() - started) / 1000));
+  return result;
+}
+
+export function register(program: Command): void {
+  addRunOptions(
+    program
+      .command('run')
+      .description('build a model for an emulated board, run it in QEMU and print its report (instructions, memory, outputs)')
+      .argument('[model]', '.tflite or .onnx int8 model; optional with --elf'),
+  )
+    .option('--elf <file>', 'run this built firmware instead of building (with a model: checks the firmware runs that model)')
     .action(async (model: string | undefined, opts: RunCliOptions) => {
-      const budgets: Budgets = {
-        maxInstructions: intOption('--max-instructions', opts.maxInstructions),
-        maxArena: intOption('--max-arena', opts.maxArena),
-        maxFlash: intOption('--max-flash', opts.maxFlash),
-        maxStack: intOption('--max-stack', opts.maxStack),
-      };
-      const started = Date.now();
-      let result: RunResult;
-      try {
-        result = await runOnEmulator({
-          model,
-          elf: opts.elf,
-          board: opts.board,
-          runs: intOption('--runs', opts.runs),
-          inputs: opts.input,
-          profile: opts.profile,
-          optimize: optLevel(opts.opt),
-          outDir: opts.out,
-          jsonl: opts.jsonl,
-          timeoutMs: (intOption('--timeout', opts.timeout) ?? 120) * 1000,
-          budgets,
-          onItem: opts.json ? undefined : (item) => {
-            if (item.kind === 'log') printLine(`device: ${item.line}`);
-          },
-        });
-      } catch (e) {
-        if (opts.junit && e instanceof TinymlError) {
-          writeJunit(opts.junit, 'tinyml run', [{ name: `${model ?? opts.elf} on ${opts.board}`, failure: e.message, time: (Date.now() - started) / 1000 }]);
-        }
-        throw e;
-      }
-      if (opts.junit) writeJunit(opts.junit, 'tinyml run', junitCases(result, model ?? opts.elf ?? '', (Date.now() - started) / 1000));
-      if (opts.json) printJson(toJson(result));
-      else printText(result);
-      const over = result.budgets.filter((b) => !b.ok);
-      if (over.length > 0) {
-        // Printed after the report so CI logs show both; main.ts would print JSON errors twice.
-        const err = new BudgetError(over.map((b) => `${b.name} ${b.actual ?? 'unknown'} exceeds ${b.option} ${b.limit}`).join('; ') + ': shrink the model or raise the budget');
-        process.stderr.write(`tinyml: error: ${err.message}\n`);
-        process.exitCode = ExitCode.BUDGET;
-      }
+      const name = `${model ?? opts.elf ?? '?'} on ${opts.board}`;
+      const result = await withJunit(opts.junit, name, () => runOnEmulator({ ...runOptionsFrom(opts), model, elf: opts.elf }));
+      if (opts.json) printJson(runToJson(result));
+      else printRunReport(result);
+      failOnBudgets(result);
     });
 }
 
-function junitCases(r: RunResult, name: string, seconds: number): JunitCase[] {
+/** Budget overruns: printed after the report (CI logs show both) and exit code 13. Not thrown:
+ * main.ts would print a second JSON document after the --json report. */
+export function failOnBudgets(result: RunResult): void {
+  const over = result.budgets.filter((b) => !b.ok);
+  if (over.length === 0) return;
+  const err = new BudgetError(over.map((b) => `${b.name} ${b.actual ?? 'unknown'} exceeds ${b.option} ${b.limit}`).join('; ') + ': shrink the model or raise the budget');
+  process.stderr.write(`tinyml: error: ${err.message}\n`);
+  process.exitCode = ExitCode.BUDGET;
+}
+
+export function junitCases(r: RunResult, name: string, seconds: number): JunitCase[] {
   return [
-    { name: `${name} on ${r.board}`, time: seconds, output: r.latency ? `${r.latency.median} ${r.latency.unit}/inference` : undefined },
+    { name, time: seconds, output: r.latency ? `${r.latency.median} ${r.latency.unit}/inference` : undefined },
     ...r.budgets.map((b) => ({ name: `budget ${b.option} ${b.limit}`, failure: b.ok ? undefined : `${b.name} ${b.actual ?? 'unknown'} exceeds ${b.limit}` })),
   ];
 }
 
-function toJson(r: RunResult): unknown {
+export function runToJson(r: RunResult): unknown {
   const { device: _device, ...rest } = r;
   return rest;
 }
 
 const n = (v: number) => Math.round(v).toLocaleString('en-US');
 
-function printText(r: RunResult): void {
+export function printRunReport(r: RunResult): void {
   const emulated = r.unit !== 'cycles';
   printLine(`${r.model ?? r.elf} on ${r.board} (QEMU ${r.machine}${emulated ? ', -icount shift=0: costs are guest instructions, not time' : ''})`);
   if (r.latency) {

@@ -1,0 +1,29 @@
+/** `tinyml deploy <model> --board <emulated board>`: convert (float + --calib) + build + run in QEMU. */
+import type { Command } from 'commander';
+import { deploy } from '../../run/deploy.ts';
+import { printJson, printLine } from '../output.ts';
+import { addRunOptions, failOnBudgets, printRunReport, runOptionsFrom, runToJson, withJunit, type RunCliOptions } from './run.ts';
+
+export function register(program: Command): void {
+  addRunOptions(
+    program
+      .command('deploy')
+      .description('quantize (float models, with --calib), build and run a model on an emulated board, and print its report')
+      .argument('<model>', '.tflite or .onnx model, int8 or float'),
+  )
+    .option('--calib <data>', 'calibration data to quantize a float model (as for tinyml convert)')
+    .action(async (model: string, opts: RunCliOptions & { calib?: string }) => {
+      let converted: string | null = null;
+      const result = await withJunit(opts.junit, `${model} on ${opts.board}`, async () => {
+        const d = await deploy({ ...runOptionsFrom(opts), model, calib: opts.calib });
+        if (d.converted) converted = d.int8Model;
+        return d.run;
+      });
+      if (opts.json) printJson({ ...(runToJson(result) as object), int8Model: converted ?? model });
+      else {
+        if (converted) printLine(`quantized ${model} -> ${converted}`);
+        printRunReport(result);
+      }
+      failOnBudgets(result);
+    });
+}

@@ -1,0 +1,53 @@
+/**
+ * `tinyml deploy <model> --board <emulated board>`: the whole path in one call. A float model is
+ * quantized first (needs --calib; src/quantize), then the int8 model is built and run in QEMU
+ * exactly as `tinyml run` does. Real boards are flashed by `tinyml flash` and watched with
+ * `tinyml monitor`; deploy says so instead of guessing.
+ */
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, extname, join } from 'node:path';
+import { BoardError, FileError, UsageError } from '../errors.ts';
+import { getBoard } from '../boards/registry.ts';
+import { loadModel } from '../formats/load.ts';
+import { isQuantizedGraph } from '../build/firmware.ts';
+import { convertModel, DEFAULT_QUANTIZE_OPTIONS, type ConvertSummary } from '../quantize/convert.ts';
+import { runOnEmulator, type RunOptions, type RunResult } from './run.ts';
+
+export interface DeployOptions extends Omit<RunOptions, 'model' | 'elf'> {
+  model: string;
+  /** Calibration data for a float model. */
+  calib?: string;
+}
+
+export interface DeployResult {
+  /** The int8 model that was built (the input model when it was int8 already). */
+  int8Model: string;
+  converted: ConvertSummary | null;
+  run: RunResult;
+}
+
+export async function deploy(opts: DeployOptions): Promise<DeployResult> {
+  const board = getBoard(opts.board);
+  if (!board.emulation.qemu) {
+    throw new BoardError(`deploy to ${board.id} needs the board itself: flash it with \`tinyml flash --board ${board.id}\` and watch it with \`tinyml monitor\`; deploy runs the emulated boards (mps2-an386, netduinoplus2)`);
+  }
+  const graph = loadModel(opts.model);
+  let int8Model = opts.model;
+  let converted: ConvertSummary | null = null;
+  const outDir = opts.outDir ?? mkdtempSync(join(tmpdir(), `tinyml-deploy-${basename(opts.model).replace(/\W+/g, '_')}-`));
+  if (!isQuantizedGraph(graph)) {
+    if (!opts.calib) {
+      throw new UsageError(`${basename(opts.model)} is a float model: pass --calib <data> (representative inputs) so deploy can quantize it to int8 first`);
+    }
+    try {
+      mkdirSync(outDir, { recursive: true });
+    } catch {
+      throw new FileError(`cannot create the output folder ${outDir}: choose a writable folder with --out`);
+    }
+    int8Model = join(outDir, `${basename(opts.model, extname(opts.model))}_int8.tflite`);
+    converted = convertModel(opts.model, opts.calib, { ...DEFAULT_QUANTIZE_OPTIONS, output: int8Model });
+  }
+  const run = await runOnEmulator({ ...opts, model: int8Model, outDir: join(outDir, 'firmware') });
+  return { int8Model, converted, run };
+}
