@@ -233,6 +233,43 @@ describe('ONNX lowering agrees with onnxruntime', () => {
   });
 });
 
+describe('shape arithmetic is evaluated at import', () => {
+  it('PyTorch x.view(x.size(0), -1): Shape -> Gather -> Unsqueeze -> Concat -> Reshape, plus Slice, Cast, ConstantOfShape', async () => {
+    const bytes = build({
+      opset: 13,
+      nodes: [
+        node('Conv', ['x', 'w'], ['c']),
+        node('Shape', ['c'], ['s']),
+        node('Gather', ['s', 'zero'], ['n'], [attr.i('axis', 0)]),
+        node('Unsqueeze', ['n', 'axes0'], ['n1']),
+        node('Concat', ['n1', 'minus1'], ['shp'], [attr.i('axis', 0)]),
+        node('Reshape', ['c', 'shp'], ['f']),
+        node('MatMul', ['f', 'mw'], ['y']),
+        node('Slice', ['s', 'one', 'two'], ['ch']),
+        node('Cast', ['ch'], ['chf'], [attr.i('to', 1)]),
+        node('Add', ['y', 'chf'], ['y2']),
+        node('ConstantOfShape', ['three'], ['twos'], [{ name: 'value', type: 4, t: { dims: [1], dataType: 1, floatData: [2] } }]),
+        node('Mul', ['y2', 'twos'], ['out']),
+      ],
+      inputs: [valueInfo('x', [2, 3, 6, 6])],
+      outputs: [valueInfo('out', [2, 3])],
+      initializers: [
+        floatInit('w', [4, 3, 3, 3], 71),
+        floatInit('mw', [64, 3], 72),
+        { name: 'zero', dims: [], dataType: 7, int64Data: [0] },
+        intInit('axes0', [0]),
+        intInit('minus1', [-1]),
+        intInit('one', [1]),
+        intInit('two', [2]),
+        intInit('three', [3]),
+      ],
+    });
+    const g = await agree(bytes, { x: input([2, 3, 6, 6], 73) });
+    // No transpose back to NCHW: the constant Reshape target let the flatten order fold into the weights.
+    expect(g.ops.map((o) => o.type)).toEqual(['CONV_2D', 'RESHAPE', 'FULLY_CONNECTED', 'ADD', 'MUL']);
+  });
+});
+
 describe('QDQ models (QuantizeLinear/DequantizeLinear with constant parameters)', () => {
   it('DequantizeLinear weights are permuted at import with their per-channel quantization; activations keep their scales', async () => {
     const bytes = build({

@@ -126,3 +126,44 @@ export function broadcastBytes(data: Uint8Array, shape: readonly number[], targe
   }
   return out;
 }
+
+/** Writes numbers as constant data of `dtype` (integers truncated toward zero, as a C cast does). */
+export function numbersToBytes(values: readonly number[], dtype: DType): Uint8Array {
+  const size = dtypeSize(dtype);
+  if (!size) throw new InvalidModelError(`cannot write numbers as ${dtype}: use a numeric type`);
+  const out = new Uint8Array(values.length * size);
+  const view = new DataView(out.buffer);
+  values.forEach((v, i) => {
+    const t = Number.isFinite(v) ? Math.trunc(v) : 0;
+    switch (dtype) {
+      case 'float32': view.setFloat32(i * 4, v, true); break;
+      case 'float64': view.setFloat64(i * 8, v, true); break;
+      case 'bool': view.setUint8(i, v !== 0 ? 1 : 0); break;
+      case 'int8': view.setInt8(i, t); break;
+      case 'uint8': view.setUint8(i, t); break;
+      case 'int16': view.setInt16(i * 2, t, true); break;
+      case 'uint16': view.setUint16(i * 2, t, true); break;
+      case 'int32': view.setInt32(i * 4, t, true); break;
+      case 'uint32': view.setUint32(i * 4, t, true); break;
+      case 'int64': view.setBigInt64(i * 8, BigInt(t), true); break;
+      case 'uint64': view.setBigUint64(i * 8, BigInt.asUintN(64, BigInt(t)), true); break;
+      default: throw new InvalidModelError(`cannot write numbers as ${dtype}: use a numeric type`);
+    }
+  });
+  return out;
+}
+
+/** Concatenates row-major constant data along `axis` (shapes agree except on that axis). */
+export function concatBytes(parts: { data: Uint8Array; shape: readonly number[] }[], axis: number, elemSize: number): Uint8Array {
+  const outer = elementCount(parts[0]!.shape.slice(0, axis));
+  const chunks = parts.map((p) => elementCount(p.shape.slice(axis)) * elemSize);
+  const out = new Uint8Array(outer * chunks.reduce((a, b) => a + b, 0));
+  let o = 0;
+  for (let i = 0; i < outer; i++) {
+    parts.forEach((p, k) => {
+      out.set(p.data.subarray(i * chunks[k]!, (i + 1) * chunks[k]!), o);
+      o += chunks[k]!;
+    });
+  }
+  return out;
+}

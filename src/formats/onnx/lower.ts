@@ -11,6 +11,7 @@ import { alias, emit, output, req, unsupported, unused, type NodeContext } from 
 import { lowerBatchNorm, lowerConv, lowerGlobalPool, lowerPool, lowerQLinearConv } from './lower/conv.ts';
 import { lowerGemm, lowerMatMul, lowerQLinearMatMul } from './lower/dense.ts';
 import { lowerBinary, lowerClip, lowerSoftmax, lowerUnary } from './lower/elementwise.ts';
+import { lowerCast, lowerConstantOfShape, lowerGather, lowerShape, lowerSlice } from './lower/fold.ts';
 import { lowerQuantize } from './lower/quantize.ts';
 import { lowerConcat, lowerFlatten, lowerPad, lowerReshape, lowerSqueeze, lowerTranspose, lowerUnsqueeze } from './lower/shape.ts';
 
@@ -90,6 +91,11 @@ const LOWERINGS: Record<string, (ctx: NodeContext) => void> = {
   QLinearMatMul: lowerQLinearMatMul,
   QuantizeLinear: (c) => lowerQuantize(c, false),
   DequantizeLinear: (c) => lowerQuantize(c, true),
+  Shape: lowerShape,
+  Gather: lowerGather,
+  Cast: lowerCast,
+  ConstantOfShape: lowerConstantOfShape,
+  Slice: lowerSlice,
   Identity: (c) => alias(c, req(c, 0)),
   Dropout: (c) => {
     if (c.outputs.slice(1).some((o) => !unused(c, o))) throw unsupported(c, 'the dropout mask is used', 'export the model in inference mode');

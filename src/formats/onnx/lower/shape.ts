@@ -7,6 +7,7 @@ import { dtypeSize, elementCount, type DType } from '../../../ir/graph.ts';
 import type { Value } from '../builder.ts';
 import { NCHW_TO_NHWC, NHWC_TO_NCHW, nhwcAxis, permute, readNumbers, transposeBytes } from '../layout.ts';
 import { int64ToNumber } from '../tensor.ts';
+import { foldConcat } from './fold.ts';
 import { constNumbers, declaredShape, defineConstant, emit, invalid, isFloatConst, normAxis, output, req, unsupported, type NodeContext } from './context.ts';
 
 export function lowerConcat(ctx: NodeContext): void {
@@ -23,6 +24,7 @@ export function lowerConcat(ctx: NodeContext): void {
     }
     shape[axis]! += v.shape[axis]!;
   }
+  if (foldConcat(ctx, axis, shape)) return;
   const nhwc = rank === 4 && ins.some((v) => v.nhwc);
   const tensors = ins.map((v) => (nhwc ? ctx.b.nhwcTensorOf(v, ctx.source, ctx.version) : ctx.b.tensorOf(v)));
   const y = output(ctx, 0, shape, ins[0]!.dtype, nhwc);
