@@ -6,8 +6,8 @@
  * Nothing is written to outDir until the model has been lowered completely and the fit check
  * has passed, so an unsupported op or an oversized model leaves no partial output.
  */
-import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { BoardError, DoesNotFitError, FileError, UsageError } from '../errors.ts';
 import type { Graph } from '../ir/graph.ts';
 import { readModelBytes, importModel } from '../formats/load.ts';
@@ -141,12 +141,27 @@ export function checkFit(board: Board, need: { weights: number; inputs: number; 
   }
 }
 
-function ensureWritableDir(dir: string): void {
+/**
+ * Creates `dir` if needed and checks it is writable. The nearest existing ancestor is checked
+ * first: mkdirSync({recursive}) can spin on pseudo file systems such as /proc.
+ */
+export function ensureWritableDir(dir: string): void {
+  const fail = () => new FileError(`cannot write to the output folder ${dir}: choose a writable folder with --out`);
+  const missing: string[] = [];
+  let existing = dir;
+  while (!existsSync(existing)) {
+    const parent = dirname(existing);
+    if (parent === existing) throw fail();
+    missing.unshift(existing);
+    existing = parent;
+  }
   try {
-    mkdirSync(dir, { recursive: true });
+    if (!statSync(existing).isDirectory()) throw fail();
+    accessSync(existing, constants.W_OK);
+    for (const d of missing) mkdirSync(d); // one level at a time, no recursive mkdir
     accessSync(dir, constants.W_OK);
   } catch {
-    throw new FileError(`cannot write to the output folder ${dir}: choose a writable folder with --out`);
+    throw fail();
   }
 }
 

@@ -1,0 +1,67 @@
+/**
+ * `tinyml build <model> --board <id> [--out <dir>] [--opt s|2] [--input <file>...] [--calib <data>]
+ *  [--kernels portable|dsp] [--profile] [--json]`: native C firmware for a bare-metal board.
+ */
+import type { Command } from 'commander';
+import { UsageError } from '../../errors.ts';
+import { build } from '../../build/build.ts';
+import { printJson, printLine } from '../output.ts';
+import { buildArduinoSketch, wantsArduinoSketch } from '../../arduino/build-sketch.ts';
+
+export function register(program: Command): void {
+  program
+    .command('build')
+    .description('generate interpreter-free C for an int8 model and compile firmware for a board (flash/RAM summary)')
+    .argument('<model>', 'int8 .tflite (or a float model with --calib)')
+    .option('--board <id>', 'target board (see `tinyml boards`); the native backend builds for mps2-an386 and netduinoplus2')
+    .option('--out <dir>', 'output folder for the generated C, firmware.elf and size.json (default: build/<board>)')
+    .option('--opt <level>', 'optimisation: s (size) or 2 (speed)', 's')
+    .option('--input <file...>', 'input(s) baked into the firmware, one per model input (raw .bin or .npy); default: zero points')
+    .option('--calib <data>', 'calibration data: quantizes a float model to int8 on the way')
+    .option('--kernels <set>', 'kernel set: portable (C99) or dsp (Armv7E-M SIMD; boards with DSP only)', 'portable')
+    .option('--profile', 'compile the per-op profiling hooks')
+    .option('--json', 'print the build result as JSON')
+    .option('--runtime <name>', 'Arduino boards: an Arduino sketch with tflm (TensorFlow Lite Micro, default) or native (tinyml C) runtime')
+    .option('--report-serial <serial>', 'Arduino sketches: Serial (USB, default) or Serial1 (hardware UART, for Renode)')
+    .action(
+      (
+        model: string,
+        opts: { board?: string; out?: string; opt: string; input?: string[]; calib?: string; kernels: string; profile?: boolean; json?: boolean; runtime?: string; reportSerial?: string },
+      ) => {
+        if (!opts.board) throw new UsageError('build needs a board: pass --board <id> (run `tinyml boards` to list them)');
+        if (wantsArduinoSketch(opts.board, opts.runtime)) {
+          const a = buildArduinoSketch(model, { board: opts.board, runtime: opts.runtime ?? 'tflm', out: opts.out, calib: opts.calib, inputs: opts.input, reportSerial: opts.reportSerial });
+          if (opts.json) printJson(a);
+          else for (const line of a.summary) printLine(line);
+          return;
+        }
+        const r = build(model, {
+          board: opts.board,
+          out: opts.out,
+          opt: opts.opt,
+          inputs: opts.input,
+          calib: opts.calib,
+          kernels: opts.kernels,
+          profile: opts.profile,
+        });
+        if (opts.json) {
+          printJson({
+            model: r.model,
+            board: r.board,
+            elf: r.elfPath,
+            out_dir: r.outDir,
+            model_hash: r.modelHash,
+            build_id: r.buildId,
+            optimize: r.optimize,
+            kernels: r.kernels,
+            quantized_with_calib: r.quantized,
+            sizes: r.sizes,
+            files: r.files,
+          });
+          return;
+        }
+        printLine(`built ${r.elfPath} for ${r.board} (model ${r.modelHash}, build ${r.buildId}, -O${r.optimize}, ${r.kernels} kernels)`);
+        for (const line of r.summary) printLine(line);
+      },
+    );
+}
