@@ -81,7 +81,8 @@ const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 /** The first line that says what went wrong. */
 function firstErrorLine(text: string): string {
   const lines = text.split('\n').map((l) => l.trim()).filter((l) => l.length > 0);
-  return lines.find((l) => /error|failed|not found|no such/i.test(l)) ?? lines[0] ?? 'no output';
+  // A compiler diagnostic ("file:line:col: error: ...") says more than arduino-cli's summary.
+  return lines.find((l) => /\berror:/.test(l)) ?? lines.find((l) => /error|failed|not found|no such/i.test(l)) ?? lines[0] ?? 'no output';
 }
 
 export interface SectionSize {
