@@ -1,0 +1,84 @@
+/**
+ * `tinyml build <model> --board <arduino board> --runtime tflm|native`: generates the Arduino
+ * sketch folder (no compiler runs here: arduino-cli compiles it in `tinyml flash`). Returns the
+ * data the build command prints.
+ */
+import { getBoard } from '../boards/registry.ts';
+import { UsageError } from '../errors.ts';
+import { generateSketch } from './deploy.ts';
+import type { ArduinoRuntime } from './profiles.ts';
+
+export interface ArduinoBuildOptions {
+  board: string;
+  runtime: string;
+  out?: string;
+  calib?: string;
+  inputs?: string[];
+  runs?: number;
+  reportSerial?: string;
+}
+
+export interface ArduinoBuildResult {
+  sketch_dir: string;
+  sketch: string;
+  runtime: ArduinoRuntime;
+  board: string;
+  fqbn: string;
+  profile: string;
+  model_hash: string;
+  build_id: string;
+  quantized_with_calib: boolean;
+  planned_arena_bytes: number;
+  arena_bytes: number;
+  /** TFLM only: the resolver's ops and N. */
+  ops?: string[];
+  resolver_size?: number;
+  files: string[];
+  summary: string[];
+}
+
+/** True when `tinyml build` should make an Arduino sketch: --runtime given, or a board that only Arduino can build. */
+export function wantsArduinoSketch(board: string, runtime: string | undefined): boolean {
+  if (runtime !== undefined) return true;
+  const b = getBoard(board);
+  return b.fqbn !== null && b.emulation.qemu === null;
+}
+
+export function buildArduinoSketch(model: string, opts: ArduinoBuildOptions): ArduinoBuildResult {
+  if (opts.runtime !== 'tflm' && opts.runtime !== 'native') throw new UsageError(`--runtime must be tflm or native, not '${opts.runtime}'`);
+  if (opts.reportSerial !== undefined && opts.reportSerial !== 'Serial' && opts.reportSerial !== 'Serial1') {
+    throw new UsageError(`--report-serial must be Serial or Serial1, not '${opts.reportSerial}'`);
+  }
+  const s = generateSketch(model, opts.runtime, {
+    board: opts.board,
+    outDir: opts.out,
+    calib: opts.calib,
+    inputs: opts.inputs,
+    runs: opts.runs,
+    reportSerial: opts.reportSerial as 'Serial' | 'Serial1' | undefined,
+  });
+  const tflm = s as Partial<import('./sketch-tflm.ts').TflmSketch>;
+  const summary = [
+    `sketch ${s.dir}/${s.name}.ino for ${s.config.board.name} (${s.config.fqbn}), ${s.runtime} runtime, report on ${s.config.reportSerial}`,
+    s.runtime === 'tflm'
+      ? `arena: ${s.arenaBytes} bytes (planned ${s.plannedArenaBytes} + TFLite Micro overhead ${s.arenaBytes - s.plannedArenaBytes}); resolver: MicroMutableOpResolver<${tflm.resolverSize}> ${tflm.ops!.map((o) => o.op).join(', ')}`
+      : `arena: ${s.arenaBytes} bytes (planned); no TFLite Micro library needed`,
+    `next: tinyml flash --board ${s.config.board.id} --sketch ${s.dir}   (or: arduino-cli compile --profile ${s.config.profile} ${s.dir})`,
+  ];
+  return {
+    sketch_dir: s.dir,
+    sketch: s.name,
+    runtime: s.runtime,
+    board: s.config.board.id,
+    fqbn: s.config.fqbn,
+    profile: s.config.profile,
+    model_hash: s.modelHash,
+    build_id: s.buildId,
+    quantized_with_calib: s.quantized,
+    planned_arena_bytes: s.plannedArenaBytes,
+    arena_bytes: s.arenaBytes,
+    ...(s.runtime === 'tflm' ? { ops: tflm.ops!.map((o) => o.op), resolver_size: tflm.resolverSize } : {}),
+    files: s.written,
+    summary,
+  };
+}
