@@ -96,8 +96,12 @@ describe('tinyml run exit codes', () => {
     const elf = buildStandin({ board: 'mps2-an386', model: 'model_spin', runs: 1, outDir: join(out, 'budget') });
     const ok = runCli(['run', '--elf', elf, '--board', 'mps2-an386', '--max-instructions', '300000']);
     expect(ok.code).toBe(0);
-    const over = runCli(['run', '--elf', elf, '--board', 'mps2-an386', '--max-instructions', '100000', '--json']);
+    const junit = join(out, 'budget', 'junit.xml');
+    const over = runCli(['run', '--elf', elf, '--board', 'mps2-an386', '--max-instructions', '100000', '--json', '--junit', junit]);
     expect(over.code).toBe(13);
+    const xml = readFileSync(junit, 'utf8');
+    expect(xml).toContain('tests="2" failures="1"');
+    expect(xml).toMatch(/<testcase [^>]*name="budget --max-instructions 100000"[^>]*>\s*<failure message="instructions 2\d{5} exceeds 100000"/);
     expect(over.stderr).toContain('--max-instructions 100000');
     const json = JSON.parse(over.stdout);
     expect(json.budgets[0]).toMatchObject({ name: 'instructions', limit: 100000, ok: false });

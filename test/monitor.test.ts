@@ -12,6 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DeviceError } from '../src/errors.ts';
 import { openSerial, closeSerial, serialError } from '../src/device/serial.ts';
 import { runCliAsync } from './fixtures/firmware/run-cli-async.ts';
+import { MODELS } from './helpers/shared.ts';
 
 const DOUBLE = resolve(import.meta.dirname, 'fixtures/firmware/board-double.py');
 const dir = mkdtempSync(join(tmpdir(), 'tinyml-monitor-test-'));
@@ -64,6 +65,23 @@ describe('tinyml monitor on a pty (board test double)', () => {
     expect(r.stderr).toContain('disconnected');
     const records = jsonl(log).flatMap((l) => (l.record ? [l.record as { type: string }] : []));
     expect(records.map((x) => x.type)).toEqual(['hello', 'inference', 'inference', 'inference']);
+  });
+
+  it('checks hardware budgets from DWT cycles and clock_hz (exit 13) and the model hash (exit 14)', async () => {
+    const link = join(dir, 'ttyBUDGET');
+    await startDouble(link, 'vanish');
+    // The double's inferences take 1000..1002 cycles at 64 MHz: 0.0157 ms at worst.
+    const r = await runCliAsync(['monitor', '--port', link, '--duration', '4', '--max-latency-ms', '0.01', '--max-stack', '100000', '--json'], 30_000);
+    expect(r.code).toBe(13);
+    const summary = (JSON.parse(r.stdout.trim().split('\n').pop()!) as { summary: { budgets: { name: string; actual: number; ok: boolean }[] } }).summary;
+    expect(summary.budgets).toEqual([
+      { name: 'latency_ms', option: '--max-latency-ms', limit: 0.01, actual: 0.016, ok: false },
+      { name: 'stack', option: '--max-stack', limit: 100000, actual: null, ok: false },
+    ]);
+    await startDouble(link, 'vanish');
+    const stale = await runCliAsync(['monitor', '--port', link, '--duration', '4', '--model', join(MODELS, 'tflm-hello-world/hello_world_int8.tflite')], 30_000);
+    expect(stale.code).toBe(14);
+    expect(stale.stderr).toContain('00112233aabbccdd');
   });
 
   it('reports a port held by another program as busy, in one line', async () => {

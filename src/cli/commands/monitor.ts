@@ -5,6 +5,38 @@ import type { DecodedItem, ReportRecord } from '../../device/protocol.ts';
 import { describeDeviceError, summarizeCosts } from '../../report/device-report.ts';
 import { printLine } from '../output.ts';
 import { intOption } from './run.ts';
+import { DeviceError, ExitCode, MismatchError, UsageError } from '../../errors.ts';
+import { modelHashOf } from '../../run/run.ts';
+import type { DeviceReport } from '../../report/device-report.ts';
+
+function positiveNumber(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${name} '${v}' is not a positive number: pass e.g. ${name} 25`);
+  return n;
+}
+
+interface MonitorVerdict {
+  name: 'latency_ms' | 'arena' | 'stack';
+  option: string;
+  limit: number;
+  actual: number | null;
+  ok: boolean;
+}
+
+/** Budgets on a board's report: latency in ms needs DWT cycles and the clock from hello. */
+function checkMonitorBudgets(rep: DeviceReport, b: { maxLatencyMs?: number; maxArena?: number; maxStack?: number }): MonitorVerdict[] {
+  const out: MonitorVerdict[] = [];
+  const add = (name: MonitorVerdict['name'], option: string, limit: number | undefined, actual: number | null) => {
+    if (limit !== undefined) out.push({ name, option, limit, actual, ok: actual !== null && actual <= limit });
+  };
+  const clock = rep.hello?.clock_hz;
+  const worstMs = rep.unit === 'cycles' && clock && rep.inferences.length > 0 ? (Math.max(...rep.inferences) / clock) * 1000 : null;
+  add('latency_ms', '--max-latency-ms', b.maxLatencyMs, worstMs === null ? null : Number(worstMs.toFixed(3)));
+  add('arena', '--max-arena', b.maxArena, rep.mem?.arena_bytes ?? rep.hello?.arena_bytes ?? null);
+  add('stack', '--max-stack', b.maxStack, rep.mem?.stack_high_water_bytes ?? null);
+  return out;
+}
 
 interface MonitorCliOptions {
   port?: string;
@@ -14,6 +46,10 @@ interface MonitorCliOptions {
   untilDone?: boolean;
   duration?: string;
   json?: boolean;
+  model?: string;
+  maxLatencyMs?: string;
+  maxArena?: string;
+  maxStack?: string;
 }
 
 export function register(program: Command): void {
@@ -27,6 +63,10 @@ export function register(program: Command): void {
     .option('--until-done', "exit after the firmware's done record")
     .option('--duration <s>', 'stop after this many seconds')
     .option('--json', 'print each record and event as one JSON line')
+    .option('--model <file>', 'the model the board should run: a different model hash in its hello is an error (exit 14)')
+    .option('--max-latency-ms <ms>', 'budget (hardware, from DWT cycles and clock_hz): exit 13 if an inference takes longer')
+    .option('--max-arena <bytes>', 'budget: exit 13 if the device reports a larger arena')
+    .option('--max-stack <bytes>', 'budget: exit 13 if the stack high-water mark is higher')
     .action(async (opts: MonitorCliOptions) => {
       const controller = new AbortController();
       const onSigint = () => controller.abort();
@@ -53,10 +93,27 @@ export function register(program: Command): void {
           rejected: r.decoder.rejected,
           latency: costs,
         };
-        if (opts.json) printLine(JSON.stringify({ summary }));
+        const verdicts = checkMonitorBudgets(r.report, {
+          maxLatencyMs: positiveNumber('--max-latency-ms', opts.maxLatencyMs),
+          maxArena: intOption('--max-arena', opts.maxArena),
+          maxStack: intOption('--max-stack', opts.maxStack),
+        });
+        if (opts.json) printLine(JSON.stringify({ summary: { ...summary, budgets: verdicts } }));
         else {
           printLine(`summary: ${r.decoder.records} records, ${r.decoder.rejected} rejected (CRC), ${r.reconnects} reconnect(s)`);
           if (costs) printLine(`  latency ${Math.round(costs.median)} ${costs.unit}/inference (median of ${costs.runs}; min ${costs.min}, max ${costs.max})`);
+          for (const v of verdicts) printLine(`  budget ${v.option} ${v.limit}: ${v.ok ? 'ok' : 'EXCEEDED'} (${v.actual ?? 'unknown'})`);
+        }
+        if (opts.model) {
+          const expected = modelHashOf(opts.model);
+          const seen = r.report.hello?.model_hash;
+          if (seen === undefined) throw new DeviceError(`no hello record arrived, so the model on the board is unknown: reset the board while tinyml monitor runs`);
+          if (seen !== expected) throw new MismatchError(`the board runs model ${seen} but ${opts.model} is ${expected}: flash the current build (tinyml flash)`);
+        }
+        const over = verdicts.filter((v) => !v.ok);
+        if (over.length > 0) {
+          process.stderr.write(`tinyml: error: ${over.map((v) => `${v.name} ${v.actual ?? 'unknown'} exceeds ${v.option} ${v.limit}`).join('; ')}: shrink the model or raise the budget\n`);
+          process.exitCode = ExitCode.BUDGET;
         }
       } finally {
         process.off('SIGINT', onSigint);
