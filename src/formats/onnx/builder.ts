@@ -8,10 +8,10 @@
  */
 import { InvalidModelError } from '../../errors.ts';
 import { dtypeSize, elementCount, type AttrValue, type DType, type Op, type OpSource, type Quantization, type Tensor } from '../../ir/graph.ts';
-import { broadcastBytes, NCHW_TO_NHWC, NHWC_TO_NCHW, permute, transposeBytes } from './layout.ts';
+import { NCHW_TO_NHWC, NHWC_TO_NCHW, permute, transposeBytes } from './layout.ts';
 
 /** Largest activation or constant the IR accepts (elements); far beyond any MCU. */
-const MAX_ELEMENTS = 1 << 28;
+const MAX_ELEMENTS = 1 << 26;
 
 export interface Value {
   name: string;
@@ -183,7 +183,6 @@ export class GraphBuilder {
     if (v.nhwc) return v.tensor;
     if (v.shape.length > 4) throw new InvalidModelError(`'${v.name}' has rank ${v.shape.length} but is combined with a 4-D image tensor: the model is inconsistent`);
     const shape4 = [...new Array<number>(4 - v.shape.length).fill(1), ...v.shape];
-    // A value with at most one non-1 dim in H/W/C order needs no data movement, only a reshape.
     const irShape = permute(shape4, NCHW_TO_NHWC);
     if (v.data) {
       const data = transposeBytes(v.data, shape4, NCHW_TO_NHWC, dtypeSize(v.dtype));
@@ -197,13 +196,6 @@ export class GraphBuilder {
     return out;
   }
 
-  /** A constant broadcast to `target` (ONNX layout), for folding into a bias. */
-  static broadcastConstant(v: Value, target: number[]): Uint8Array {
-    return broadcastBytes(v.data!, v.shape, target, dtypeSize(v.dtype));
-  }
-
-  /** How many nodes read each ONNX value, set by the importer before lowering. */
-  consumers = new Map<string, number>();
-  /** ONNX values the model lists as graph outputs. */
-  graphOutputs = new Set<string>();
+  /** ONNX values the model lists as graph outputs (set by the importer before lowering). */
+  readonly graphOutputs = new Set<string>();
 }

@@ -92,39 +92,8 @@ export function float32Bytes(values: ArrayLike<number>): Uint8Array {
   return new Uint8Array(Float32Array.from(values).buffer);
 }
 
-export function int32Bytes(values: ArrayLike<number>): Uint8Array {
-  return new Uint8Array(Int32Array.from(values).buffer);
-}
-
 export function int64Bytes(values: readonly number[]): Uint8Array {
   return new Uint8Array(BigInt64Array.from(values.map((v) => BigInt(v))).buffer);
-}
-
-/** Broadcasts row-major data of `shape` to `target` (numpy rules; caller checked they broadcast). */
-export function broadcastBytes(data: Uint8Array, shape: readonly number[], target: readonly number[], elemSize: number): Uint8Array {
-  const rank = target.length;
-  const full = [...new Array<number>(rank - shape.length).fill(1), ...shape];
-  const strides = new Array<number>(rank);
-  let s = 1;
-  for (let i = rank - 1; i >= 0; i--) {
-    strides[i] = full[i] === 1 ? 0 : s;
-    s *= full[i]!;
-  }
-  const count = elementCount(target);
-  const out = new Uint8Array(count * elemSize);
-  const idx = new Array<number>(rank).fill(0);
-  let src = 0;
-  for (let o = 0; o < count; o++) {
-    out.set(data.subarray(src * elemSize, src * elemSize + elemSize), o * elemSize);
-    for (let a = rank - 1; a >= 0; a--) {
-      idx[a]!++;
-      src += strides[a]!;
-      if (idx[a]! < target[a]!) break;
-      src -= strides[a]! * target[a]!;
-      idx[a] = 0;
-    }
-  }
-  return out;
 }
 
 /** Writes numbers as constant data of `dtype` (integers truncated toward zero, as a C cast does). */

@@ -26,6 +26,8 @@ export function lowerGather(ctx: NodeContext): void {
   const dim = data.shape[axis]!;
   const indices = readNumbers(idx.data, idx.dtype).map((i) => (i < 0 ? i + dim : i));
   if (indices.some((i) => !Number.isInteger(i) || i < 0 || i >= dim)) throw invalid(ctx, `an index is outside dimension ${dim}`);
+  const outShape = [...data.shape.slice(0, axis), ...idx.shape, ...data.shape.slice(axis + 1)];
+  ctx.b.checkShape(outShape, ctx.label);
   const size = dtypeSize(data.dtype);
   const outer = elementCount(data.shape.slice(0, axis));
   const inner = elementCount(data.shape.slice(axis + 1)) * size;
@@ -37,7 +39,7 @@ export function lowerGather(ctx: NodeContext): void {
       o += inner;
     }
   }
-  defineConstant(ctx, 0, [...data.shape.slice(0, axis), ...idx.shape, ...data.shape.slice(axis + 1)], data.dtype, out);
+  defineConstant(ctx, 0, outShape, data.dtype, out);
 }
 
 export function lowerCast(ctx: NodeContext): void {
