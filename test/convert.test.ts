@@ -153,7 +153,8 @@ describe('tinyml convert refuses bad input with one line, a documented exit code
     );
   });
 
-  it('no --calib', () => {
+  it('no --calib, or an unknown calibrator', () => {
     refuses([MNIST], ExitCode.USAGE, /convert needs calibration data: pass --calib/);
+    refuses([MNIST, '--calib', calib, '--calibrator', 'kl'], ExitCode.USAGE, /unknown calibrator 'kl': use one of minmax, percentile, mse/);
   });
 });
