@@ -390,6 +390,18 @@ describe('ONNX import rules', () => {
     expect(g.ops[0]!.version).toBe(12);
   });
 
+  it('a shape claiming more elements than memory can hold is InvalidModelError', () => {
+    const bytes = build({ nodes: [node('Relu', ['x'], ['y'])], inputs: [valueInfo('x', [1, 100000, 100000, 100])], outputs: [valueInfo('y', [1, 100000, 100000, 100])] });
+    expect(() => importOnnx(bytes, 'huge.onnx')).toThrowError(InvalidModelError);
+    expect(() => importOnnx(bytes, 'huge.onnx')).toThrowError(/more elements than memory can hold/);
+  });
+
+  it('a protobuf that is a model header without a graph is InvalidModelError', () => {
+    const bytes = onnx.ModelProto.encode(onnx.ModelProto.create({ irVersion: 7, opsetImport: [{ domain: '', version: 13 }] })).finish();
+    expect(() => importOnnx(bytes, 'nograph.onnx')).toThrowError(InvalidModelError);
+    expect(() => importOnnx(bytes, 'nograph.onnx')).toThrowError(/nograph\.onnx is not a valid ONNX model \(it has no graph\)/);
+  });
+
   it('a node reading a value nobody produces is InvalidModelError', () => {
     const bytes = build({ nodes: [node('Relu', ['nope'], ['y'])], inputs: [valueInfo('x', [2])], outputs: [valueInfo('y', [2])] });
     expect(() => importOnnx(bytes, 'm.onnx')).toThrowError(InvalidModelError);
