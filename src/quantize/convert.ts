@@ -13,7 +13,7 @@ import { loadModel, readModelBytes } from '../formats/load.ts';
 import { writeTflite } from '../formats/tflite/write.ts';
 import { loadSamples, type SampleSet } from './calib-data.ts';
 import { calibrate, type Calibrator } from './calibrate.ts';
-import { int8OpSet } from './engines.ts';
+import { int8OpSet, int8Runner } from './engines.ts';
 import { describeOp } from './graph-edit.ts';
 import { runPasses } from './passes/index.ts';
 import { quantizeGraph, activationParams, type IoType } from './quantize-graph.ts';
@@ -80,6 +80,10 @@ export function quantizeFloatGraph(g: Graph, samples: SampleSet, opts: QuantizeO
   checkInt8Support(prepared);
   const cal = calibrate(prepared, samples, { calibrator: opts.calibrator, percentile: opts.percentile });
   const graph = quantizeGraph(prepared, cal.ranges, { io: opts.io, fcPerChannel: opts.fcPerChannel });
+  // The int8 executor's Prepare step checks every op's int8 configuration (dtypes, params,
+  // attributes such as grouped convolutions) and names the op it cannot run: fail here, before
+  // a file is written, rather than on the device.
+  int8Runner(graph);
   return { graph, prepared, passes: log, samples: cal.samples };
 }
 
