@@ -206,6 +206,23 @@ describe('tinyml flash <model> through the binary (arduino-cli double + USB seri
     expect(calls(env).map((c) => c[0])).toEqual(['version', 'compile', 'board', 'upload', 'board', 'board']);
   });
 
+  it('tinyml deploy --board nano33ble takes the same path and prints the final report', async () => {
+    const input = join(GOLDEN, 'tflm-hello-world/case_2/input_0.bin');
+    const stream = recordStream(join(tmp, 'record2', 'hello-native'), [input]);
+    const link = join(tmp, 'ttyACM-deploy');
+    await startUsbDouble(link, stream);
+    const env = doubleEnv('ok', { ARDUINO_CLI_DOUBLE_NEW_PORT: link });
+    const out = join(tmp, 'deploy2', 'hello-native');
+    const r = await runCliAsync(['deploy', sharedPath(HELLO), '--board', 'nano33ble', '--runtime', 'native', '--out', out, '--input', input], 60_000, env);
+    expect(r.code).toBe(0);
+    for (const step of ['generate', 'detect', 'compile', 'port', 'upload', 'wait', 'monitor']) expect(r.stderr).toContain(`tinyml: [${step}]`);
+    expect(r.stdout).toContain(`deployed ${sharedPath(HELLO)} to nano33ble on ${link} (native runtime`);
+    expect(r.stdout).toContain('flash: 187364 bytes, static RAM: 69872 bytes (arduino-cli)');
+    expect(r.stdout).toContain('device: boot: arduino glue stand-in');
+    const golden = new Int8Array(readFileSync(join(GOLDEN, 'tflm-hello-world/case_2/output_0.bin')));
+    expect(r.stdout).toContain(`output 0 (int8): ${Array.from(golden).join(' ')}`);
+  });
+
   it('without arduino-cli: one error line with the install hint, exit 9', async () => {
     const r = await runCliAsync(['flash', '--board', 'nano33ble', '--sketch', tflmSketch().dir], 30_000, { PATH: `${resolve(process.execPath, '..')}` });
     expect(r.code).toBe(9);

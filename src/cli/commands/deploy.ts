@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { deploy } from '../../run/deploy.ts';
 import { printJson, printLine } from '../output.ts';
+import { isArduinoTarget, runArduinoDeploy } from '../../arduino/deploy-command.ts';
 import { addRunOptions, failOnBudgets, printRunReport, runOptionsFrom, runToJson, withJunit, type RunCliOptions } from './run.ts';
 
 export function register(program: Command): void {
@@ -12,7 +13,10 @@ export function register(program: Command): void {
       .argument('<model>', '.tflite or .onnx model, int8 or float'),
   )
     .option('--calib <data>', 'calibration data to quantize a float model (as for tinyml convert)')
-    .action(async (model: string, opts: RunCliOptions & { calib?: string }) => {
+    .option('--runtime <name>', 'Arduino boards: tflm (TensorFlow Lite Micro, default) or native')
+    .option('-p, --port <path>', 'Arduino boards: serial port (default: found by USB VID:PID)')
+    .action(async (model: string, opts: RunCliOptions & { calib?: string; runtime?: string; port?: string }) => {
+      if (isArduinoTarget(opts.board)) return runArduinoDeploy(model, opts);
       let converted: string | null = null;
       const result = await withJunit(opts.junit, `${model} on ${opts.board}`, async () => {
         const d = await deploy({ ...runOptionsFrom(opts), model, calib: opts.calib });

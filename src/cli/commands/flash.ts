@@ -6,7 +6,8 @@
  */
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.ts';
-import { deployArduino, flashSketch, type Progress } from '../../arduino/deploy.ts';
+import { flashSketch } from '../../arduino/deploy.ts';
+import { progressPrinter, runArduinoDeploy, runtimeOption } from '../../arduino/deploy-command.ts';
 import { defaultSketchDir } from '../../arduino/sketch-tflm.ts';
 import { printJson, printLine } from '../output.ts';
 
@@ -18,18 +19,11 @@ interface FlashCliOptions {
   out?: string;
   calib?: string;
   input?: string[];
+  runs?: string;
   timeout?: string;
   jsonl?: string;
   json?: boolean;
 }
-
-export function runtimeOption(v: string): 'tflm' | 'native' {
-  if (v !== 'tflm' && v !== 'native') throw new UsageError(`--runtime must be tflm or native, not '${v}'`);
-  return v;
-}
-
-/** Progress lines for the long steps, on stderr so --json stays clean. */
-export const progressPrinter: Progress = (step, message) => void process.stderr.write(`tinyml: [${step}] ${message}\n`);
 
 export function register(program: Command): void {
   program
@@ -43,6 +37,7 @@ export function register(program: Command): void {
     .option('-o, --out <dir>', 'with a model: the sketch folder to generate')
     .option('--calib <data>', 'with a float model: calibration data to quantize it')
     .option('-i, --input <file...>', 'with a model: input(s) baked into the sketch')
+    .option('-n, --runs <n>', 'with a model: inferences per session (default 1)')
     .option('--timeout <s>', 'with a model: seconds to wait for the report (default 60)')
     .option('--jsonl <file>', 'with a model: append every report record to this JSONL file')
     .option('--json', 'print the result as JSON')
@@ -50,30 +45,7 @@ export function register(program: Command): void {
       if (!opts.board) throw new UsageError('flash needs a board: pass --board <id> (run `tinyml boards` to list them)');
       const runtime = runtimeOption(opts.runtime);
       if (model) {
-        const timeout = opts.timeout === undefined ? undefined : Number(opts.timeout);
-        if (timeout !== undefined && !(timeout > 0)) throw new UsageError(`--timeout '${opts.timeout}' is not a positive number of seconds`);
-        const r = await deployArduino(model, {
-          board: opts.board,
-          runtime,
-          outDir: opts.out ?? opts.sketch,
-          calib: opts.calib,
-          inputs: opts.input,
-          port: opts.port,
-          timeoutSeconds: timeout,
-          jsonl: opts.jsonl,
-          onProgress: progressPrinter,
-          onItem: opts.json ? undefined : (item) => (item.kind === 'log' ? printLine(`device: ${item.line}`) : undefined),
-        });
-        const rep = r.monitor.report;
-        if (opts.json) {
-          printJson({ sketch: r.sketch, flash: r.flash, report: { ...rep, outputs: rep.outputs.map((o) => Buffer.from(o).toString('hex')) } });
-          return;
-        }
-        printLine(`flashed ${r.sketch.dir} (${r.sketch.runtime}) to ${r.flash.board} on ${r.flash.port}`);
-        const costs = rep.inferences;
-        if (costs.length > 0) printLine(`latency: ${costs.join(', ')} ${rep.unit ?? 'cycles'} per inference`);
-        if (rep.mem) printLine(`memory: ${JSON.stringify(rep.mem)}`);
-        rep.outputs.forEach((o, i) => printLine(`output ${i} (int8): ${Array.from(new Int8Array(o.buffer, o.byteOffset, o.length)).join(' ')}`));
+        await runArduinoDeploy(model, { ...opts, board: opts.board, out: opts.out ?? opts.sketch });
         return;
       }
       const r = await flashSketch({ board: opts.board, sketchDir: opts.sketch ?? defaultSketchDir(opts.board, runtime), port: opts.port, onProgress: progressPrinter });
