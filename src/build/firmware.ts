@@ -172,15 +172,15 @@ export function isQuantizedGraph(graph: Graph): boolean {
 
 export function buildFirmware(opts: BuildFirmwareOptions): FirmwareBuild {
   const board = getBoard(opts.board);
+  const kernels = opts.kernels ?? 'portable';
+  if (kernels === 'dsp' && !board.dsp) {
+    throw new BoardError(`the dsp kernel set needs the Armv7E-M DSP instructions and ${board.id} (${board.cpu}) has none: build with --kernels portable`);
+  }
   const platforms = nativePlatforms();
   if (!platforms.includes(board.id)) {
     throw new BoardError(
       `board '${board.id}' has no bare-metal platform for the native backend (firmware/platform/${board.id}): build for ${platforms.join(' or ')}, or use the TFLite Micro backend for Arduino boards`,
     );
-  }
-  const kernels = opts.kernels ?? 'portable';
-  if (kernels === 'dsp' && !board.dsp) {
-    throw new BoardError(`the dsp kernel set needs the Armv7E-M DSP instructions and ${board.id} (${board.cpu}) has none: build with --kernels portable`);
   }
   const optimize = opts.optimize ?? 's';
   if (optimize !== 's' && optimize !== '2') throw new UsageError(`--opt must be s or 2, not '${String(optimize)}'`);

@@ -10,11 +10,12 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { MismatchError, ToolFailedError } from '../errors.ts';
 import type { Graph } from '../ir/graph.ts';
 import { generateNative } from '../codegen/native/generate.ts';
-import { requireTool, runTool } from '../toolchain/tools.ts';
+import { requireTool } from '../toolchain/tools.ts';
 import { cacheDir, KERNEL_INCLUDE_DIR, KERNELS_DIR, NATIVE_TEMPLATES_DIR } from './paths.ts';
 
 export const HOST_CFLAGS = [
@@ -55,8 +56,57 @@ function hashFiles(paths: string[]): string {
   return h.digest('hex');
 }
 
+const execFileAsync = promisify(execFile);
+
+/** Runs gcc without blocking the event loop; a failure is a ToolFailedError quoting the error. */
+async function gccAsync(gcc: string, args: string[], what: string): Promise<void> {
+  try {
+    await execFileAsync(gcc, args, { maxBuffer: 64 * 1024 * 1024 });
+  } catch (e) {
+    const err = e as { stderr?: string; message: string };
+    const lines = `${err.stderr ?? err.message}`.split('\n').map((l) => l.trim()).filter(Boolean);
+    throw new ToolFailedError(`${what} failed: ${lines.find((l) => /error/i.test(l)) ?? lines[0] ?? 'unknown error'}`);
+  }
+}
+
+/** Moves a finished build folder into place; another process may have won the race. */
+function publish(work: string, dir: string, marker: string): void {
+  try {
+    renameSync(work, dir);
+  } catch {
+    if (!existsSync(marker)) throw new ToolFailedError(`could not store the build in ${dir}: check that the cache folder is writable`);
+  }
+}
+
+/**
+ * The kernels compiled once for the host (same flags as the runner), cached by a hash of their
+ * sources, headers and flags: every model's runner links these objects.
+ */
+async function hostKernelObjects(gcc: string): Promise<string[]> {
+  const headers = readdirSync(KERNEL_INCLUDE_DIR).sort().map((f) => resolve(KERNEL_INCLUDE_DIR, f));
+  const sources = kernelSources();
+  const id = createHash('sha256').update(hashFiles([...sources, ...headers])).update(HOST_CFLAGS.join(' ')).digest('hex').slice(0, 16);
+  const dir = join(cacheDir(), 'native-host', `kernels-${id}`);
+  const objects = sources.map((src) => join(dir, src.split('/').pop()!.replace(/\.c$/, '.o')));
+  if (existsSync(join(dir, 'done'))) return objects;
+  mkdirSync(join(cacheDir(), 'native-host'), { recursive: true });
+  const work = mkdtempSync(join(cacheDir(), 'native-host', `.kernels-${id}-`));
+  try {
+    await Promise.all(
+      sources.map((src) =>
+        gccAsync(gcc, [...HOST_CFLAGS, `-I${KERNEL_INCLUDE_DIR}`, '-c', src, '-o', join(work, src.split('/').pop()!.replace(/\.c$/, '.o'))], 'compiling the kernels for the host (gcc)'),
+      ),
+    );
+    writeFileSync(join(work, 'done'), '');
+    publish(work, dir, join(dir, 'done'));
+  } finally {
+    if (existsSync(work)) rmSync(work, { recursive: true, force: true });
+  }
+  return objects;
+}
+
 /** Generates and compiles the host runner for `graph`, or reuses the cached one. */
-export function buildHostRunner(graph: Graph, opts: { modelBytes?: Uint8Array; modelLabel?: string } = {}): HostRunner {
+export async function buildHostRunner(graph: Graph, opts: { modelBytes?: Uint8Array; modelLabel?: string } = {}): Promise<HostRunner> {
   const gen = generateNative(graph, { modelBytes: opts.modelBytes, modelLabel: opts.modelLabel });
   const hostMain = resolve(NATIVE_TEMPLATES_DIR, 'host_main.c');
   const headers = readdirSync(KERNEL_INCLUDE_DIR).sort().map((f) => resolve(KERNEL_INCLUDE_DIR, f));
@@ -81,23 +131,18 @@ export function buildHostRunner(graph: Graph, opts: { modelBytes?: Uint8Array; m
   if (existsSync(runner)) return result;
 
   const gcc = requireTool('gcc');
-  mkdirSync(join(cacheDir(), 'native-host'), { recursive: true });
+  const kernels = await hostKernelObjects(gcc);
   // Build in a private folder, then rename: concurrent builds of the same model never see a
   // half-written runner.
   const work = mkdtempSync(join(cacheDir(), 'native-host', `.build-${id}-`));
   try {
     for (const [name, text] of Object.entries(gen.files)) writeFileSync(join(work, name), text);
-    runTool(
+    await gccAsync(
       gcc,
-      [...HOST_CFLAGS, `-I${work}`, `-I${KERNEL_INCLUDE_DIR}`, join(work, 'model.c'), ...kernelSources(), hostMain, '-o', join(work, 'runner')],
-      { what: 'compiling the host runner (gcc)' },
+      [...HOST_CFLAGS, `-I${work}`, `-I${KERNEL_INCLUDE_DIR}`, join(work, 'model.c'), hostMain, ...kernels, '-o', join(work, 'runner')],
+      'compiling the host runner (gcc)',
     );
-    try {
-      renameSync(work, dir);
-    } catch {
-      // Another process finished the same build first; theirs is identical.
-      if (!existsSync(runner)) throw new ToolFailedError(`could not store the host runner in ${dir}: check that the cache folder is writable`);
-    }
+    publish(work, dir, runner);
   } finally {
     if (existsSync(work)) rmSync(work, { recursive: true, force: true });
   }
@@ -110,7 +155,7 @@ export function buildHostRunner(graph: Graph, opts: { modelBytes?: Uint8Array; m
  * cases[k][i] = raw bytes of input i for case k. Returns outputs[k][j] raw bytes.
  * A sanitizer report or a crash is a MismatchError quoting its first line.
  */
-export function runHostRunner(h: HostRunner, cases: Uint8Array[][]): Uint8Array[][] {
+export async function runHostRunner(h: HostRunner, cases: Uint8Array[][]): Promise<Uint8Array[][]> {
   const tmp = mkdtempSync(join(tmpdir(), 'tinyml-host-'));
   try {
     const files: string[] = [];
@@ -122,12 +167,17 @@ export function runHostRunner(h: HostRunner, cases: Uint8Array[][]): Uint8Array[
         files.push(f);
       });
     });
-    const r = spawnSync(h.runner, [tmp, String(cases.length), ...files], {
-      encoding: 'utf8',
-      env: { ...process.env, ASAN_OPTIONS: 'detect_leaks=1:abort_on_error=0', UBSAN_OPTIONS: 'print_stacktrace=1:halt_on_error=1' },
-    });
-    if (r.status !== 0 || /runtime error|AddressSanitizer|LeakSanitizer/.test(r.stderr)) {
-      const first = (r.stderr || r.error?.message || `exit status ${r.status}`).split('\n').find((l) => l.trim()) ?? '';
+    const env = { ...process.env, ASAN_OPTIONS: 'detect_leaks=1:abort_on_error=0', UBSAN_OPTIONS: 'print_stacktrace=1:halt_on_error=1' };
+    let stderr = '';
+    let failed = false;
+    try {
+      stderr = (await execFileAsync(h.runner, [tmp, String(cases.length), ...files], { env, maxBuffer: 64 * 1024 * 1024 })).stderr;
+    } catch (e) {
+      failed = true;
+      stderr = (e as { stderr?: string; message: string }).stderr || (e as Error).message;
+    }
+    if (failed || /runtime error|AddressSanitizer|LeakSanitizer/.test(stderr)) {
+      const first = stderr.split('\n').find((l) => l.trim()) ?? '';
       throw new MismatchError(`the native host runner failed (${first.trim()}): this is a tinyml bug, please report it with the model`);
     }
     return cases.map((_, k) =>

