@@ -26,6 +26,13 @@ export function transposeBytes(data: Uint8Array, shape: readonly number[], perm:
   const count = elementCount(shape);
   const out = new Uint8Array(count * elemSize);
   if (count === 0) return out;
+  // Move whole elements through typed views (element-aligned copies of the input when needed).
+  const words = elemSize === 4 || elemSize === 2 || elemSize === 1;
+  const aligned = data.byteOffset % elemSize === 0 ? data : data.slice();
+  const view = (b: Uint8Array, n: number): Uint8Array | Uint16Array | Uint32Array =>
+    elemSize === 4 ? new Uint32Array(b.buffer, b.byteOffset, n) : elemSize === 2 ? new Uint16Array(b.buffer, b.byteOffset, n) : b;
+  const src32 = words ? view(aligned, count) : undefined;
+  const dst32 = words ? view(out, count) : undefined;
   const inStrides = new Array<number>(rank);
   let s = 1;
   for (let i = rank - 1; i >= 0; i--) {
@@ -37,7 +44,8 @@ export function transposeBytes(data: Uint8Array, shape: readonly number[], perm:
   const idx = new Array<number>(rank).fill(0);
   let src = 0;
   for (let o = 0; o < count; o++) {
-    out.set(data.subarray(src * elemSize, src * elemSize + elemSize), o * elemSize);
+    if (dst32) dst32[o] = src32![src]!;
+    else out.set(aligned.subarray(src * elemSize, src * elemSize + elemSize), o * elemSize);
     // Advance the output multi-index (row-major) and keep `src` in step.
     for (let a = rank - 1; a >= 0; a--) {
       idx[a]!++;
