@@ -318,6 +318,29 @@ describe('QDQ models (QuantizeLinear/DequantizeLinear with constant parameters)'
   });
 });
 
+describe('older opsets: attributes where newer opsets take inputs', () => {
+  it('opset 10: Clip min/max, Pad pads/value, Softmax coerce-to-2-D on 3-D, Unsqueeze/Squeeze axes attributes, Slice attributes', async () => {
+    const bytes = build({
+      opset: 10,
+      nodes: [
+        node('Clip', ['x'], ['c'], [attr.f('min', -0.5), attr.f('max', 0.25)]),
+        node('Pad', ['c'], ['p'], [attr.ints('pads', [0, 1, 0, 0, 2, 1]), attr.f('value', 1.5)]),
+        node('Softmax', ['p'], ['s']),
+        node('Unsqueeze', ['s'], ['u'], [attr.ints('axes', [0])]),
+        node('Squeeze', ['u'], ['q'], [attr.ints('axes', [0])]),
+        node('Clip', ['q'], ['y'], [attr.f('min', 0)]),
+      ],
+      inputs: [valueInfo('x', [2, 3, 4])],
+      outputs: [valueInfo('y', [2, 6, 5])],
+    });
+    const g = await agree(bytes, { x: input([2, 3, 4], 81) });
+    expect(g.ops.map((o) => o.type)).toEqual(['CLIP', 'PAD', 'SOFTMAX', 'RESHAPE', 'RESHAPE', 'RELU']);
+    expect(g.ops[0]!.attrs).toEqual({ min: -0.5, max: 0.25 });
+    expect(g.ops[1]!.attrs).toEqual({ mode: 'CONSTANT', pads: [0, 0, 1, 2, 0, 1], constantValue: 1.5 });
+    expect(g.ops[2]!.attrs).toEqual({ beta: 1, axis: 1, coerce2d: true });
+  });
+});
+
 describe('ONNX import rules', () => {
   const convModel = (dims: (number | string)[], opset = 13): Uint8Array =>
     build({
