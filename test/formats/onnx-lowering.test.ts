@@ -319,7 +319,7 @@ describe('QDQ models (QuantizeLinear/DequantizeLinear with constant parameters)'
 });
 
 describe('older opsets: attributes where newer opsets take inputs', () => {
-  it('opset 10: Clip min/max, Pad pads/value, Softmax coerce-to-2-D on 3-D, Unsqueeze/Squeeze axes attributes, Slice attributes', async () => {
+  it('opset 10: Clip min/max, Pad pads/value, Softmax coerce-to-2-D on 3-D, Unsqueeze/Squeeze axes attributes', async () => {
     const bytes = build({
       opset: 10,
       nodes: [
