@@ -4,11 +4,11 @@
  * whether the graph is an image graph (converted to NHWC), and lowers every node in order
  * (lower.ts). See docs/onnx.md for the supported ops and the layout rules.
  */
-import { InvalidModelError, TinymlError, UnsupportedError } from '../../errors.ts';
+import { InvalidModelError, UnsupportedError } from '../../errors.ts';
 import type { DType, Graph, GraphInput, GraphOutput } from '../../ir/graph.ts';
 import { NodeAttributes } from './attributes.ts';
 import { GraphBuilder, type Value } from './builder.ts';
-import { decodeModel, normalDomain, type GraphProto, type NodeProto, type ValueInfoProto } from './decode.ts';
+import { decodeModel, normalDomain, type GraphProto, type ValueInfoProto } from './decode.ts';
 import { float32Bytes, int64Bytes, NCHW_TO_NHWC } from './layout.ts';
 import { IMAGE_OPS, lowerNode, type Declared, type NodeContext } from './lower.ts';
 import { int64ToNumber, onnxDataTypeToDType, tensorFromProto, type LongLike } from './tensor.ts';
@@ -43,7 +43,7 @@ function declaredValues(graph: GraphProto): Map<string, Declared> {
   return out;
 }
 
-function constantFromNode(node: NodeProto, attrs: NodeAttributes, label: string): { shape: number[]; dtype: DType; data: Uint8Array } {
+function constantFromNode(attrs: NodeAttributes, label: string): { shape: number[]; dtype: DType; data: Uint8Array } {
   const t = attrs.tensor('value');
   if (t) {
     const d = tensorFromProto(t, `${label} value`);
@@ -62,7 +62,6 @@ function constantFromNode(node: NodeProto, attrs: NodeAttributes, label: string)
   if (attrs.has('sparse_value') || attrs.has('value_string') || attrs.has('value_strings')) {
     throw new UnsupportedError(`${label}: sparse or string constants are not supported: use a dense numeric initializer`);
   }
-  void node;
   throw new InvalidModelError(`${label} has no value: the model is corrupt, re-export it`);
 }
 
@@ -73,7 +72,7 @@ export function importOnnx(bytes: Uint8Array, name: string): Graph {
   const initializerNames = new Set<string>();
 
   if ((graph.sparseInitializer ?? []).length > 0) {
-    throw new UnsupportedError(`${name} has sparse initializers: save the model with dense initializers (onnx.numpy_helper / onnxruntime tools)`);
+    throw new UnsupportedError(`${name} has sparse initializers: convert them to dense initializers (onnx.numpy_helper.to_array) and save the model again`);
   }
   for (const t of graph.initializer ?? []) {
     const tName = typeof t.name === 'string' ? t.name : '';
@@ -132,7 +131,7 @@ export function importOnnx(bytes: Uint8Array, name: string): Graph {
     const attrs = new NodeAttributes(node, label);
     const outputs = (node.output ?? []).map((o) => o ?? '');
     if (domain === '' && opType === 'Constant') {
-      const c = constantFromNode(node, attrs, label);
+      const c = constantFromNode(attrs, label);
       b.define(b.constant(outputs[0]!, c.shape, c.dtype, c.data));
       continue;
     }
@@ -191,9 +190,4 @@ export function importOnnx(bytes: Uint8Array, name: string): Graph {
   if (model.graph?.name) meta.graphName = model.graph.name;
 
   return { format: 'onnx', tensors: b.tensors, ops: b.ops, inputs, outputs, meta, warnings: b.warnings };
-}
-
-/** True for errors importOnnx raises on purpose (used by tests and callers that fall back). */
-export function isImportError(e: unknown): e is TinymlError {
-  return e instanceof TinymlError;
 }
