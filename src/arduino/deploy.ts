@@ -29,6 +29,8 @@ export interface FlashOptions {
   waitSeconds?: number;
   env?: NodeJS.ProcessEnv;
   onProgress?: Progress;
+  /** arduino-cli already detected by the caller. */
+  cli?: ArduinoCli;
 }
 
 export interface FlashResult {
@@ -69,8 +71,11 @@ export async function flashSketch(opts: FlashOptions): Promise<FlashResult> {
   const progress = opts.onProgress ?? (() => {});
   const sketchDir = resolve(opts.sketchDir);
   const profile = sketchProfile(sketchDir);
-  progress('detect', 'looking for arduino-cli');
-  const cli = await detectArduinoCli(env);
+  let cli = opts.cli;
+  if (cli === undefined) {
+    progress('detect', 'looking for arduino-cli');
+    cli = await detectArduinoCli(env);
+  }
   const { vendor, architecture } = parseFqbn(board.fqbn);
   progress('compile', `compiling ${sketchDir} with arduino-cli ${cli.version} (profile ${profile})`);
   const compile = await compileSketch(cli, { sketchDir, profile, platform: `${vendor}:${architecture}` }, env);
@@ -111,9 +116,12 @@ export async function deployArduino(model: string, opts: DeployArduinoOptions): 
   arduinoBoard(opts.board);
   const progress = opts.onProgress ?? (() => {});
   const runtime = opts.runtime ?? 'tflm';
+  // arduino-cli first: without it nothing is generated.
+  progress('detect', 'looking for arduino-cli');
+  const cli = await detectArduinoCli(opts.env ?? process.env);
   progress('generate', `generating the ${runtime} sketch for ${opts.board}`);
   const sketch = generateSketch(model, runtime, opts);
-  const flash = await flashSketch({ board: opts.board, sketchDir: sketch.dir, port: opts.port, env: opts.env, onProgress: progress });
+  const flash = await flashSketch({ board: opts.board, sketchDir: sketch.dir, port: opts.port, env: opts.env, onProgress: progress, cli });
   progress('monitor', `reading the report on ${flash.port}`);
   const monitor = await monitorPort({
     port: flash.port,
