@@ -1,7 +1,8 @@
 /**
  * Post-training quantization benchmark and quality record.
  *
- *   node bin/run-ts.js bench/ptq.ts [ptq|quality|all]     (default all)
+ *   node bin/run-ts.js bench/ptq.ts [ptq|quality|mlperf|all]     (default all; mlperf redoes
+ *   only the MLPerf section of quality.json)
  *
  * ptq      PTQ time of mnist-8 with 200 calibration digits (median of 5 runs, minmax
  *          calibrator; passes + calibration + int8 graph, no file I/O) -> bench/results/ptq.json
@@ -298,17 +299,22 @@ function mlperfQuality(c: MlperfCase): unknown {
     ptq_ms: round(ptqMs, 0),
     passes: ours.passes,
     comparison: key,
+    caveat:
+      'our PTQ is calibrated on inputs drawn like the eval inputs (same clip / same sample / same generator), the official model on its real training data; so part of our advantage on these inputs is calibration matched to them, and agreement here does not measure accuracy on the real test set',
     ours_at_least_as_good: (a[key] as number) >= (b[key] as number),
     engines: columns,
   };
 }
 
-async function quality(): Promise<void> {
+async function quality(withMnist: boolean): Promise<void> {
   const mlperf: Record<string, unknown> = {};
   for (const c of [adCase(), kwsCase(), icCase()]) mlperf[c.id] = mlperfQuality(c);
-  const mnistResult = await mnistQuality();
+  let mnistResult: unknown;
+  if (withMnist) mnistResult = await mnistQuality();
+  else mnistResult = JSON.parse(readFileSync(join(ROOT, 'bench/results/quality.json'), 'utf8')).mnist;
   writeResult('quality.json', { mnist: mnistResult, mlperf_tiny: mlperf, ...env() });
 }
 
 if (what === 'ptq' || what === 'all') benchPtq();
-if (what === 'quality' || what === 'all') await quality();
+if (what === 'quality' || what === 'all') await quality(true);
+if (what === 'mlperf') await quality(false);
