@@ -5,7 +5,7 @@
  * test/fixtures/firmware/standin/README.md) until the native backend's build lands.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -112,6 +112,14 @@ describe('tinyml run exit codes', () => {
     const r = runCli(['run', join(MODELS, 'tflm-hello-world/hello_world_int8.tflite'), '--elf', elf, '--board', 'mps2-an386']);
     expect(r.code).toBe(14);
     expect(r.stderr).toMatch(/stale/);
+  });
+
+  it('refuses a file that is not an Arm ELF before starting QEMU: exit 3', () => {
+    const bogus = join(out, 'not-firmware.elf');
+    writeFileSync(bogus, 'this is not firmware\n');
+    const r = runCli(['run', '--elf', bogus, '--board', 'mps2-an386']);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain('is not a 32-bit Arm ELF firmware');
   });
 
   it('refuses a board without QEMU emulation: exit 7', () => {

@@ -12,14 +12,34 @@
  * Every decoded item is handed to `onItem` as it arrives (the JSONL log is written there).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import type { SerialPort } from 'serialport';
-import { FileError, MissingToolError, TimeoutError, ToolFailedError } from '../errors.ts';
+import { DeviceError, FileError, MissingToolError, TimeoutError, ToolFailedError } from '../errors.ts';
 import { ReportDecoder, type DecodedItem, type DecoderStats } from '../device/protocol.ts';
 import { closeSerial, openSerial } from '../device/serial.ts';
 
 export const QEMU_BINARY = 'qemu-system-arm';
 export const QEMU_INSTALL_HINT = 'sudo apt-get install qemu-system-arm';
+
+/** The firmware's hello comes a few thousand instructions after reset; without one by then it is not a tinyml firmware (or it died at boot). */
+export const HELLO_TIMEOUT_MS = 15_000;
+/** After an `error` record the firmware sends `done`; if a second fault locks the core up, stop anyway. */
+export const AFTER_ERROR_GRACE_MS = 2_000;
+
+/** Refuses files that QEMU would load as a raw image and run as garbage. */
+export function checkArmElf(path: string): void {
+  const head = Buffer.alloc(20);
+  const fd = openSync(path, 'r');
+  try {
+    readSync(fd, head, 0, 20, 0);
+  } finally {
+    closeSync(fd);
+  }
+  const isElf = head.readUInt32BE(0) === 0x7f454c46;
+  if (!isElf || head[4] !== 1 || head.readUInt16LE(18) !== 40) {
+    throw new FileError(`${path} is not a 32-bit Arm ELF firmware: pass the firmware.elf that tinyml build wrote`);
+  }
+}
 
 export interface QemuRunOptions {
   elfPath: string;
@@ -103,6 +123,7 @@ function stopQemu(child: ChildProcess): Promise<void> {
 
 export async function runQemu(opts: QemuRunOptions): Promise<QemuRunResult> {
   if (!existsSync(opts.elfPath)) throw new FileError(`firmware ${opts.elfPath} not found: build it first (tinyml build)`);
+  checkArmElf(opts.elfPath);
   checkQemu();
   const timeoutMs = opts.timeoutMs ?? 120_000;
   const started = Date.now();
@@ -120,15 +141,28 @@ export async function runQemu(opts: QemuRunOptions): Promise<QemuRunResult> {
     const items: DecodedItem[] = [];
     const done = await new Promise<boolean>((resolve, reject) => {
       const remaining = timeoutMs - (Date.now() - started);
-      const timer = setTimeout(() => {
-        reject(new TimeoutError(`the firmware sent no 'done' record within ${Math.round(timeoutMs / 1000)} s in QEMU ${opts.machine}: raise --timeout, or lower --runs`));
-      }, Math.max(1, remaining));
+      const timers: NodeJS.Timeout[] = [];
+      const clearTimers = () => timers.forEach((t) => clearTimeout(t));
+      timers.push(
+        setTimeout(() => {
+          reject(new TimeoutError(`the firmware sent no 'done' record within ${Math.round(timeoutMs / 1000)} s in QEMU ${opts.machine}: raise --timeout, or lower --runs`));
+        }, Math.max(1, remaining)),
+      );
+      let sawHello = false;
+      timers.push(
+        setTimeout(() => {
+          if (!sawHello) reject(new DeviceError(`the firmware sent no hello record within ${HELLO_TIMEOUT_MS / 1000} s in QEMU ${opts.machine}: is it a tinyml firmware built for this board?`));
+        }, Math.min(HELLO_TIMEOUT_MS, Math.max(1, remaining))),
+      );
       const handle = (decoded: DecodedItem[]) => {
         for (const item of decoded) {
           items.push(item);
           opts.onItem?.(item);
-          if (item.kind === 'record' && item.record.type === 'done') {
-            clearTimeout(timer);
+          if (item.kind !== 'record') continue;
+          if (item.record.type === 'hello') sawHello = true;
+          if (item.record.type === 'error') timers.push(setTimeout(() => { clearTimers(); resolve(false); }, AFTER_ERROR_GRACE_MS));
+          if (item.record.type === 'done') {
+            clearTimers();
             resolve(true);
             return;
           }
@@ -136,7 +170,7 @@ export async function runQemu(opts: QemuRunOptions): Promise<QemuRunResult> {
       };
       port!.on('data', (chunk: Buffer) => handle(decoder.push(chunk)));
       child.once('exit', (code) => {
-        clearTimeout(timer);
+        clearTimers();
         handle(decoder.end());
         if (code !== 0 && code !== null) reject(new ToolFailedError(`${QEMU_BINARY} stopped with code ${code}: ${lastLine(qemuOutput.text)}`));
         else resolve(false);
