@@ -233,6 +233,27 @@ describe('ONNX lowering agrees with onnxruntime', () => {
   });
 });
 
+describe('ReduceMean', () => {
+  it('over NHWC tensors: axes remapped, kept dims in ONNX order (transposed back only when needed)', async () => {
+    const bytes = build({
+      opset: 13,
+      nodes: [
+        node('Conv', ['x', 'w'], ['c']),
+        node('ReduceMean', ['c'], ['hw'], [attr.ints('axes', [2, 3])]),
+        node('ReduceMean', ['c'], ['ch'], [attr.ints('axes', [1]), attr.i('keepdims', 0)]),
+        node('ReduceMean', ['c'], ['h'], [attr.ints('axes', [-2]), attr.i('keepdims', 0)]),
+        node('ReduceMean', ['c'], ['all'], [attr.i('keepdims', 0)]),
+      ],
+      inputs: [valueInfo('x', [2, 3, 5, 4])],
+      outputs: [valueInfo('hw', [2, 4, 1, 1]), valueInfo('ch', [2, 3, 2]), valueInfo('h', [2, 4, 2]), valueInfo('all', [])],
+      initializers: [floatInit('w', [4, 3, 3, 3], 91)],
+    });
+    const g = await agree(bytes, { x: input([2, 3, 5, 4], 92) });
+    expect(g.ops.map((o) => o.type)).toEqual(['CONV_2D', 'MEAN', 'MEAN', 'TRANSPOSE', 'MEAN', 'MEAN']);
+    expect(g.ops[1]!.attrs).toEqual({ axes: [1, 2], keepDims: true });
+  });
+});
+
 describe('shape arithmetic is evaluated at import', () => {
   it('PyTorch x.view(x.size(0), -1): Shape -> Gather -> Unsqueeze -> Concat -> Reshape, plus Slice, Cast, ConstantOfShape', async () => {
     const bytes = build({

@@ -1,8 +1,8 @@
-/** Elementwise ops (activations, Clip, numpy-broadcast Add/Sub/Mul) and Softmax. */
+/** Elementwise ops (activations, Clip, numpy-broadcast Add/Sub/Mul), Softmax and ReduceMean. */
 import { elementCount, type AttrValue } from '../../../ir/graph.ts';
 import type { Value } from '../builder.ts';
 import { broadcastShapes, nhwcAxis, readNumbers } from '../layout.ts';
-import { emit, FLT_MAX, invalid, normAxis, output, req, unsupported, type NodeContext } from './context.ts';
+import { constNumbers, emit, FLT_MAX, invalid, normAxis, output, req, unsupported, type NodeContext } from './context.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Elementwise
@@ -78,4 +78,32 @@ export function lowerSoftmax(ctx: NodeContext): void {
   }
   const y = output(ctx, 0, [...x.shape], x.dtype, nhwc);
   emit(ctx, 'SOFTMAX', [xT], [y], { beta: 1, axis, coerce2d });
+}
+
+/** ReduceMean -> MEAN over non-negative axes in the IR layout. */
+export function lowerReduceMean(ctx: NodeContext): void {
+  const x = req(ctx, 0);
+  const rank = x.shape.length;
+  const fromInput = ctx.inputs[1];
+  let axes = (ctx.attrs.ints('axes') ?? (fromInput ? constNumbers(ctx, fromInput, 'the axes input') : [])).map((a) => normAxis(ctx, a, rank));
+  if (axes.length === 0) {
+    if (ctx.attrs.int('noop_with_empty_axes', 0) !== 0) {
+      ctx.b.define({ ...x, name: ctx.outputs[0]! });
+      return;
+    }
+    axes = [...Array(rank).keys()];
+  }
+  axes = [...new Set(axes)].sort((a, b) => a - b);
+  const keepDims = ctx.attrs.int('keepdims', 1) !== 0;
+  const shape = keepDims ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d)) : x.shape.filter((_, i) => !axes.includes(i));
+  // Without keepdims an NHWC input leaves its kept dims in NHWC order; that equals the ONNX
+  // order unless C survives together with H or W.
+  const reorders = x.nhwc && !keepDims && !axes.includes(1) && (!axes.includes(2) || !axes.includes(3));
+  if (x.nhwc && !reorders) {
+    const y = output(ctx, 0, shape, x.dtype, keepDims);
+    emit(ctx, 'MEAN', [x.tensor], [y], { axes: axes.map(nhwcAxis).sort((a, b) => a - b), keepDims });
+    return;
+  }
+  const y = output(ctx, 0, shape, x.dtype, false);
+  emit(ctx, 'MEAN', [ctx.b.nchwTensorOf(x, ctx.source, ctx.version)], [y], { axes, keepDims });
 }
