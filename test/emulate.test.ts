@@ -65,6 +65,15 @@ describe.each(BOARDS)('stand-in firmware on %s', (board) => {
     expect(r.latency!.max).toBeLessThanOrEqual(200_010 + tick);
   });
 
+  it('extends SysTick past its 24-bit range by counting wraps (120 million instructions)', async () => {
+    // 2^24 ticks is 671 million instructions on mps2-an386 but only 99.9 million on netduinoplus2.
+    const elf = buildStandin({ board, model: 'model_spin', runs: 1, defines: { TML_SPIN_ITERATIONS: 60_000_000 }, outDir: join(out, board) });
+    const r = await runOnEmulator({ elf, board, timeoutMs: 60_000 });
+    const tick = board === 'mps2-an386' ? 40 : 6;
+    expect(r.latency!.min).toBeGreaterThanOrEqual(120_000_000 - tick);
+    expect(r.latency!.min).toBeLessThanOrEqual(120_000_010 + tick);
+  });
+
   it('reports per-op costs with --profile, summing to about one inference', async () => {
     const elf = buildStandin({ board, model: 'model_copy', runs: 1, profile: true, outDir: join(out, board) });
     const r = await runOnEmulator({ elf, board, timeoutMs: 30_000 });
