@@ -11,6 +11,8 @@ import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DeviceError } from '../src/errors.ts';
 import { openSerial, closeSerial, serialError } from '../src/device/serial.ts';
+import { matchBoardPorts } from '../src/device/monitor.ts';
+import { loadBoards } from '../src/boards/registry.ts';
 import { runCliAsync } from './fixtures/firmware/run-cli-async.ts';
 import { MODELS } from './helpers/shared.ts';
 
@@ -119,6 +121,22 @@ describe('tinyml monitor port problems', () => {
     const r = await runCliAsync(['monitor', '--port', '/dev/null', '--baud', '1200'], 20_000);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('bootloader');
+  });
+
+  it('matches ports to boards by USB VID:PID in any spelling (2341, 0x2341, upper case)', () => {
+    const found = matchBoardPorts(
+      [
+        { path: '/dev/ttyS0' },
+        { path: '/dev/ttyACM0', vendorId: '2341', productId: '005A' }, // Nano 33 BLE (Arduino's id)
+        { path: '/dev/ttyACM1', vendorId: '0x2E8A', productId: '0x00c0' }, // Raspberry Pi Pico
+        { path: '/dev/ttyUSB0', vendorId: '0403', productId: '6001' }, // an FTDI adapter, no board
+      ],
+      loadBoards(),
+    );
+    expect(found.map((f) => [f.path, f.board.id])).toEqual([
+      ['/dev/ttyACM0', 'nano33ble'],
+      ['/dev/ttyACM1', 'pico'],
+    ]);
   });
 
   it('maps permission errors to the dialout hint', () => {

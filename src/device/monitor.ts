@@ -8,7 +8,7 @@ import type { SerialPort } from 'serialport';
 import { DeviceError } from '../errors.ts';
 import { boardMatchesUsb, loadBoards, type Board } from '../boards/registry.ts';
 import { ReportDecoder, type DecodedItem, type DecoderStats } from './protocol.ts';
-import { closeSerial, DEFAULT_BAUD, listPorts, openSerial, checkBaud } from './serial.ts';
+import { closeSerial, DEFAULT_BAUD, listPorts, openSerial, checkBaud, type PortInfo } from './serial.ts';
 import { ReportCollector, type DeviceReport } from '../report/device-report.ts';
 import { JsonlLog } from '../report/jsonl.ts';
 
@@ -45,15 +45,21 @@ export interface MonitorResult {
   stoppedBy: 'done' | 'duration' | 'signal';
 }
 
-/** Finds the one connected port whose USB id belongs to a board in the registry. */
-export async function autoDetectPort(boards: Board[] = loadBoards()): Promise<{ path: string; board: Board }> {
-  const ports = await listPorts();
+/** The ports whose USB VID:PID (any spelling: `2341`, `0x2341`) belongs to a board of the registry. */
+export function matchBoardPorts(ports: PortInfo[], boards: Board[]): { path: string; board: Board }[] {
   const found: { path: string; board: Board }[] = [];
   for (const p of ports) {
     if (!p.vendorId || !p.productId) continue;
     const board = boards.find((b) => boardMatchesUsb(b, p.vendorId!, p.productId!));
     if (board) found.push({ path: p.path, board });
   }
+  return found;
+}
+
+/** Finds the one connected port whose USB id belongs to a board in the registry. */
+export async function autoDetectPort(boards: Board[] = loadBoards()): Promise<{ path: string; board: Board }> {
+  const ports = await listPorts();
+  const found = matchBoardPorts(ports, boards);
   if (found.length === 0) {
     throw new DeviceError(`no known board found on USB (${ports.length} serial port(s) seen): plug the board in, or pass --port <path>`);
   }
