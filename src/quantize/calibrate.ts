@@ -56,8 +56,8 @@ export function sampleInputs(set: SampleSet, k: number): TensorValue[] {
 
 function forEachActivation(g: Graph, set: SampleSet, tensors: number[], visit: (tensor: number, data: Float32Array) => void): void {
   for (let k = 0; k < set.samples.length; k++) {
-    const r = runFloatGraph(g, sampleInputs(set, k), true);
     const inputs = sampleInputs(set, k);
+    const r = runFloatGraph(g, inputs, true);
     for (const t of tensors) {
       const gi = g.inputs.findIndex((x) => x.tensor === t);
       const v = gi >= 0 ? inputs[gi] : r.tensors?.get(t);
