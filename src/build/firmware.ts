@@ -207,8 +207,7 @@ export function buildFirmware(opts: BuildFirmwareOptions): FirmwareBuild {
     buildOptions: { optimize, kernels, profile: opts.profile ?? false, runs: opts.runs ?? 1 },
   });
   const generateMs = performance.now() - t0;
-  const inputBytes = graph.inputs.reduce((s, _, k) => s + (opts.inputs?.[k]?.length ?? 0), 0);
-  checkFit(board, { weights: gen.weightBytes, inputs: inputBytes, arena: gen.arenaBytes, stack });
+  checkFit(board, { weights: gen.weightBytes, inputs: gen.bakedInputBytes, arena: gen.arenaBytes, stack });
 
   const gcc = requireTool('arm-none-eabi-gcc');
   const outDir = resolve(opts.outDir);

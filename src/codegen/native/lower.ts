@@ -502,7 +502,7 @@ export function lowerGraph(graph: Graph, plan: MemoryPlan): LoweredModel {
   if (problems.length > 0) {
     throw new UnsupportedError(
       `the native C backend cannot generate ${problems.length} op${problems.length > 1 ? 's' : ''}: ${problems.join('; ')}. ` +
-        `Quantize the model to int8 (tinyml convert --calib) or use --engine reference / the tflm backend`,
+        `Replace or remove these ops in the source model, or use a backend that has them (\`tinyml inspect <model>\` lists op support per backend)`,
     );
   }
   const constBytes = l.consts.reduce((s, c) => s + c.values.length * CTYPE_BYTES[c.ctype], 0);
