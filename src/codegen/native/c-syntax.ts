@@ -11,7 +11,7 @@ export function commentText(text: string, maxLength = 160): string {
   let out = '';
   for (const ch of text) {
     const cp = ch.codePointAt(0)!;
-    if (ch === '\\') out += '\\\\';
+    if (ch === '\\') out += '\\x5c'; // never a trailing backslash that could splice lines
     else if (ch === '\n') out += '\\n';
     else if (ch === '\r') out += '\\r';
     else if (ch === '\t') out += '\\t';
