@@ -27,6 +27,9 @@ import { buildFirmware, type FirmwareBuild, type OptLevel } from '../build/firmw
 import { loadInput } from '../infer/inputs.ts';
 import { bytesOfTyped } from '../data/npy.ts';
 
+/** Timed inferences per run when --runs is not given: enough for min/median/max. */
+export const DEFAULT_RUNS = 3;
+
 export interface Budgets {
   maxInstructions?: number;
   maxArena?: number;
@@ -70,6 +73,8 @@ export interface RunOutput {
   hex: string;
   /** The bytes read as int8 (the dtype of every shared model's outputs). */
   int8: number[];
+  /** Index of the largest element (as int8). */
+  argmax: number;
 }
 
 export interface RunResult {
@@ -169,7 +174,7 @@ export async function runOnEmulator(opts: RunOptions): Promise<RunResult> {
       inputs: opts.inputs ? bakedInputs(graph!, opts.inputs) : undefined,
       optimize: opts.optimize ?? '2',
       profile: opts.profile ?? false,
-      runs: opts.runs ?? 1,
+      runs: opts.runs ?? DEFAULT_RUNS,
     });
     elfPath = build.elfPath;
     expectedModelHash = build.modelHash;
@@ -225,12 +230,10 @@ export async function runOnEmulator(opts: RunOptions): Promise<RunResult> {
     flashBytes: rep.mem?.flash_used_bytes ?? null,
     build: build ? { outDir: build.outDir, buildId: build.buildId, sizes: build.sizes } : null,
     ops: rep.ops,
-    outputs: rep.outputs.map((bytes, index) => ({
-      index,
-      bytes: bytes.length,
-      hex: Buffer.from(bytes).toString('hex'),
-      int8: Array.from(new Int8Array(bytes.buffer, bytes.byteOffset, bytes.length)),
-    })),
+    outputs: rep.outputs.map((bytes, index) => {
+      const int8 = Array.from(new Int8Array(bytes.buffer, bytes.byteOffset, bytes.length));
+      return { index, bytes: bytes.length, hex: Buffer.from(bytes).toString('hex'), int8, argmax: int8.indexOf(Math.max(...int8)) };
+    }),
     logs: rep.logs,
     decoder: qemu.stats,
     wallMs: qemu.wallMs,

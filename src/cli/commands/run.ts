@@ -42,7 +42,7 @@ function optLevel(v: string | undefined): '2' | 's' | undefined {
 export function addRunOptions(cmd: Command): Command {
   return cmd
     .requiredOption('-b, --board <id>', 'emulated board: mps2-an386 | netduinoplus2')
-    .option('-n, --runs <n>', 'inferences to time (default 1)')
+    .option('-n, --runs <n>', 'inferences to time (default 3)')
     .option('-i, --input <file...>', 'input file per model input (raw bytes in the input dtype, .npy or .npz), baked into the firmware; default: every input at its zero point')
     .option('--profile', 'per-op cost records')
     .option('-o, --out <dir>', 'build folder (default: a temporary folder)')
@@ -153,7 +153,7 @@ export function printRunReport(r: RunResult): void {
   if (r.flashBytes !== null) printLine(`  flash       ${n(r.flashBytes)} bytes`);
   for (const o of r.outputs) {
     const shown = o.int8.slice(0, 16).join(' ');
-    printLine(`  output ${o.index}    ${shown}${o.int8.length > 16 ? ` ... (${o.bytes} bytes)` : ''}`);
+    printLine(`  output ${o.index}    ${shown}${o.int8.length > 16 ? ` ... (${o.bytes} bytes)` : ''}  (int8, argmax ${o.argmax})`);
   }
   if (r.ops.length > 0) {
     printLine('');
