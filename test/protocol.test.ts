@@ -3,7 +3,12 @@
  * with random bytes, split at every byte boundary, CRC errors, overlong lines, near-records.
  * Every valid record must be recovered, every bad one counted, nothing may throw.
  */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { PROJECT_ROOT } from './helpers/shared.ts';
 import { crc16, encodeRecord, ReportDecoder, type DecodedItem, type ReportRecord } from '../src/device/protocol.ts';
 
 /** Deterministic xorshift32 bytes, so a failure can be reproduced. */
@@ -176,5 +181,36 @@ describe('ReportDecoder', () => {
     const d = new ReportDecoder();
     const items = [...d.push(encodeRecord(VALID[7]!).trimEnd()), ...d.end()];
     expect(records(items)).toEqual([VALID[7]]);
+  });
+});
+
+describe('the firmware record writer (firmware/runtime/tml_report.c compiled for the host)', () => {
+  it('writes records the host decodes: escapes, 64-bit numbers, hex, and a cut record rejected', () => {
+    const exe = join(mkdtempSync(join(tmpdir(), 'tinyml-report-host-')), 'report-host');
+    execFileSync('gcc', ['-std=c99', '-Wall', '-Wextra', '-Werror', '-fsanitize=address,undefined', `-I${resolve(PROJECT_ROOT, 'firmware/runtime')}`,
+      resolve(PROJECT_ROOT, 'test/fixtures/firmware/report-host.c'), resolve(PROJECT_ROOT, 'firmware/runtime/tml_report.c'), '-o', exe]);
+    const stdout = execFileSync(exe);
+    // Every byte the writer emits is printable ASCII or a newline.
+    expect([...stdout].every((b) => b === 0x0a || (b >= 0x20 && b < 0x7f))).toBe(true);
+    const d = new ReportDecoder();
+    const items = [...d.push(stdout), ...d.end()];
+    expect(records(items)).toEqual([
+      {
+        type: 'probe',
+        tricky: 'quote\" backslash\\ newline\n tab\t bell\u0007 del\u007f high\u00e9 end',
+        u32_max: 4294967295,
+        u64_big: Number('18446744073709551615'),
+        u64_mid: 1234567890123,
+        i32_min: -2147483648,
+        zero: 0,
+        addr: '0x0800ABCD',
+        hex: '007f80ff10',
+      },
+      { type: 'done', status: 'ok' },
+    ]);
+    expect(d.stats.rejected).toBe(1);
+    expect(items.filter((i) => i.kind === 'log').map((i) => (i as { line: string }).line)).toEqual(['plain log line', `u64_div ${18446744073709551615n / 168000000n}`]);
+    // The exact digits of the largest u64 (JSON.parse rounds it to a double).
+    expect(stdout.toString('latin1')).toContain('"u64_big":18446744073709551615,');
   });
 });
