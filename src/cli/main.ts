@@ -8,6 +8,7 @@ import { ExitCode, TinymlError } from '../errors.ts';
 import { commands } from './commands/index.ts';
 
 export async function main(argv: string[]): Promise<number> {
+  exitQuietlyOnClosedPipe();
   const program = new Command();
   program
     .name('tinyml')
@@ -40,4 +41,14 @@ function reportError(e: unknown, json: boolean): number {
   process.stderr.write(`tinyml: internal error: ${err.message} (this is a tinyml bug; rerun with TINYML_DEBUG=1 and report it)\n`);
   if (process.env.TINYML_DEBUG) process.stderr.write(`${err.stack}\n`);
   return ExitCode.INTERNAL;
+}
+
+/** `tinyml inspect model | head` closes stdout early: that is the reader's choice, not an error. */
+function exitQuietlyOnClosedPipe(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(ExitCode.OK);
+      throw e;
+    });
+  }
 }
