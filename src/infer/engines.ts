@@ -20,7 +20,12 @@ export interface InferenceEngine {
   /** Throws a typed error (naming the op and the fix) when the engine cannot run `graph`. */
   check(graph: Graph): void | Promise<void>;
   /** One inference: inputs in Graph.inputs order, IR layout and dtype. */
-  run(graph: Graph, inputs: TensorValue[], opts?: RunOptions): Promise<RunResult>;
+  run(graph: Graph, inputs: TensorValue[], opts?: EngineRunOptions): Promise<RunResult>;
+}
+
+export interface EngineRunOptions extends RunOptions {
+  /** Board id for engines that run on a (emulated) board; the others ignore it. */
+  board?: string;
 }
 
 /** True when the graph computes on quantized integer activations (an int8 model). */

@@ -13,6 +13,8 @@ import { outputFromIr } from '../reference/layout.ts';
 import type { TensorValue, TypedArray } from '../reference/tensor-value.ts';
 import { DEFAULT_ENGINE_FOR, getEngine } from './engines.ts';
 import { loadInput } from './inputs.ts';
+import { emulatorEngine } from '../run/emulator-engine.ts';
+import { emulatedBoard } from '../run/run.ts';
 
 export interface InferOptions {
   /** Input files, one per model input, in the model's input order. */
@@ -21,6 +23,8 @@ export interface InferOptions {
   out?: string;
   /** Engine id (see ENGINES); default: 'reference' for int8 models, 'float' otherwise. */
   engine?: string;
+  /** Board for --engine emulator (an emulated board id; default mps2-an386). */
+  board?: string;
 }
 
 export interface InferOutput {
@@ -55,6 +59,10 @@ export async function infer(modelPath: string, opts: InferOptions): Promise<Infe
 /** As `infer`, for a graph already imported (eval and tests reuse it). */
 export async function inferGraph(graph: Graph, modelName: string, opts: InferOptions): Promise<InferResult> {
   const engine = getEngine(opts.engine ?? DEFAULT_ENGINE_FOR(graph));
+  if (opts.board !== undefined) {
+    if (engine.id !== emulatorEngine.id) throw new UsageError(`--board selects the emulated board of --engine emulator, and the engine is ${engine.id}: add --engine emulator or drop --board`);
+    emulatedBoard(opts.board); // unknown board, or one QEMU cannot emulate: BoardError before any work
+  }
   await engine.check(graph);
   if (opts.inputs.length !== graph.inputs.length) {
     const names = graph.inputs.map((gi) => `'${graph.tensors[gi.tensor]!.name}'`).join(', ');
@@ -64,7 +72,7 @@ export async function inferGraph(graph: Graph, modelName: string, opts: InferOpt
   const notes = [...graph.warnings];
   const loaded = opts.inputs.map((file, i) => loadInput(file, graph, i));
   for (const l of loaded) notes.push(...l.notes);
-  const result = await engine.run(graph, loaded.map((l) => l.value));
+  const result = await engine.run(graph, loaded.map((l) => l.value), opts.board !== undefined ? { board: opts.board } : undefined);
 
   if (opts.out) {
     try {
