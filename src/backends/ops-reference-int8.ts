@@ -1,6 +1,6 @@
 /**
- * Op types the 'reference-int8' backend can run. The int8 TypeScript reference executor, the oracle for every C backend (src/reference).
- * Owned by that backend's engineers: add each canonical op type (src/ir/ops.ts) when its kernel
- * exists and is tested; `tinyml inspect` reads this set through src/backends/support.ts.
+ * Op types the 'reference-int8' backend can run: the int8 TypeScript reference executor, the
+ * oracle for every C backend (src/reference/int8). The set is the executor's kernel table's
+ * keys, so `tinyml inspect` (through src/backends/support.ts) reports exactly what it runs.
  */
-export const referenceInt8Ops: ReadonlySet<string> = new Set<string>([]);
+export { INT8_REFERENCE_OPS as referenceInt8Ops } from '../reference/int8/index.ts';

@@ -1,6 +1,9 @@
 /**
- * Op types the 'tflm' backend can run. TensorFlow Lite Micro firmware: the ops tinyml registers in the generated op resolver (src/codegen).
- * Owned by that backend's engineers: add each canonical op type (src/ir/ops.ts) when its kernel
- * exists and is tested; `tinyml inspect` reads this set through src/backends/support.ts.
+ * Op types the 'tflm' backend can run: TensorFlow Lite Micro firmware (the Arduino sketch). The
+ * set is the keys of the op-resolver method table the sketch generator registers ops from
+ * (src/arduino/tflm-ops.ts), so `tinyml inspect` says "TFLM" exactly for the ops the generated
+ * MicroMutableOpResolver can register.
  */
-export const tflmOps: ReadonlySet<string> = new Set<string>([]);
+import { TFLM_RESOLVER_METHODS } from '../arduino/tflm-ops.ts';
+
+export const tflmOps: ReadonlySet<string> = new Set<string>(Object.keys(TFLM_RESOLVER_METHODS));
