@@ -3,11 +3,16 @@
  * the fly from calibration data), the evaluation samples and labels; then evaluates.
  */
 import { UsageError } from '../errors.ts';
-import { loadModel } from '../formats/load.ts';
+import { loadModel, readModelBytes } from '../formats/load.ts';
+import type { Graph } from '../ir/graph.ts';
+import { int8Runner } from '../quantize/engines.ts';
+import { emulatedBoard } from '../run/run.ts';
+import { compareWithReference, DEFAULT_DEVICE_SAMPLES, runSamplesOnEmulator, type DeviceComparison } from './device.ts';
+import { ErrorAccumulator, argmax } from './metrics.ts';
 import { loadSamples } from '../quantize/calib-data.ts';
 import type { Calibrator } from '../quantize/calibrate.ts';
 import { checkFloatModel, quantizeFloatGraph, quantizedActivation, DEFAULT_QUANTIZE_OPTIONS } from '../quantize/convert.ts';
-import { floatEngine, int8ReferenceEngine } from './engines.ts';
+import { feed, floatEngine, int8ReferenceEngine, realOf, type Engine } from './engines.ts';
 import { DEFAULT_EVAL_OPTIONS, evaluate, type EvalReport } from './eval.ts';
 import { loadLabels } from './labels.ts';
 
@@ -20,6 +25,26 @@ export interface EvalModelOptions {
   maxSamples?: number;
   layerSamples?: number;
   snrThresholdDb?: number;
+  /** An emulated board: the int8 model's firmware runs there as a third column. */
+  device?: string;
+  /** Samples run on the device (the first N); default DEFAULT_DEVICE_SAMPLES. */
+  deviceSamples?: number;
+}
+
+/** The device column: the int8 model's firmware on an emulated board vs the TS int8 reference. */
+export interface DeviceColumnReport {
+  /** Column id, 'device:<board>'. */
+  id: string;
+  board: string;
+  machine: string;
+  /** Samples run on the device (the first ones), out of `of` evaluated. */
+  samples: number;
+  of: number;
+  builds: number;
+  buildMs: number;
+  emulatorMs: number;
+  /** Exact comparison of raw output integers with the int8 reference on those samples. */
+  vsInt8Reference: DeviceComparison;
 }
 
 export interface EvalModelReport extends EvalReport {
@@ -27,9 +52,12 @@ export interface EvalModelReport extends EvalReport {
   data: string;
   /** How the int8 model came to be: a file, or quantized here from calibration data. */
   int8: { source: 'file'; path: string } | { source: 'quantized'; calib: string; calibrator: Calibrator; samples: number };
+  /** Present with --device. */
+  device?: DeviceColumnReport;
 }
 
-export function evalModel(model: string, opts: EvalModelOptions): EvalModelReport {
+export async function evalModel(model: string, opts: EvalModelOptions): Promise<EvalModelReport> {
+  if (opts.device !== undefined) emulatedBoard(opts.device); // a wrong board fails before any work
   const g = loadModel(model);
   checkFloatModel(g, model);
   const data = loadSamples(opts.data, g, { limit: opts.maxSamples });
@@ -56,11 +84,61 @@ export function evalModel(model: string, opts: EvalModelOptions): EvalModelRepor
   } else {
     throw new UsageError('eval needs an int8 model to compare: pass --quantized <int8 .tflite> or --calib <data> to quantize the float model here');
   }
-  const engines = [floatEngine(model, g), int8ReferenceEngine(opts.quantized ?? `${model} (quantized here)`, int8Graph)];
-  const report = evaluate(engines, data, {
-    snrThresholdDb: opts.snrThresholdDb ?? DEFAULT_EVAL_OPTIONS.snrThresholdDb,
-    layerSamples: opts.layerSamples ?? DEFAULT_EVAL_OPTIONS.layerSamples,
-    labels,
+  const int8Name = opts.quantized ?? `${model} (quantized here)`;
+  const engines = [floatEngine(model, g), int8ReferenceEngine(int8Name, int8Graph)];
+  const report: EvalModelReport = {
+    model,
+    data: opts.data,
+    int8,
+    ...evaluate(engines, data, {
+      snrThresholdDb: opts.snrThresholdDb ?? DEFAULT_EVAL_OPTIONS.snrThresholdDb,
+      layerSamples: opts.layerSamples ?? DEFAULT_EVAL_OPTIONS.layerSamples,
+      labels,
+    }),
+  };
+  if (opts.device !== undefined) {
+    const modelBytes = opts.quantized ? readModelBytes(opts.quantized) : undefined;
+    await addDeviceColumn(report, engines[0]!, int8Graph, int8Name, data.samples.slice(0, opts.deviceSamples ?? DEFAULT_DEVICE_SAMPLES), opts.device, modelBytes);
+  }
+  return report;
+}
+
+/**
+ * Runs the first samples on the emulated board and adds the device as a third column: its
+ * outputs compared exactly with the int8 reference (vsInt8Reference) and, dequantized, with
+ * float like the other candidates (outputs[].engines['device:<board>'], over its samples).
+ */
+async function addDeviceColumn(report: EvalModelReport, float: Engine, int8Graph: Graph, int8Name: string, samples: Float32Array[][], board: string, modelBytes?: Uint8Array): Promise<void> {
+  const runInt8 = int8Runner(int8Graph);
+  const fed = samples.map((s) => feed(int8Graph, s, int8Name));
+  const reference = fed.map((inputs) => runInt8(inputs, false).outputs);
+  const runs = await runSamplesOnEmulator(int8Graph, fed, board, modelBytes);
+  const id = `device:${board}`;
+
+  const outTensors = int8Graph.outputs.map((o) => o.tensor);
+  const acc = outTensors.map(() => new ErrorAccumulator());
+  const agree = outTensors.map(() => 0);
+  samples.forEach((s, k) => {
+    const f = float.run(s, false).outputs;
+    runs.outputs[k]!.forEach((v, j) => {
+      const real = realOf(v, int8Graph, outTensors[j]!);
+      acc[j]!.add(f[j]!, real);
+      if (argmax(real) === argmax(f[j]!)) agree[j]!++;
+    });
   });
-  return { model, data: opts.data, int8, ...report };
+  report.outputs.forEach((o, j) => {
+    if (acc[j]) o.engines[id] = { ...acc[j]!.result(), top1Agreement: samples.length ? agree[j]! / samples.length : 0 };
+  });
+  report.columns.push({ id, model: `${int8Name} on ${board} (${runs.machine} in QEMU)`, role: 'device' });
+  report.device = {
+    id,
+    board,
+    machine: runs.machine,
+    samples: samples.length,
+    of: report.samples,
+    builds: runs.builds,
+    buildMs: runs.buildMs,
+    emulatorMs: runs.emulatorMs,
+    vsInt8Reference: compareWithReference(reference, runs.outputs),
+  };
 }

@@ -28,7 +28,8 @@ export const DEFAULT_EVAL_OPTIONS: EvalOptions = { snrThresholdDb: 20, layerSamp
 export interface Column {
   id: string;
   model: string;
-  role: 'reference' | 'candidate';
+  /** 'device': an emulated board running the int8 model's firmware on the first samples only. */
+  role: 'reference' | 'candidate' | 'device';
 }
 
 export interface OutputMetrics extends ErrorMetrics {

@@ -3,9 +3,10 @@
  * float model vs int8 reference on the same inputs, per output and per layer.
  */
 import type { Command } from 'commander';
-import { UsageError } from '../../errors.ts';
+import { ExitCode, MismatchError, UsageError } from '../../errors.ts';
 import { CALIBRATORS, parseCalibrator } from '../../quantize/calibrate.ts';
-import { evalModel, type EvalModelReport } from '../../eval/eval-model.ts';
+import { evalModel, type DeviceColumnReport, type EvalModelReport } from '../../eval/eval-model.ts';
+import { DEFAULT_DEVICE_SAMPLES } from '../../eval/device.ts';
 import { jsonNumber } from '../../eval/metrics.ts';
 import { formatTable, printJson, printLine } from '../output.ts';
 
@@ -20,10 +21,12 @@ function printReport(r: EvalModelReport): void {
   if (r.int8.source === 'quantized') printLine(`  int8 model quantized here: ${r.int8.samples} calibration samples from ${r.int8.calib}, calibrator ${r.int8.calibrator}`);
   if (r.accuracy) printLine(`accuracy (top-1 vs labels): ${r.columns.map((c) => `${c.id} ${pct(r.accuracy![c.id]!)}`).join(', ')}`);
   printLine();
+  const outColumns = r.columns.filter((c) => c.role !== 'reference');
   const outRows = r.outputs.flatMap((o) =>
-    cands.map((c) => {
+    outColumns.map((c) => {
       const m = o.engines[c.id]!;
-      return [o.name, c.id, pct(m.top1Agreement), num(m.maxAbsError), num(m.rmse), db(m.snrDb)];
+      const label = c.role === 'device' ? `${c.id} (${r.device!.samples} samples)` : c.id;
+      return [o.name, label, pct(m.top1Agreement), num(m.maxAbsError), num(m.rmse), db(m.snrDb)];
     }),
   );
   printLine(formatTable(['output', 'engine', 'top-1 agreement', 'max abs error', 'RMSE', 'SNR dB'], outRows));
@@ -40,6 +43,35 @@ function printReport(r: EvalModelReport): void {
         : `${c.id}: every layer stays above ${L.snrThresholdDb} dB SNR`,
     );
   }
+  if (r.device) printDevice(r.device);
+}
+
+function printDevice(d: DeviceColumnReport): void {
+  const cmp = d.vsInt8Reference;
+  printLine();
+  printLine(
+    `${d.id}: ran ${d.samples} of ${d.of} samples in QEMU (${d.machine}; --device-samples), ${d.builds} firmware build in ${(d.buildMs / 1000).toFixed(1)} s, emulation ${(d.emulatorMs / 1000).toFixed(1)} s`,
+  );
+  if (cmp.differing === 0) {
+    printLine(`${d.id} vs int8-reference: all ${cmp.elements} output elements equal`);
+    return;
+  }
+  printLine(`${d.id} vs int8-reference: ${cmp.differing} of ${cmp.elements} output elements differ${cmp.differing > cmp.differences.length ? ` (first ${cmp.differences.length} listed)` : ''}:`);
+  const show = (v: number | null) => (v === null ? 'missing' : String(v));
+  printLine(formatTable(['sample', 'output', 'index', 'device', 'int8-reference'], cmp.differences.map((x) => [String(x.sample), String(x.output), String(x.index), show(x.device), show(x.reference)])));
+}
+
+/** A device that differs from the int8 reference fails the command (exit 14) after the report
+ * is printed. Not thrown: main.ts would print a second JSON document after the --json report. */
+export function failOnDeviceMismatch(r: EvalModelReport): void {
+  const cmp = r.device?.vsInt8Reference;
+  if (!cmp || cmp.differing === 0) return;
+  const first = cmp.differences[0]!;
+  const err = new MismatchError(
+    `${r.device!.id} differs from the int8 reference in ${cmp.differing} of ${cmp.elements} output elements (first: sample ${first.sample} output ${first.output} index ${first.index}: device ${first.device ?? 'missing'}, reference ${first.reference ?? 'missing'}): the firmware's kernels disagree with the reference arithmetic, rerun with tinyml run --profile and compare op by op`,
+  );
+  process.stderr.write(`tinyml: error: ${err.message}\n`);
+  process.exitCode = ExitCode.MISMATCH;
 }
 
 /** JSON cannot hold Infinity: SNR of identical tensors is written as "inf". */
@@ -57,7 +89,7 @@ function positiveInt(s: string | undefined, flag: string): number | undefined {
 export function register(program: Command): void {
   program
     .command('eval')
-    .description('compare the float model with its int8 version on the same inputs: agreement, accuracy, error per output and per layer')
+    .description('compare the float model with its int8 version (and, with --device, its firmware on an emulated board) on the same inputs: agreement, accuracy, error per output and per layer')
     .argument('<model>', 'the float .onnx or .tflite model (the reference)')
     .option('--data <inputs>', 'evaluation samples: .npy, .npz, .json, raw float32 .bin, or a folder of .npy/.bin files')
     .option('--labels <file>', 'one class index per sample (.npy, .json or one integer per line) for accuracy')
@@ -67,16 +99,30 @@ export function register(program: Command): void {
     .option('--max-samples <n>', 'evaluate at most the first N samples')
     .option('--layer-samples <n>', 'per-layer statistics over the first N samples', '200')
     .option('--snr-threshold <db>', 'a layer whose SNR is below this diverges', '20')
+    .option('--device <board>', 'also run the int8 model\'s firmware on an emulated board (mps2-an386, netduinoplus2): its outputs must equal the int8 reference exactly (exit 14 if not)')
+    .option('--device-samples <n>', 'run the first N samples on --device', String(DEFAULT_DEVICE_SAMPLES))
     .option('--json', 'print the report as JSON')
     .action(
-      (
+      async (
         model: string,
-        opts: { data?: string; labels?: string; quantized?: string; calib?: string; calibrator: string; maxSamples?: string; layerSamples: string; snrThreshold: string; json?: boolean },
+        opts: {
+          data?: string;
+          labels?: string;
+          quantized?: string;
+          calib?: string;
+          calibrator: string;
+          maxSamples?: string;
+          layerSamples: string;
+          snrThreshold: string;
+          device?: string;
+          deviceSamples: string;
+          json?: boolean;
+        },
       ) => {
         if (!opts.data) throw new UsageError('eval needs input samples: pass --data <file or folder>');
         const snr = Number(opts.snrThreshold);
         if (!Number.isFinite(snr)) throw new UsageError(`--snr-threshold must be a number of dB, not '${opts.snrThreshold}'`);
-        const report = evalModel(model, {
+        const report = await evalModel(model, {
           data: opts.data,
           labels: opts.labels,
           quantized: opts.quantized,
@@ -85,9 +131,12 @@ export function register(program: Command): void {
           maxSamples: positiveInt(opts.maxSamples, '--max-samples'),
           layerSamples: positiveInt(opts.layerSamples, '--layer-samples'),
           snrThresholdDb: snr,
+          device: opts.device,
+          deviceSamples: positiveInt(opts.deviceSamples, '--device-samples'),
         });
         if (opts.json) printJson(jsonSafe(report));
         else printReport(report);
+        failOnDeviceMismatch(report);
       },
     );
 }
