@@ -1,9 +1,9 @@
 /**
  * The engines `tinyml eval` compares. Each takes the same float samples (IR layout) and returns
  * real-valued outputs and, when it can, real-valued intermediate tensors by name. The float
- * model is the reference column; int8-reference is the TS int8 executor; a device engine (a
- * board or an emulator that streams outputs back) implements the same interface later and
- * becomes a third column without changing the report.
+ * model is the reference column; int8-reference is the TS int8 executor. The device column
+ * (--device, an emulated board) is asynchronous and runs only the first samples, so it lives in
+ * device.ts and is added to the same report, keyed by its column id 'device:<board>'.
  */
 import type { Graph } from '../ir/graph.ts';
 import { elementCount } from '../ir/graph.ts';
@@ -21,7 +21,7 @@ export interface EngineRun {
 }
 
 export interface Engine {
-  /** Column id: 'float', 'int8-reference', later 'device:<board>'. */
+  /** Column id: 'float', 'int8-reference'. */
   id: string;
   /** The model file or description the engine runs. */
   model: string;
