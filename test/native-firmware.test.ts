@@ -71,6 +71,16 @@ describe('a firmware built with a golden input runs in QEMU and prints the golde
     expect(hex).toBe(Buffer.from(gm.cases[1]!.outputs[0]!).toString('hex'));
     expect(stdout).toContain('"type":"done","status":"ok"');
   });
+
+  it('kws case 0 with the dsp kernel set (SXTB16/SMLAD dot products): the output equals the golden bytes', async () => {
+    const gm = goldenModel('mlperf-tiny-kws');
+    const fw = buildFirmware({ modelPath: gm.modelPath, board: 'mps2-an386', outDir: join(tmp, 'kws-dsp'), inputs: gm.cases[0]!.inputs, optimize: '2', kernels: 'dsp' });
+    expect(fw.command).toContain('-DTML_KERNELS_DSP');
+    const stdout = await runQemuUntilDone(fw.elfPath);
+    expect(stdout).toContain('"kernels":"dsp"');
+    const hex = /"type":"output".*"hex":"([0-9a-f]+)"/.exec(stdout)![1]!;
+    expect(hex).toBe(Buffer.from(gm.cases[0]!.outputs[0]!).toString('hex'));
+  });
 });
 
 /** Runs an mps2-an386 ELF in QEMU until the firmware's `done` record (the firmware then idles). */
