@@ -10,7 +10,7 @@
 /* Accumulators kept on the stack per chunk of channels (the kernel allocates nothing). */
 #define TML_DW_CHUNK 32
 
-/* Generic path: any depth multiplier or dilation, tap by tap. */
+/* Generic path: dilated filters or depth multipliers above TML_DW_CHUNK, tap by tap. */
 static void depthwise_generic(const tml_window_dims *d, const tml_requant *q, int32_t depth_multiplier,
                               const int8_t *input, const int8_t *filter, const int32_t *bias,
                               int8_t *output) {
@@ -52,14 +52,17 @@ void tml_depthwise_conv2d_s8(const tml_window_dims *d, const tml_requant *q,
                              int32_t depth_multiplier, const int8_t *input,
                              const int8_t *filter, const int32_t *bias, int8_t *output) {
   const int32_t in_row = d->in_w * d->in_c;
+  const int32_t m = depth_multiplier;
+  /* Output channels per chunk: a whole number of input channels' worth. */
+  const int32_t chunk = m <= TML_DW_CHUNK ? (TML_DW_CHUNK / m) * m : 0;
   int32_t acc[TML_DW_CHUNK];
-  int32_t b, oy, ox, c0, c, ky, kx;
-  if (depth_multiplier != 1 || d->dil_h != 1 || d->dil_w != 1) {
+  int32_t b, oy, ox, c0, c, j, k, ky, kx;
+  if (chunk == 0 || d->dil_h != 1 || d->dil_w != 1) {
     depthwise_generic(d, q, depth_multiplier, input, filter, bias, output);
     return;
   }
-  /* Multiplier 1: channel c reads channel c, so for every tap the channels are contiguous in
-     the input, the filter and the output; a chunk of channels is accumulated tap by tap. */
+  /* For every tap, the output channels of a chunk are contiguous in the filter and the output,
+     and their input channels (c / m) are contiguous in the input: accumulate tap by tap. */
   for (b = 0; b < d->batches; ++b) {
     const int8_t *in_b = input + b * d->in_h * in_row;
     for (oy = 0; oy < d->out_h; ++oy) {
@@ -67,8 +70,8 @@ void tml_depthwise_conv2d_s8(const tml_window_dims *d, const tml_requant *q,
       for (ox = 0; ox < d->out_w; ++ox) {
         const int32_t ix0 = ox * d->stride_w - d->pad_left;
         int8_t *out = output + ((b * d->out_h + oy) * d->out_w + ox) * d->out_c;
-        for (c0 = 0; c0 < d->out_c; c0 += TML_DW_CHUNK) {
-          const int32_t n = d->out_c - c0 < TML_DW_CHUNK ? d->out_c - c0 : TML_DW_CHUNK;
+        for (c0 = 0; c0 < d->out_c; c0 += chunk) {
+          const int32_t n = d->out_c - c0 < chunk ? d->out_c - c0 : chunk;
           for (c = 0; c < n; ++c) acc[c] = bias[c0 + c];
           for (ky = 0; ky < d->k_h; ++ky) {
             const int32_t iy = iy0 + ky;
@@ -76,10 +79,17 @@ void tml_depthwise_conv2d_s8(const tml_window_dims *d, const tml_requant *q,
               const int32_t ix = ix0 + kx;
               const int8_t *w = filter + (ky * d->k_w + kx) * d->out_c + c0;
               if (iy >= 0 && iy < d->in_h && ix >= 0 && ix < d->in_w) {
-                const int8_t *x = in_b + iy * in_row + ix * d->in_c + c0;
-                for (c = 0; c < n; ++c) acc[c] += (int32_t)x[c] * (int32_t)w[c];
+                const int8_t *x = in_b + iy * in_row + ix * d->in_c + c0 / m;
+                if (m == 1) {
+                  for (c = 0; c < n; ++c) acc[c] += (int32_t)x[c] * (int32_t)w[c];
+                } else {
+                  for (j = 0, c = 0; c < n; ++j) {
+                    const int32_t xv = x[j];
+                    for (k = 0; k < m; ++k, ++c) acc[c] += xv * (int32_t)w[c];
+                  }
+                }
               } else {
-                for (c = 0; c < n; ++c) acc[c] -= (int32_t)w[c] * q->input_offset;
+                for (c = 0; c < n; ++c) acc[c] -= (int32_t)w[c] * q->input_offset; /* padding tap */
               }
             }
           }
