@@ -16,6 +16,7 @@ import { planMemory } from '../src/plan/memory.ts';
 import { buildFirmware, checkFit, sizeSummary, usageLine, type FirmwareBuild } from '../src/build/firmware.ts';
 import { getBoard } from '../src/boards/registry.ts';
 import { runCli } from './helpers/cli.ts';
+import { encodeNpy } from '../src/data/npy.ts';
 import { sharedPath } from './helpers/shared.ts';
 import { GOLDEN_IDS, goldenModel } from './helpers/native-models.ts';
 
@@ -122,6 +123,20 @@ describe('other boards and options', () => {
     expect(a.buildId).toBe(b.buildId);
     const c = buildFirmware({ modelPath: model, board: 'mps2-an386', outDir: join(tmp, 'det-c'), optimize: '2' });
     expect(c.buildId).not.toBe(a.buildId);
+  });
+
+  it('quantizes a float model on the way with --calib and builds it (CLI, --json)', () => {
+    const calib = join(tmp, 'sine-calib.npy');
+    const xs = Float32Array.from({ length: 64 }, (_, i) => (i / 63) * 2 * Math.PI);
+    writeFileSync(calib, encodeNpy({ dtype: 'float32', shape: [64, 1], data: xs }));
+    const out = join(tmp, 'float-calib');
+    const r = runCli(['build', sharedPath('models/tflm-hello-world/hello_world_float.tflite'), '--board', 'mps2-an386', '--calib', calib, '--out', out, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.quantized_with_calib).toBe(true);
+    expect(existsSync(j.elf)).toBe(true);
+    expect(j.sizes.weights).toBeGreaterThan(0);
+    expect(readFileSync(join(out, 'model.h'), 'utf8')).toMatch(/#define TML_INPUT0_DTYPE +"int8"/);
   });
 
   it('prints the PlatformIO-style summary with the arena listed separately', () => {
