@@ -18,8 +18,9 @@ import { buildHostRunner, runHostRunner, type HostRunner } from '../src/build/ho
 import { quantizeFloatGraph } from '../src/quantize/convert.ts';
 import { loadSamples, type SampleSet } from '../src/quantize/calib-data.ts';
 import { encodeNpy } from '../src/data/npy.ts';
-import { sharedPath } from './helpers/shared.ts';
+import { GOLDEN, sharedPath } from './helpers/shared.ts';
 import { GOLDEN_IDS, goldenModel } from './helpers/native-models.ts';
+import { runCli } from './helpers/cli.ts';
 
 // A private cache so this file always compiles what it tests.
 process.env['TINYML_CACHE_DIR'] = mkdtempSync(join(tmpdir(), 'tinyml-native-cache-'));
@@ -126,3 +127,21 @@ function calibrationSet(graph: Graph, cal: Float32Array[]): SampleSet {
   writeFileSync(file, encodeNpy({ dtype: 'float32', shape: [cal.length, 1, 28, 28], data }));
   return loadSamples(file, graph);
 }
+
+describe('tinyml infer --engine native', () => {
+  it('answers through the same command as the reference, with the golden output (micro_speech "yes")', () => {
+    const gm = goldenModel('tflm-micro-speech');
+    const input = join(GOLDEN, 'tflm-micro-speech/case_0/input_0.bin');
+    const r = runCli(['infer', gm.modelPath, '--engine', 'native', '--input', input, '--json'], { env: { TINYML_CACHE_DIR: process.env['TINYML_CACHE_DIR'] } });
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.engine).toBe('native');
+    expect(j.outputs[0].values).toEqual(Array.from(new Int8Array(gm.cases[0]!.outputs[0]!.buffer)));
+  });
+
+  it('refuses a float model with the fix', () => {
+    const r = runCli(['infer', sharedPath('models/tflm-hello-world/hello_world_float.tflite'), '--engine', 'native', '--input', join(GOLDEN, 'tflm-hello-world/case_0/input_0.bin')]);
+    expect(r.code).toBe(5);
+    expect(r.stderr.trim()).toMatch(/native engine runs int8 models and this model is float: quantize it first with `tinyml convert <model> --calib <data>`/);
+  });
+});
