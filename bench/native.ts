@@ -46,7 +46,8 @@ function runQemu(elf: string): Promise<string> {
     const timer = setTimeout(() => (q.kill('SIGKILL'), rej(new Error(`no done record from ${elf}`))), 300_000);
     q.stdout.on('data', (d: Buffer) => {
       out += d.toString('latin1');
-      if (out.includes('"type":"done"')) {
+      // Resolve on the whole done line: a chunk can end in the middle of it.
+      if (/"type":"done"[^\n]*\n/.test(out)) {
         clearTimeout(timer);
         q.kill('SIGKILL');
         res(out);

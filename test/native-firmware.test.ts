@@ -95,7 +95,8 @@ function runQemuUntilDone(elf: string): Promise<string> {
     }, 45_000);
     q.stdout.on('data', (d: Buffer) => {
       out += d.toString('latin1');
-      if (out.includes('"type":"done"')) {
+      // Resolve on the whole done line: a chunk can end in the middle of it.
+      if (/"type":"done"[^\n]*\n/.test(out)) {
         clearTimeout(timer);
         q.kill('SIGKILL');
         resolveRun(out);
