@@ -10,7 +10,7 @@ import { loadInput } from '../infer/inputs.ts';
 import { bytesOfTyped } from '../data/npy.ts';
 import { loadSamples } from '../quantize/calib-data.ts';
 import { DEFAULT_QUANTIZE_OPTIONS, quantizeFloatGraph } from '../quantize/convert.ts';
-import { buildFirmware, isQuantizedGraph, sizeSummary, type FirmwareBuild, type KernelSet, type OptLevel } from './firmware.ts';
+import { buildFirmware, isFloatGraph, sizeSummary, type FirmwareBuild, type KernelSet, type OptLevel } from './firmware.ts';
 
 export interface BuildOptions {
   board: string;
@@ -42,7 +42,7 @@ export function build(modelPath: string, opts: BuildOptions): BuildResult {
   const modelBytes = readModelBytes(modelPath);
   let graph = importModel(modelBytes, modelPath);
   let quantized = false;
-  if (!isQuantizedGraph(graph)) {
+  if (isFloatGraph(graph)) {
     if (!opts.calib) {
       throw new UsageError(`${modelPath} is a float model and the native backend runs int8: pass --calib <data> (representative inputs) to quantize it on the way`);
     }

@@ -165,6 +165,11 @@ export function ensureWritableDir(dir: string): void {
   }
 }
 
+/** True when the graph computes on float activations and none is quantized (a float model). */
+export function isFloatGraph(graph: Graph): boolean {
+  return !isQuantizedGraph(graph) && graph.tensors.some((t) => t.data === undefined && t.dtype === 'float32');
+}
+
 /** True when the graph computes on integer activations (an int8 model). */
 export function isQuantizedGraph(graph: Graph): boolean {
   return graph.tensors.some((t) => t.data === undefined && !t.variable && (t.dtype === 'int8' || t.dtype === 'int16') && t.quant !== undefined);
@@ -192,7 +197,7 @@ export function buildFirmware(opts: BuildFirmwareOptions): FirmwareBuild {
     modelBytes = readModelBytes(opts.modelPath);
     graph = importModel(modelBytes, opts.modelPath);
   }
-  if (!isQuantizedGraph(graph)) {
+  if (isFloatGraph(graph)) {
     throw new UsageError('this model is float: the native backend runs int8 models; pass --calib <data> to quantize it on the way (or run `tinyml convert <model> --calib <data>` first)');
   }
 
