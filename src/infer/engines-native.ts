@@ -11,13 +11,13 @@ import { bytesOfTyped, typedFromBytes, isNpyDType } from '../data/npy.ts';
 import { lowerGraph } from '../codegen/native/lower.ts';
 import { planMemory } from '../plan/memory.ts';
 import { buildHostRunner, runHostRunner } from '../build/host.ts';
-import { isQuantizedGraph } from '../build/firmware.ts';
+import { isFloatGraph } from '../build/firmware.ts';
 
 export const nativeEngine = {
   id: 'native',
   summary: 'the native backend\'s generated C, compiled for this host with gcc (ASan/UBSan) and run (int8 models)',
   check(graph: Graph): void {
-    if (!isQuantizedGraph(graph)) {
+    if (isFloatGraph(graph)) {
       throw new UnsupportedError('the native engine runs int8 models and this model is float: quantize it first with `tinyml convert <model> --calib <data>`, or use --engine float');
     }
     lowerGraph(graph, planMemory(graph)); // names every op the C backend cannot generate
