@@ -5,7 +5,7 @@
  * mnist-8, quantized in memory from real MNIST digits, is checked against the int8 reference
  * too, with int8 I/O and with float I/O (QUANTIZE/DEQUANTIZE kernels).
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -143,5 +143,27 @@ describe('tinyml infer --engine native', () => {
     const r = runCli(['infer', sharedPath('models/tflm-hello-world/hello_world_float.tflite'), '--engine', 'native', '--input', join(GOLDEN, 'tflm-hello-world/case_0/input_0.bin')]);
     expect(r.code).toBe(5);
     expect(r.stderr.trim()).toMatch(/native engine runs int8 models and this model is float: quantize it first with `tinyml convert <model> --calib <data>`/);
+  });
+});
+
+describe.each(GOLDEN_IDS)('every intermediate tensor of %s case 0 equals TFLite Micro\'s', (id) => {
+  it('traced after each op (host build with -DTML_TRACE), byte for byte, including state tensors', async () => {
+    const gm = goldenModel(id);
+    const meta = JSON.parse(readFileSync(join(GOLDEN, id, 'meta.json'), 'utf8')) as {
+      intermediates: { tensors: { tensor_index: number; file: string; role: string }[] };
+    };
+    const graph = loadModel(gm.modelPath);
+    const runner = await buildHostRunner(graph, { trace: true });
+    const traceDir = mkdtempSync(join(tmpdir(), 'tinyml-trace-'));
+    await runHostRunner(runner, [gm.cases[0]!.inputs], { traceDir });
+    const checked: number[] = [];
+    for (const t of meta.intermediates.tensors) {
+      if (t.role === 'model input') continue; // written by the caller, not by an op
+      const mine = join(traceDir, `t${t.tensor_index}.bin`);
+      expect(existsSync(mine), `tensor ${t.tensor_index} (${t.role}) was not traced`).toBe(true);
+      expect(diff(new Uint8Array(readFileSync(mine)), new Uint8Array(readFileSync(join(GOLDEN, id, t.file)))), `tensor ${t.tensor_index}`).toEqual([]);
+      checked.push(t.tensor_index);
+    }
+    expect(checked.length).toBeGreaterThan(0);
   });
 });

@@ -106,14 +106,18 @@ async function hostKernelObjects(gcc: string): Promise<string[]> {
 }
 
 /** Generates and compiles the host runner for `graph`, or reuses the cached one. */
-export async function buildHostRunner(graph: Graph, opts: { modelBytes?: Uint8Array; modelLabel?: string } = {}): Promise<HostRunner> {
+export async function buildHostRunner(
+  graph: Graph,
+  opts: { modelBytes?: Uint8Array; modelLabel?: string; /** -DTML_TRACE: dump every tensor each op writes */ trace?: boolean } = {},
+): Promise<HostRunner> {
+  const traceFlags = opts.trace ? ['-DTML_TRACE'] : [];
   const gen = generateNative(graph, { modelBytes: opts.modelBytes, modelLabel: opts.modelLabel });
   const hostMain = resolve(NATIVE_TEMPLATES_DIR, 'host_main.c');
   const headers = readdirSync(KERNEL_INCLUDE_DIR).sort().map((f) => resolve(KERNEL_INCLUDE_DIR, f));
   const id = createHash('sha256')
     .update(gen.buildId)
     .update(hashFiles([...kernelSources(), ...headers, hostMain]))
-    .update(HOST_CFLAGS.join(' '))
+    .update([...HOST_CFLAGS, ...traceFlags].join(' '))
     .digest('hex')
     .slice(0, 16);
   const dir = join(cacheDir(), 'native-host', id);
@@ -139,7 +143,7 @@ export async function buildHostRunner(graph: Graph, opts: { modelBytes?: Uint8Ar
     for (const [name, text] of Object.entries(gen.files)) writeFileSync(join(work, name), text);
     await gccAsync(
       gcc,
-      [...HOST_CFLAGS, `-I${work}`, `-I${KERNEL_INCLUDE_DIR}`, join(work, 'model.c'), hostMain, ...kernels, '-o', join(work, 'runner')],
+      [...HOST_CFLAGS, ...traceFlags, `-I${work}`, `-I${KERNEL_INCLUDE_DIR}`, join(work, 'model.c'), hostMain, ...kernels, '-o', join(work, 'runner')],
       'compiling the host runner (gcc)',
     );
     publish(work, dir, runner);
@@ -155,7 +159,7 @@ export async function buildHostRunner(graph: Graph, opts: { modelBytes?: Uint8Ar
  * cases[k][i] = raw bytes of input i for case k. Returns outputs[k][j] raw bytes.
  * A sanitizer report or a crash is a MismatchError quoting its first line.
  */
-export async function runHostRunner(h: HostRunner, cases: Uint8Array[][]): Promise<Uint8Array[][]> {
+export async function runHostRunner(h: HostRunner, cases: Uint8Array[][], opts: { traceDir?: string } = {}): Promise<Uint8Array[][]> {
   const tmp = mkdtempSync(join(tmpdir(), 'tinyml-host-'));
   try {
     const files: string[] = [];
@@ -167,7 +171,7 @@ export async function runHostRunner(h: HostRunner, cases: Uint8Array[][]): Promi
         files.push(f);
       });
     });
-    const env = { ...process.env, ASAN_OPTIONS: 'detect_leaks=1:abort_on_error=0', UBSAN_OPTIONS: 'print_stacktrace=1:halt_on_error=1' };
+    const env = { ...process.env, TML_TRACE_DIR: opts.traceDir ?? '', ASAN_OPTIONS: 'detect_leaks=1:abort_on_error=0', UBSAN_OPTIONS: 'print_stacktrace=1:halt_on_error=1' };
     let stderr = '';
     let failed = false;
     try {

@@ -38,6 +38,22 @@ static int read_exact(const char *path, void *dst, unsigned bytes) {
   return 0;
 }
 
+#ifdef TML_TRACE
+/* Writes each traced tensor to $TML_TRACE_DIR/t<tensor index>.bin (the last write wins). */
+void tml_trace_tensor(int op_index, int tensor_index, const void *data, unsigned bytes) {
+  const char *dir = getenv("TML_TRACE_DIR");
+  char path[4096];
+  FILE *f;
+  (void)op_index;
+  if (!dir || !*dir) return;
+  snprintf(path, sizeof(path), "%s/t%d.bin", dir, tensor_index);
+  f = fopen(path, "wb");
+  if (!f) return;
+  if (bytes > 0) fwrite(data, 1, bytes, f);
+  fclose(f);
+}
+#endif
+
 int main(int argc, char **argv) {
   int cases, k, i, status;
   char path[4096];

@@ -94,6 +94,15 @@ export function zeroPointInput(t: Tensor): Uint8Array {
   return bytes;
 }
 
+/** The arena tensors op `i` writes: its outputs, and state tensors it updates (SVDF). */
+function tracedTensors(graph: Graph, plan: MemoryPlan, i: number): { tensor: number; offset: number; bytes: number }[] {
+  const op = graph.ops[i]!;
+  const written = [...op.outputs, ...op.inputs.filter((t) => t >= 0 && graph.tensors[t]!.variable)];
+  return written
+    .filter((t) => plan.tensorOffset.has(t))
+    .map((t) => ({ tensor: t, offset: plan.tensorOffset.get(t)!, bytes: tensorBytes(graph.tensors[t]!) }));
+}
+
 export function generateNative(graph: Graph, opts: GenerateOptions = {}): GeneratedModel {
   const plan = planMemory(graph);
   const lowered = lowerGraph(graph, plan);
@@ -139,6 +148,7 @@ export function generateNative(graph: Graph, opts: GenerateOptions = {}): Genera
     })),
     ops: lowered.ops.map((o) => ({
       ...o,
+      traced: tracedTensors(graph, plan, o.index),
       typeLiteral: cString(o.type),
       nodeComment: commentText(o.nodeName),
       typeComment: commentText(o.type),
