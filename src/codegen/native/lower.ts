@@ -267,14 +267,28 @@ class Lowerer {
       refuse(`depthwise filter [${w.shape}] does not match ${inC} -> ${outC} channels`);
     }
     const pads = padsAttr(op);
-    const filter = decode(w) as Int8Array;
+    let filter = decode(w) as Int8Array;
+    // A depthwise convolution of a single input channel is an ordinary convolution whose
+    // filter is the depthwise filter transposed to [out_c, k_h, k_w, 1]: same sums, and the
+    // conv kernel's contiguous dot products are faster.
+    const asConv = depthwise && inC === 1;
+    if (asConv) {
+      const t = new Int8Array(filter.length);
+      for (let tap = 0; tap < kH * kW; tap++) for (let oc = 0; oc < outC; oc++) t[oc * kH * kW + tap] = filter[tap * outC + oc]!;
+      filter = t;
+    }
     const sums = new Int32Array(outC);
-    if (depthwise) for (let i = 0; i < filter.length; i++) sums[i % outC]! += filter[i]!;
+    if (depthwise && !asConv) for (let i = 0; i < filter.length; i++) sums[i % outC]! += filter[i]!;
     else {
-      const per = kH * kW * inC;
+      const per = kH * kW * (asConv ? 1 : inC);
       for (let i = 0; i < filter.length; i++) sums[Math.floor(i / per)]! += filter[i]!;
     }
-    const f = this.addConst(`tml_op${op.index}_filter`, 'int8_t', filter, `filter [${w.shape.join(',')}]`);
+    const f = this.addConst(
+      `tml_op${op.index}_filter`,
+      'int8_t',
+      filter,
+      asConv ? `depthwise filter [${w.shape.join(',')}] transposed to a conv filter [${outC},${kH},${kW},1]` : `filter [${w.shape.join(',')}]`,
+    );
     const b = this.foldedBias(op, op.inputs[2], outC, sums, -zpOf(x));
     const dims = [
       `static const tml_window_dims tml_op${op.index}_dims = {`,
@@ -285,7 +299,7 @@ class Lowerer {
     const params = [...dims, ...this.requant(op, x, w, y, outC, false)];
     const xp = this.ptr(op, x.index, 'input');
     const yp = this.ptr(op, y.index, 'output');
-    const call = depthwise
+    const call = depthwise && !asConv
       ? `tml_depthwise_conv2d_s8(&tml_op${op.index}_dims, &tml_op${op.index}_requant, ${outC / inC}, ${xp}, ${f}, ${b}, ${yp});`
       : `tml_conv2d_s8(&tml_op${op.index}_dims, &tml_op${op.index}_requant, ${xp}, ${f}, ${b}, ${yp});`;
     return { params, call: [call] };
