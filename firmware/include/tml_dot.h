@@ -103,4 +103,52 @@ TML_INLINE void tml_dot2_s8(const int8_t *x, const int8_t *w0, const int8_t *w1,
 #endif
 }
 
+/**
+ * Four dot products of two inputs with two weight rows (a 2x2 block of a matrix product):
+ * acc[0] += x0 . w0, acc[1] += x0 . w1, acc[2] += x1 . w0, acc[3] += x1 . w1.
+ * Each loaded value is used twice.
+ */
+TML_INLINE void tml_dot2x2_s8(const int8_t *x0, const int8_t *x1, const int8_t *w0, const int8_t *w1,
+                              int32_t n, int32_t acc[4]) {
+  int32_t i = 0;
+#if defined(TML_KERNELS_DSP)
+  int32_t s00 = acc[0], s01 = acc[1], s10 = acc[2], s11 = acc[3];
+  for (; i + 4 <= n; i += 4) {
+    const uint32_t a = tml_load4(x0 + i), b = tml_load4(x1 + i);
+    const uint32_t p = tml_load4(w0 + i), r = tml_load4(w1 + i);
+    const uint32_t a02 = tml_sxtb16(a), a13 = tml_sxtb16_ror8(a);
+    const uint32_t b02 = tml_sxtb16(b), b13 = tml_sxtb16_ror8(b);
+    const uint32_t p02 = tml_sxtb16(p), p13 = tml_sxtb16_ror8(p);
+    const uint32_t r02 = tml_sxtb16(r), r13 = tml_sxtb16_ror8(r);
+    s00 = tml_smlad(a13, p13, tml_smlad(a02, p02, s00));
+    s01 = tml_smlad(a13, r13, tml_smlad(a02, r02, s01));
+    s10 = tml_smlad(b13, p13, tml_smlad(b02, p02, s10));
+    s11 = tml_smlad(b13, r13, tml_smlad(b02, r02, s11));
+  }
+  acc[0] = s00;
+  acc[1] = s01;
+  acc[2] = s10;
+  acc[3] = s11;
+#else
+  uint32_t s00 = (uint32_t)acc[0], s01 = (uint32_t)acc[1], s10 = (uint32_t)acc[2], s11 = (uint32_t)acc[3];
+  for (; i < n; ++i) {
+    const int32_t a = x0[i], b = x1[i], p = w0[i], r = w1[i];
+    s00 += (uint32_t)(a * p);
+    s01 += (uint32_t)(a * r);
+    s10 += (uint32_t)(b * p);
+    s11 += (uint32_t)(b * r);
+  }
+  acc[0] = (int32_t)s00;
+  acc[1] = (int32_t)s01;
+  acc[2] = (int32_t)s10;
+  acc[3] = (int32_t)s11;
+#endif
+  for (; i < n; ++i) {
+    acc[0] = (int32_t)((uint32_t)acc[0] + (uint32_t)(x0[i] * w0[i]));
+    acc[1] = (int32_t)((uint32_t)acc[1] + (uint32_t)(x0[i] * w1[i]));
+    acc[2] = (int32_t)((uint32_t)acc[2] + (uint32_t)(x1[i] * w0[i]));
+    acc[3] = (int32_t)((uint32_t)acc[3] + (uint32_t)(x1[i] * w1[i]));
+  }
+}
+
 #endif /* TML_DOT_H */

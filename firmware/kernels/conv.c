@@ -78,6 +78,41 @@ static void conv_dilated(const tml_window_dims *d, const tml_requant *q, const i
   }
 }
 
+/*
+ * 1x1 filter, stride 1, no padding: a matrix product [pixels, in_c] x [in_c, out_c], computed
+ * in 2x2 blocks (two pixels by two output channels) so every load feeds two multiply-adds.
+ */
+static void conv_pointwise(const tml_window_dims *d, const tml_requant *q, const int8_t *input,
+                           const int8_t *filter, const int32_t *bias, int8_t *output) {
+  const int32_t pixels = d->batches * d->out_h * d->out_w;
+  const int32_t n = d->in_c;
+  int32_t p = 0, oc;
+  for (; p + 1 < pixels; p += 2) {
+    const int8_t *x0 = input + p * n;
+    const int8_t *x1 = x0 + n;
+    int8_t *o0 = output + p * d->out_c;
+    int8_t *o1 = o0 + d->out_c;
+    for (oc = 0; oc + 1 < d->out_c; oc += 2) {
+      int32_t acc[4];
+      acc[0] = acc[2] = bias[oc];
+      acc[1] = acc[3] = bias[oc + 1];
+      tml_dot2x2_s8(x0, x1, filter + oc * n, filter + (oc + 1) * n, n, acc);
+      o0[oc] = conv_requant(q, oc, acc[0]);
+      o0[oc + 1] = conv_requant(q, oc + 1, acc[1]);
+      o1[oc] = conv_requant(q, oc, acc[2]);
+      o1[oc + 1] = conv_requant(q, oc + 1, acc[3]);
+    }
+    if (oc < d->out_c) {
+      o0[oc] = conv_requant(q, oc, tml_dot_s8(x0, filter + oc * n, n, bias[oc]));
+      o1[oc] = conv_requant(q, oc, tml_dot_s8(x1, filter + oc * n, n, bias[oc]));
+    }
+  }
+  if (p < pixels) {
+    const int8_t *x = input + p * n;
+    for (oc = 0; oc < d->out_c; ++oc) output[p * d->out_c + oc] = conv_requant(q, oc, tml_dot_s8(x, filter + oc * n, n, bias[oc]));
+  }
+}
+
 void tml_conv2d_s8(const tml_window_dims *d, const tml_requant *q, const int8_t *input,
                    const int8_t *filter, const int32_t *bias, int8_t *output) {
   const int32_t in_row = d->in_w * d->in_c;
@@ -86,6 +121,11 @@ void tml_conv2d_s8(const tml_window_dims *d, const tml_requant *q, const int8_t 
   int32_t b, oy, ox, oc, ky;
   if (d->dil_h != 1 || d->dil_w != 1) {
     conv_dilated(d, q, input, filter, bias, output);
+    return;
+  }
+  if (d->k_h == 1 && d->k_w == 1 && d->stride_h == 1 && d->stride_w == 1 && d->pad_top == 0 &&
+      d->pad_left == 0 && d->out_h == d->in_h && d->out_w == d->in_w) {
+    conv_pointwise(d, q, input, filter, bias, output);
     return;
   }
   for (b = 0; b < d->batches; ++b) {
