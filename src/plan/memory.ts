@@ -115,7 +115,7 @@ function overlapsInTime(a: PlannedBuffer, b: PlannedBuffer): boolean {
 }
 
 /** Places buffers in `order` at the lowest non-conflicting offsets; returns the arena size. */
-function placeGreedy(buffers: PlannedBuffer[], order: PlannedBuffer[], alignment: number): number {
+function placeGreedy(order: PlannedBuffer[], alignment: number): number {
   const placed: PlannedBuffer[] = [];
   let arena = 0;
   for (const buf of order) {
@@ -129,7 +129,6 @@ function placeGreedy(buffers: PlannedBuffer[], order: PlannedBuffer[], alignment
     placed.push(buf);
     arena = Math.max(arena, offset + buf.bytes);
   }
-  void buffers;
   return alignUp(arena, alignment);
 }
 
@@ -144,7 +143,7 @@ export function planMemory(graph: Graph, alignment = ARENA_ALIGNMENT): MemoryPla
   let best: { arena: number; offsets: number[]; strategy: string } | undefined;
   const buffers = bufferLifetimes(graph);
   for (const [name, cmp] of Object.entries(STRATEGIES)) {
-    const arena = placeGreedy(buffers, [...buffers].sort(cmp), alignment);
+    const arena = placeGreedy([...buffers].sort(cmp), alignment);
     if (!best || arena < best.arena) best = { arena, offsets: buffers.map((b) => b.offset), strategy: name };
   }
   buffers.forEach((b, i) => (b.offset = best ? best.offsets[i]! : 0));

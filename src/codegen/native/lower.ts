@@ -523,4 +523,3 @@ export function lowerGraph(graph: Graph, plan: MemoryPlan): LoweredModel {
   return { consts: l.consts, ops, constBytes };
 }
 
-export { CTYPE_BYTES };
