@@ -19,5 +19,7 @@ fi
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: installing npm dependencies"
-  npm ci --no-audit --no-fund --loglevel=error
+  # `npm install`, not `npm ci`: npm 11's `ci` rejects a lock file that leaves out other
+  # platforms' optional packages (rollup's), which `install` reads as it is.
+  npm install --no-audit --no-fund --loglevel=error
 fi
