@@ -155,9 +155,10 @@ export function sketchNameOf(dir: string): string {
 
 /** A C/C++ identifier from any text: the TFLM `<name>[]` / `<name>_len` array name. */
 export function cIdentifier(text: string): string {
-  let id = text.replace(/\.[^.]*$/, '').replace(/[^A-Za-z0-9_]/g, '_').replace(/_+/g, '_');
+  let id = text.replace(/\.[^.]*$/, '').replace(/[^A-Za-z0-9_]/g, '_');
   if (!/^[A-Za-z]/.test(id)) id = `m_${id}`;
-  return `${id.replace(/_$/, '')}_tflite`.slice(0, 60);
+  // Collapsed after the prefix: C++ reserves every identifier that contains '__'.
+  return `${id}_tflite`.replace(/_+/g, '_').slice(0, 60);
 }
 
 /** Writes files (paths relative to dir, '/' separated) into dir; nothing is removed. */

@@ -1,0 +1,60 @@
+/**
+ * Review of generated code: a model file name that is hostile to C/C++ (spaces, '*', '??',
+ * backslashes, non-ASCII, a leading digit or underscore) gives a TFLite Micro sketch whose
+ * model_data.cc / model_data.h compile with g++ -Wall -Wextra -Werror -Wpedantic, whose array
+ * name is a plain identifier that C++ does not reserve, and whose name text stays in comments.
+ */
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { sharedPath } from './helpers/shared.ts';
+import { cIdentifier } from '../src/arduino/sketch-common.ts';
+import { writeTflmSketch } from '../src/arduino/sketch-tflm.ts';
+
+const tmp = mkdtempSync(join(tmpdir(), 'tinyml-review-codegen-'));
+const HELLO = sharedPath('models/tflm-hello-world/hello_world_int8.tflite');
+
+// File names (the last path part is what the sketch sees as the model's label).
+const HOSTILE_FILES = ['1-bad name.tflite', '_\u00e9*?? x *\\ y.tflite', '.tflite', '__init__.tflite', 'a__b.tflite'];
+
+/** C++ reserves identifiers that contain '__' or start with '_' and an upper-case letter. */
+function plainCppIdentifier(id: string): boolean {
+  return /^[A-Za-z][A-Za-z0-9_]*$/.test(id) && !id.includes('__') && id.length <= 60;
+}
+
+describe('the TFLite Micro sketch array name from a hostile model file name', () => {
+  it('is a C++ identifier that is not reserved', () => {
+    for (const f of HOSTILE_FILES) expect(plainCppIdentifier(cIdentifier(f)), `${f} -> ${cIdentifier(f)}`).toBe(true);
+    expect(cIdentifier('.tflite')).toBe('m_tflite');
+  });
+
+  it.each(HOSTILE_FILES.map((f, i) => [f, i] as const))('%s: model_data compiles with -Werror -Wpedantic and the name stays in comments', (file, i) => {
+    const dir = join(tmp, `m${i}`);
+    mkdirSync(dir, { recursive: true });
+    const modelPath = join(dir, file);
+    copyFileSync(HELLO, modelPath);
+    const sketch = writeTflmSketch(modelPath, { board: 'nano33ble', outDir: join(tmp, `sketch${i}`) });
+    expect(sketch.arrayName).toBe(cIdentifier(file));
+    const id = cIdentifier(file);
+    const cc = sketch.files['model_data.cc']!;
+    const h = sketch.files['model_data.h']!;
+    const ino = sketch.files[`sketch${i}.ino`]!;
+    expect(cc).toContain(`const unsigned char ${id}[] = {`);
+    expect(h).toContain(`extern const unsigned char ${id}[];`);
+    for (const text of [cc, h, ino]) {
+      const code = text.replace(/\/\*[\s\S]*?\*\//g, ' ').replace(/\/\/.*$/gm, ' ');
+      expect(code).not.toContain(' x ');
+      expect(code).not.toContain('??');
+      expect(text).toMatch(/^[\x09\x0a\x20-\x7e]*$/);
+    }
+    const src = join(tmp, `sketch${i}`);
+    const r = spawnSync(
+      'g++',
+      ['-std=c++11', '-Wall', '-Wextra', '-Werror', '-Wpedantic', '-Wcomment', '-Wtrigraphs', `-I${src}`, '-c', join(src, 'model_data.cc'), '-o', join(src, 'model_data.o')],
+      { encoding: 'utf8' },
+    );
+    expect(r.status, r.stderr).toBe(0);
+  });
+});
