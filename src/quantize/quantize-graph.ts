@@ -18,7 +18,7 @@
 import type { Graph, Op, Quantization, Tensor } from '../ir/graph.ts';
 import { elementCount, isConstant } from '../ir/graph.ts';
 import { activationTensors } from './calibrate.ts';
-import { constFloats, typedBytes } from './graph-edit.ts';
+import { compact, constFloats, typedBytes } from './graph-edit.ts';
 import { asymmetricParams, perTensor, quantizeBias, quantizeToInt8, quantizeWeightsPerChannel, quantizeWeightsPerTensor, type Range } from './params.ts';
 
 export type IoType = 'int8' | 'float';
@@ -231,7 +231,7 @@ export function quantizeGraph(g: Graph, ranges: Map<number, Range>, opts: Quanti
   const out: Graph = { ...g, tensors, ops, inputs: g.inputs.map((i) => ({ ...i })), outputs: g.outputs.map((o) => ({ ...o })), warnings: [...g.warnings] };
   out.meta = { ...g.meta, quantizedBy: 'tinyml convert' };
   if (opts.io === 'float') addFloatEdges(out, g);
-  return dropUnused(out);
+  return compact(out); // drops the float constants replaced by int8 copies, and renumbers
 }
 
 /** Keeps float graph inputs/outputs: QUANTIZE after each input, DEQUANTIZE before each output. */
@@ -264,27 +264,4 @@ function addFloatEdges(q: Graph, float: Graph): void {
     go.tensor = f;
   }
   q.ops = [...pre, ...q.ops, ...post].map((o, i) => ({ ...o, index: i }));
-}
-
-/** Drops tensors no op or graph edge uses (float constants replaced by int8 copies) and renumbers. */
-function dropUnused(g: Graph): Graph {
-  const used = new Set<number>();
-  for (const op of g.ops) for (const t of [...op.inputs, ...op.outputs]) if (t >= 0) used.add(t);
-  for (const i of g.inputs) used.add(i.tensor);
-  for (const o of g.outputs) used.add(o.tensor);
-  const remap = new Map<number, number>();
-  const tensors: Tensor[] = [];
-  for (const t of g.tensors) {
-    if (!used.has(t.index)) continue;
-    remap.set(t.index, tensors.length);
-    tensors.push({ ...t, index: tensors.length });
-  }
-  const map = (i: number): number => (i < 0 ? i : remap.get(i)!);
-  return {
-    ...g,
-    tensors,
-    ops: g.ops.map((o, k) => ({ ...o, index: k, inputs: o.inputs.map(map), outputs: o.outputs.map(map) })),
-    inputs: g.inputs.map((i) => ({ ...i, tensor: map(i.tensor) })),
-    outputs: g.outputs.map((o) => ({ ...o, tensor: map(o.tensor) })),
-  };
 }
