@@ -3,6 +3,8 @@
  * backslashes, non-ASCII, a leading digit or underscore) gives a TFLite Micro sketch whose
  * model_data.cc / model_data.h compile with g++ -Wall -Wextra -Werror -Wpedantic, whose array
  * name is a plain identifier that C++ does not reserve, and whose name text stays in comments.
+ * And the native model.c says what each tensor is: every arena tensor with its byte range, and
+ * the model tensor each weight array comes from.
  */
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync } from 'node:fs';
@@ -12,6 +14,11 @@ import { describe, expect, it } from 'vitest';
 import { sharedPath } from './helpers/shared.ts';
 import { cIdentifier } from '../src/arduino/sketch-common.ts';
 import { writeTflmSketch } from '../src/arduino/sketch-tflm.ts';
+import { generateNative } from '../src/codegen/native/generate.ts';
+import { commentText } from '../src/codegen/native/c-syntax.ts';
+import { loadModel } from '../src/formats/load.ts';
+import { tensorBytes } from '../src/ir/graph.ts';
+import { GOLDEN_IDS, goldenModel } from './helpers/native-models.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'tinyml-review-codegen-'));
 const HELLO = sharedPath('models/tflm-hello-world/hello_world_int8.tflite');
@@ -56,5 +63,27 @@ describe('the TFLite Micro sketch array name from a hostile model file name', ()
       { encoding: 'utf8' },
     );
     expect(r.status, r.stderr).toBe(0);
+  });
+});
+
+describe('native model.c comments say what each tensor is', () => {
+  it.each(GOLDEN_IDS)('%s: every arena tensor with its byte range, every weight array with its source tensor', (id) => {
+    const graph = loadModel(goldenModel(id).modelPath);
+    const gen = generateNative(graph);
+    const c = gen.files['model.c']!;
+    const arenaComment = c.slice(c.indexOf('/* The arena:'), c.indexOf('static uint8_t tml_arena['));
+    expect(gen.plan.tensorOffset.size).toBeGreaterThan(0);
+    for (const [t, off] of gen.plan.tensorOffset) {
+      const tensor = graph.tensors[t]!;
+      expect(arenaComment).toContain(`[${off}, ${off + tensorBytes(tensor)}) tensor #${t} "${commentText(tensor.name, 80)}"`);
+    }
+    for (const op of graph.ops) {
+      if (!['CONV_2D', 'DEPTHWISE_CONV_2D', 'FULLY_CONNECTED'].includes(op.type)) continue;
+      const w = graph.tensors[op.inputs[1]!]!;
+      const decl = c.indexOf(`tml_op${op.index}_${op.type === 'FULLY_CONNECTED' ? 'weights' : 'filter'}[`);
+      expect(decl, `op ${op.index}`).toBeGreaterThan(0);
+      const comment = c.slice(c.lastIndexOf('/*', decl), decl);
+      expect(comment).toContain(`tensor #${w.index} `);
+    }
   });
 });

@@ -8,7 +8,7 @@
  *   <sketch>/sketch.yaml        pinned core + TFLite Micro library (arduino-cli compile --profile)
  *   <sketch>/src/               report writer, Arduino glue, baked input, build info
  */
-import { commentText } from '../codegen/native/c-syntax.ts';
+import { commentText, cString } from '../codegen/native/c-syntax.ts';
 import { arrayBody } from '../codegen/native/c-syntax.ts';
 import { getBoard } from '../boards/registry.ts';
 import { importModel } from '../formats/load.ts';
@@ -121,7 +121,7 @@ export function generateTflmSketch(model: Int8Model, opts: SketchOptions): TflmS
     [...Object.keys(files).sort().map((k) => `${k}\n${files[k]}`), `board=${board.id}`, `runtime=tflm`, `runs=${runs}`].join('\n---\n'),
   ).slice(0, 16);
   files['src/tml_build_info.h'] = renderTemplate(NATIVE_TEMPLATES_DIR, 'tml_build_info.h.hbs', {
-    boardId: board.id,
+    boardIdLiteral: cString(board.id),
     clockHz: board.f_cpu,
     buildId,
     flashBytes: board.usable.flash_bytes,

@@ -139,6 +139,12 @@ export function generateNative(graph: Graph, opts: GenerateOptions = {}): Genera
     ...common,
     planStrategy: plan.strategy,
     arenaAlloc: Math.max(plan.arenaBytes, 16),
+    arenaTensors: [...plan.tensorOffset.entries()]
+      .sort(([ta, a], [tb, b]) => a - b || ta - tb)
+      .map(([ti, off]) => {
+        const t = graph.tensors[ti]!;
+        return `[${off}, ${off + tensorBytes(t)}) tensor #${ti} "${commentText(t.name, 80)}", [${t.shape.join(',')}] ${t.dtype}`;
+      }),
     consts: lowered.consts.map((c) => ({
       name: c.name,
       ctype: c.ctype,
@@ -197,7 +203,7 @@ export function generateNative(graph: Graph, opts: GenerateOptions = {}): Genera
     [...Object.keys(files).sort().map((k) => `${k}\n${files[k]}`), `board=${board.id}`, options].join('\n---\n'),
   ).slice(0, 16);
   files['tml_build_info.h'] = template('tml_build_info.h.hbs')({
-    boardId: commentText(board.id, 64).replace(/"/g, ''),
+    boardIdLiteral: cString(board.id),
     clockHz: board.clockHz,
     buildId,
     flashBytes: board.flashBytes,

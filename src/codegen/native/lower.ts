@@ -122,6 +122,11 @@ function checkActivation(op: Op): void {
   if (!['NONE', 'RELU', 'RELU6', 'RELU_N1_TO_1'].includes(a)) refuse(`fused activation ${a} is not supported`);
 }
 
+/** Which model tensor a const array comes from, for its comment (escaped by the generator). */
+function tensorText(t: Tensor): string {
+  return `tensor #${t.index} "${t.name}" [${t.shape.join(',')}]`;
+}
+
 function shapeText(t: Tensor): string {
   return `[${t.shape.join(',')}] ${t.dtype}`;
 }
@@ -152,7 +157,7 @@ class Lowerer {
     const ctype = CTYPE[t.dtype];
     if (ctype === undefined) refuse(`tensor #${i} has dtype ${t.dtype}`);
     if (t.data !== undefined && !t.variable) {
-      return this.addConst(`tml_op${op.index}_${role}`, ctype, decode(t), `constant operand (tensor #${i})`);
+      return this.addConst(`tml_op${op.index}_${role}`, ctype, decode(t), `constant operand ${tensorText(t)}`);
     }
     const off = this.plan.tensorOffset.get(i);
     if (off === undefined) refuse(`tensor #${i} has no place in the memory plan`);
@@ -287,7 +292,7 @@ class Lowerer {
       `tml_op${op.index}_filter`,
       'int8_t',
       filter,
-      asConv ? `depthwise filter [${w.shape.join(',')}] transposed to a conv filter [${outC},${kH},${kW},1]` : `filter [${w.shape.join(',')}]`,
+      `${asConv ? 'depthwise filter' : 'filter'} ${tensorText(w)}${asConv ? `, transposed to a conv filter [${outC},${kH},${kW},1]` : ''}`,
     );
     const b = this.foldedBias(op, op.inputs[2], outC, sums, -zpOf(x));
     const dims = [
@@ -321,7 +326,7 @@ class Lowerer {
     const weights = decode(w) as Int8Array;
     const sums = new Int32Array(units);
     for (let i = 0; i < weights.length; i++) sums[Math.floor(i / depth)]! += weights[i]!;
-    const wn = this.addConst(`tml_op${op.index}_weights`, 'int8_t', weights, `weights [${w.shape.join(',')}]`);
+    const wn = this.addConst(`tml_op${op.index}_weights`, 'int8_t', weights, `weights ${tensorText(w)}`);
     const b = this.foldedBias(op, op.inputs[2], units, sums, -zpOf(x));
     const params = this.requant(op, x, w, y, units, true);
     const call = `tml_fully_connected_s8(${batches}, ${depth}, ${units}, &tml_op${op.index}_requant, ${this.ptr(op, x.index, 'input')}, ${wn}, ${b}, ${this.ptr(op, y.index, 'output')});`;
@@ -480,8 +485,8 @@ class Lowerer {
     const f32 = Math.fround;
     const q1 = quantizeMultiplier(f32(f32(scaleOf(x) * scaleOf(wf)) / scaleOf(state)));
     const q2 = quantizeMultiplier(f32(f32(scaleOf(state) * scaleOf(wt)) / scaleOf(y)));
-    const wfn = this.addConst(`tml_op${op.index}_weights_feature`, 'int8_t', decode(wf), `feature weights [${wf.shape.join(',')}]`);
-    const wtn = this.addConst(`tml_op${op.index}_weights_time`, CTYPE[wt.dtype]!, decode(wt), `time weights [${wt.shape.join(',')}]`);
+    const wfn = this.addConst(`tml_op${op.index}_weights_feature`, 'int8_t', decode(wf), `feature weights ${tensorText(wf)}`);
+    const wtn = this.addConst(`tml_op${op.index}_weights_time`, CTYPE[wt.dtype]!, decode(wt), `time weights ${tensorText(wt)}`);
     let bn = '0';
     if (biasIndex >= 0) {
       const b = this.tensor(biasIndex);
