@@ -35,7 +35,6 @@ import type { Calibrator } from '../src/quantize/calibrate.ts';
 import { quantizeFloatGraph } from '../src/quantize/convert.ts';
 import { floatEngine, int8ReferenceEngine, type Engine } from '../src/eval/engines.ts';
 import { evaluate } from '../src/eval/eval.ts';
-import { argmax } from '../src/eval/metrics.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const SHARED = resolve(ROOT, '../shared');
