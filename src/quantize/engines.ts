@@ -12,11 +12,6 @@ export function runFloatGraph(g: Graph, inputs: TensorValue[], keepIntermediates
   return runFloat(g, inputs, { keepIntermediates });
 }
 
-/** Runs an int8 graph once (prepare + invoke, fresh state). */
-export function runInt8Graph(g: Graph, inputs: TensorValue[], keepIntermediates = false): RunResult {
-  return prepareInt8(g).run(inputs, { keepIntermediates });
-}
-
 /** A prepared int8 graph for many runs (multipliers computed once); state reset before each run. */
 export function int8Runner(g: Graph): (inputs: TensorValue[], keepIntermediates: boolean) => RunResult {
   const program = prepareInt8(g);

@@ -43,10 +43,6 @@ export function isGraphOutput(g: Graph, tensor: number): boolean {
   return g.outputs.some((o) => o.tensor === tensor);
 }
 
-export function isGraphInput(g: Graph, tensor: number): boolean {
-  return g.inputs.some((i) => i.tensor === tensor);
-}
-
 /** Constant contents as float32, dequantizing quantized integer constants. */
 export function constFloats(t: Tensor): Float32Array {
   if (!t.data) throw new Error(`tensor ${t.name} is not a constant`);

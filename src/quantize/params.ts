@@ -58,25 +58,12 @@ export function perTensor(scale: number, zeroPoint: number, range?: Range): Quan
   return q;
 }
 
-/** The real value range a per-tensor int8 quantization can represent. */
-export function representableRange(q: Quantization): Range {
-  const s = q.scale[0]!;
-  const zp = q.zeroPoint[0]!;
-  return { min: s * (INT8_MIN - zp), max: s * (INT8_MAX - zp) };
-}
-
 /** Real values -> int8 with the given per-tensor params (round half away, saturate). */
 export function quantizeToInt8(values: ArrayLike<number>, scale: number, zeroPoint: number): Int8Array {
   const out = new Int8Array(values.length);
   for (let i = 0; i < values.length; i++) {
     out[i] = clamp(roundHalfAway(values[i]! / scale) + zeroPoint, INT8_MIN, INT8_MAX);
   }
-  return out;
-}
-
-export function dequantizeInt8(values: ArrayLike<number>, scale: number, zeroPoint: number): Float32Array {
-  const out = new Float32Array(values.length);
-  for (let i = 0; i < values.length; i++) out[i] = scale * (values[i]! - zeroPoint);
   return out;
 }
 

@@ -69,7 +69,3 @@ export function outputFromIr(value: TensorValue, go: GraphOutput): TensorValue {
 export function userInputShape(irShape: readonly number[], gi: GraphInput): number[] {
   return gi.sourceLayout ? [...gi.sourceLayout.shape] : [...irShape];
 }
-
-export function userOutputShape(irShape: readonly number[], go: GraphOutput): number[] {
-  return go.sourceLayout ? [...go.sourceLayout.shape] : [...irShape];
-}

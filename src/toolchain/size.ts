@@ -21,30 +21,9 @@ export function parseSizeA(text: string): SectionSizes {
   return { sections };
 }
 
-export interface SymbolSize {
-  name: string;
-  type: string;
-  bytes: number;
-}
-
-/** Parses `nm -S --size-sort` output: "addr size type name". */
-export function parseNm(text: string): SymbolSize[] {
-  const out: SymbolSize[] = [];
-  for (const line of text.split('\n')) {
-    const m = /^[0-9a-fA-F]+\s+([0-9a-fA-F]+)\s+(\S)\s+(\S+)$/.exec(line.trim());
-    if (m) out.push({ name: m[3]!, type: m[2]!, bytes: parseInt(m[1]!, 16) });
-  }
-  return out;
-}
-
 export function elfSections(elf: string, prefix = 'arm-none-eabi-'): SectionSizes {
   const size = requireTool(`${prefix}size`);
   return parseSizeA(runTool(size, ['-A', '-d', elf], { what: `${prefix}size -A` }).stdout);
-}
-
-export function elfSymbols(elf: string, prefix = 'arm-none-eabi-'): SymbolSize[] {
-  const nm = requireTool(`${prefix}nm`);
-  return parseNm(runTool(nm, ['-S', '--size-sort', elf], { what: `${prefix}nm -S` }).stdout);
 }
 
 /**
