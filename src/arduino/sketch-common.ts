@@ -7,14 +7,14 @@
  * input file is refused before anything is written.
  */
 import { createHash } from 'node:crypto';
-import { accessSync, constants, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import Handlebars from 'handlebars';
 import { FileError, UsageError } from '../errors.ts';
 import type { Graph } from '../ir/graph.ts';
 import { importModel, readModelBytes } from '../formats/load.ts';
 import { writeTflite } from '../formats/tflite/write.ts';
-import { isQuantizedGraph } from '../build/firmware.ts';
+import { ensureWritableDir, isQuantizedGraph } from '../build/firmware.ts';
 import { KERNEL_INCLUDE_DIR, KERNELS_DIR, PLATFORM_DIR, PROJECT_ROOT, RUNTIME_DIR } from '../build/paths.ts';
 import { loadSamples } from '../quantize/calib-data.ts';
 import { DEFAULT_QUANTIZE_OPTIONS, quantizeFloatGraph } from '../quantize/convert.ts';
@@ -164,17 +164,12 @@ export function cIdentifier(text: string): string {
 /** Writes files (paths relative to dir, '/' separated) into dir; nothing is removed. */
 export function writeSketch(dir: string, files: Record<string, string>): string[] {
   const root = resolve(dir);
-  try {
-    mkdirSync(root, { recursive: true });
-    accessSync(root, constants.W_OK);
-  } catch {
-    throw new FileError(`cannot write to the sketch folder ${root}: choose a writable folder with --out`);
-  }
+  ensureWritableDir(root);
   const written: string[] = [];
   for (const name of Object.keys(files).sort()) {
     const p = join(root, name);
     try {
-      mkdirSync(dirname(p), { recursive: true });
+      mkdirSync(dirname(p), { recursive: true }); // inside root, which exists and is writable
       writeFileSync(p, files[name]!);
     } catch {
       throw new FileError(`cannot write ${p}: choose a writable folder with --out`);

@@ -145,8 +145,8 @@ export function checkFit(board: Board, need: { weights: number; inputs: number; 
  * Creates `dir` if needed and checks it is writable. The nearest existing ancestor is checked
  * first: mkdirSync({recursive}) can spin on pseudo file systems such as /proc.
  */
-export function ensureWritableDir(dir: string): void {
-  const fail = () => new FileError(`cannot write to the output folder ${dir}: choose a writable folder with --out`);
+export function ensureWritableDir(dir: string, flag = '--out'): void {
+  const fail = () => new FileError(`cannot write to the output folder ${dir}: choose a writable folder with ${flag}`);
   const missing: string[] = [];
   let existing = dir;
   while (!existsSync(existing)) {

@@ -3,11 +3,11 @@
  * outputs in the source model's layout (what the user expects) with their raw bytes written to
  * <out>/output_<j>.bin when an output folder is given. The command file only prints this.
  */
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataError, FileError, UsageError } from '../errors.ts';
 import type { Graph, Quantization } from '../ir/graph.ts';
 import { loadModel } from '../formats/load.ts';
+import { ensureWritableDir } from '../build/firmware.ts';
 import { bytesOfTyped, writeDataFile } from '../data/npy.ts';
 import { outputFromIr } from '../reference/layout.ts';
 import type { TensorValue, TypedArray } from '../reference/tensor-value.ts';
@@ -74,13 +74,7 @@ export async function inferGraph(graph: Graph, modelName: string, opts: InferOpt
   for (const l of loaded) notes.push(...l.notes);
   const result = await engine.run(graph, loaded.map((l) => l.value), opts.board !== undefined ? { board: opts.board } : undefined);
 
-  if (opts.out) {
-    try {
-      mkdirSync(opts.out, { recursive: true });
-    } catch {
-      throw new FileError(`cannot create output folder ${opts.out}: check the path and its permissions`);
-    }
-  }
+  if (opts.out) ensureWritableDir(opts.out);
   const outputs = result.outputs.map((irValue, j): InferOutput => {
     const go = graph.outputs[j]!;
     const t = graph.tensors[go.tensor]!;

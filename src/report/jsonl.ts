@@ -4,9 +4,10 @@
  * already arrived. Lines: {"t_ms":..,"record":{...}} | {"t_ms":..,"log":"..."} |
  * {"t_ms":..,"rejected":"...","reason":"..."} | {"t_ms":..,"event":"disconnected"|...}.
  */
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { FileError } from '../errors.ts';
+import { ensureWritableDir } from '../build/firmware.ts';
 import type { DecodedItem } from '../device/protocol.ts';
 
 export class JsonlLog {
@@ -14,8 +15,8 @@ export class JsonlLog {
   private readonly started = Date.now();
 
   constructor(readonly path: string) {
+    ensureWritableDir(dirname(path), '--jsonl');
     try {
-      mkdirSync(dirname(path), { recursive: true });
       this.fd = openSync(path, 'a');
     } catch (e) {
       throw new FileError(`cannot write the JSONL log ${path} (${(e as NodeJS.ErrnoException).code ?? 'error'}): check the folder exists and is writable`);

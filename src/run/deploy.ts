@@ -4,13 +4,13 @@
  * exactly as `tinyml run` does. Real boards are flashed by `tinyml flash` and watched with
  * `tinyml monitor`; deploy says so instead of guessing.
  */
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, extname, join } from 'node:path';
 import { BoardError, FileError, UsageError } from '../errors.ts';
 import { getBoard } from '../boards/registry.ts';
 import { loadModel } from '../formats/load.ts';
-import { isQuantizedGraph } from '../build/firmware.ts';
+import { ensureWritableDir, isQuantizedGraph } from '../build/firmware.ts';
 import { convertModel, DEFAULT_QUANTIZE_OPTIONS, type ConvertSummary } from '../quantize/convert.ts';
 import { runOnEmulator, type RunOptions, type RunResult } from './run.ts';
 
@@ -40,11 +40,7 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
     if (!opts.calib) {
       throw new UsageError(`${basename(opts.model)} is a float model: pass --calib <data> (representative inputs) so deploy can quantize it to int8 first`);
     }
-    try {
-      mkdirSync(outDir, { recursive: true });
-    } catch {
-      throw new FileError(`cannot create the output folder ${outDir}: choose a writable folder with --out`);
-    }
+    ensureWritableDir(outDir);
     int8Model = join(outDir, `${basename(opts.model, extname(opts.model))}_int8.tflite`);
     converted = convertModel(opts.model, opts.calib, { ...DEFAULT_QUANTIZE_OPTIONS, output: int8Model });
   }

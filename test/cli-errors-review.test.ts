@@ -1,0 +1,60 @@
+/**
+ * Bad input found in review: an output path under /proc (where Node's recursive mkdir spins
+ * forever instead of failing) must be a one-line FILE error (exit 3) naming the flag to change,
+ * not a hang. Each run has a short wall-clock limit so a regression fails instead of hanging.
+ */
+import { describe, it, expect, beforeAll } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ExitCode } from '../src/errors.ts';
+import { runCli, type CliResult } from './helpers/cli.ts';
+import { sharedPath } from './helpers/shared.ts';
+
+const HELLO_INT8 = sharedPath('models/tflm-hello-world/hello_world_int8.tflite');
+const HELLO_FLOAT = sharedPath('models/tflm-hello-world/hello_world_float.tflite');
+let dir: string;
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'tinyml-cli-review-'));
+  writeFileSync(join(dir, 'x.bin'), new Int8Array([5])); // the hello-world int8 input is [1,1] int8
+  writeFileSync(join(dir, 'calib.bin'), new Uint8Array(new Float32Array([0.1, 1, 2, 3]).buffer)); // 4 float samples
+});
+
+function expectOneLineError(r: CliResult, code: number, pattern: RegExp): void {
+  expect(r.code).toBe(code);
+  const lines = r.stderr.split('\n').filter((l) => l.length > 0 && !l.startsWith('tinyml: warning:'));
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(/^tinyml: error: /);
+  expect(lines[0]).toMatch(pattern);
+  expect(r.stderr).not.toMatch(/^\s+at /m);
+  expect(r.stderr).not.toContain('internal error');
+}
+
+const LIMIT = { timeoutMs: 30_000 };
+
+describe('an unwritable output path under /proc is a FILE error, not a hang', () => {
+  it('infer -o /proc/x', () => {
+    const r = runCli(['infer', HELLO_INT8, '-i', join(dir, 'x.bin'), '-o', '/proc/tinyml-x'], LIMIT);
+    expectOneLineError(r, ExitCode.FILE, /\/proc\/tinyml-x.*--out/);
+  });
+
+  it('monitor --jsonl /proc/x/log.jsonl (checked before the port is opened)', () => {
+    const r = runCli(['monitor', '--port', '/dev/nonexistent', '--jsonl', '/proc/tinyml-x/log.jsonl'], LIMIT);
+    expectOneLineError(r, ExitCode.FILE, /\/proc\/tinyml-x.*--jsonl/);
+  });
+
+  it('deploy of a float model with -o /proc/x', () => {
+    const r = runCli(['deploy', HELLO_FLOAT, '--calib', join(dir, 'calib.bin'), '--board', 'mps2-an386', '-o', '/proc/tinyml-x'], LIMIT);
+    expectOneLineError(r, ExitCode.FILE, /\/proc\/tinyml-x.*--out/);
+  });
+});
+
+describe('the same commands still write to a writable folder', () => {
+  it('infer -o <new nested folder> writes output_0.bin', () => {
+    const out = join(dir, 'a', 'b');
+    const r = runCli(['infer', HELLO_INT8, '-i', join(dir, 'x.bin'), '-o', out], LIMIT);
+    expect(r.code).toBe(ExitCode.OK);
+    expect(r.stdout).toContain(join(out, 'output_0.bin'));
+  });
+});
