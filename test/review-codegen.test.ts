@@ -3,6 +3,7 @@
  * backslashes, non-ASCII, a leading digit or underscore) gives a TFLite Micro sketch whose
  * model_data.cc / model_data.h compile with g++ -Wall -Wextra -Werror -Wpedantic, whose array
  * name is a plain identifier that C++ does not reserve, and whose name text stays in comments.
+ * A board's free-text name (boards/*.json) stays inside the .ino comment and one sketch.yaml scalar.
  * And the native model.c says what each tensor is: every arena tensor with its byte range, and
  * the model tensor each weight array comes from.
  */
@@ -10,15 +11,29 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { sharedPath } from './helpers/shared.ts';
 import { cIdentifier } from '../src/arduino/sketch-common.ts';
 import { writeTflmSketch } from '../src/arduino/sketch-tflm.ts';
+import { writeNativeSketch } from '../src/arduino/sketch-native.ts';
 import { generateNative } from '../src/codegen/native/generate.ts';
 import { commentText } from '../src/codegen/native/c-syntax.ts';
 import { loadModel } from '../src/formats/load.ts';
 import { tensorBytes } from '../src/ir/graph.ts';
 import { GOLDEN_IDS, goldenModel } from './helpers/native-models.ts';
+
+// A board added by a user (boards/*.json) whose free-text name is hostile: only for this id.
+const HOSTILE_BOARD_NAME = 'Evil */ int injected_board = 1; /* \n\nprofiles: x #';
+vi.mock('../src/boards/registry.ts', async (importOriginal) => {
+  const real = await importOriginal<typeof import('../src/boards/registry.ts')>();
+  return {
+    ...real,
+    getBoard: (id: string, dir?: string) => {
+      const b = real.getBoard(id, dir);
+      return id === 'nano33ble-sense' ? { ...b, name: HOSTILE_BOARD_NAME } : b;
+    },
+  };
+});
 
 const tmp = mkdtempSync(join(tmpdir(), 'tinyml-review-codegen-'));
 const HELLO = sharedPath('models/tflm-hello-world/hello_world_int8.tflite');
@@ -85,5 +100,21 @@ describe('native model.c comments say what each tensor is', () => {
       const comment = c.slice(c.lastIndexOf('/*', decl), decl);
       expect(comment).toContain(`tensor #${w.index} `);
     }
+  });
+});
+
+describe('a board name from boards/*.json', () => {
+  it.each(['tflm', 'native'] as const)('%s sketch: stays in the .ino comment and in one sketch.yaml scalar', (runtime) => {
+    const dir = join(tmp, `board-${runtime}`);
+    const write = runtime === 'tflm' ? writeTflmSketch : writeNativeSketch;
+    const sketch = write(HELLO, { board: 'nano33ble-sense', outDir: dir });
+    const ino = sketch.files[`board-${runtime}.ino`]!;
+    expect(ino).toContain('Evil *\\/ int injected_board = 1; /\\*');
+    expect(ino.replace(/\/\*[\s\S]*?\*\//g, ' ')).not.toContain('injected_board');
+    const yaml = sketch.files['sketch.yaml']!;
+    const notes = yaml.split('\n').filter((l) => l.includes('injected_board'));
+    expect(notes).toHaveLength(1);
+    expect(notes[0]).toMatch(/^    notes: "tinyml .* runtime for Evil \*\/ int injected_board = 1; \/\* \\n\\nprofiles: x #"$/);
+    expect(yaml.match(/^profiles:/gm)).toHaveLength(1);
   });
 });

@@ -55,7 +55,7 @@ export function generateNativeSketch(model: Int8Model, opts: SketchOptions): Nat
     sketchName: name,
     modelHash: gen.modelHash,
     modelLabel: commentText(model.label, 80),
-    boardName: board.name,
+    boardName: commentText(board.name, 80),
     profile: config.profile,
     reportSerial: config.reportSerial,
   });

@@ -131,7 +131,7 @@ export function generateTflmSketch(model: Int8Model, opts: SketchOptions): TflmS
     sketchName: name,
     modelHash: model.modelHash,
     modelLabel: label,
-    boardName: board.name,
+    boardName: commentText(board.name, 80),
     libraryName: config.library!.name,
     libraryVersion: config.library!.version,
     libraryHeader: config.library!.header,
