@@ -58,3 +58,15 @@ describe('the same commands still write to a writable folder', () => {
     expect(r.stdout).toContain(join(out, 'output_0.bin'));
   });
 });
+
+describe('a folder or a non-serial file where a file or port is expected', () => {
+  it('run --elf <folder>: exit 3 naming the folder, not an internal error', () => {
+    const r = runCli(['run', '--board', 'mps2-an386', '--elf', dir], LIMIT);
+    expectOneLineError(r, ExitCode.FILE, /is a folder.*firmware\.elf/);
+  });
+
+  it('monitor --port /dev/null (not a serial port): exit 11 with what to do', () => {
+    const r = runCli(['monitor', '--port', '/dev/null', '--duration', '1'], LIMIT);
+    expectOneLineError(r, ExitCode.DEVICE, /\/dev\/null.*--port auto/);
+  });
+});

@@ -44,7 +44,8 @@ export function serialError(path: string, err: unknown): DeviceError {
   if (code === 'EBUSY' || /EBUSY|Cannot lock port|Resource temporarily unavailable|busy/i.test(msg)) {
     return new DeviceError(`serial port ${path} is busy: close the other program using it (serial monitor, screen, another tinyml) and retry`);
   }
-  return new DeviceError(`serial port ${path} failed: ${msg.split('\n')[0]}`);
+  const detail = msg.split('\n')[0]!.replace(/^Error: /, '');
+  return new DeviceError(`serial port ${path} failed (${detail}): check that it is the board's serial port, or pass --port auto`);
 }
 
 /** Opens a port for reading the report stream; resolves when it is open. */

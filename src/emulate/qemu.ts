@@ -29,9 +29,18 @@ export const AFTER_ERROR_GRACE_MS = 2_000;
 /** Refuses files that QEMU would load as a raw image and run as garbage. */
 export function checkArmElf(path: string): void {
   const head = Buffer.alloc(20);
-  const fd = openSync(path, 'r');
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (e) {
+    throw new FileError(`cannot read firmware ${path} (${(e as NodeJS.ErrnoException).code ?? 'error'}): check the path and its permissions`);
+  }
   try {
     readSync(fd, head, 0, 20, 0);
+  } catch (e) {
+    // EISDIR surfaces here: a folder opens fine on Linux and fails on read.
+    const what = (e as NodeJS.ErrnoException).code === 'EISDIR' ? 'is a folder' : 'cannot be read';
+    throw new FileError(`firmware ${path} ${what}: pass the firmware.elf file that tinyml build wrote`);
   } finally {
     closeSync(fd);
   }
