@@ -70,3 +70,15 @@ describe('a folder or a non-serial file where a file or port is expected', () =>
     expectOneLineError(r, ExitCode.DEVICE, /\/dev\/null.*--port auto/);
   });
 });
+
+describe('command-line mistakes caught by the option parser look like every other error', () => {
+  it('an unknown option: exit 2, one "tinyml: error:" line naming the option', () => {
+    expectOneLineError(runCli(['inspect', HELLO_INT8, '--frobnicate'], LIMIT), ExitCode.USAGE, /unknown option '--frobnicate'/);
+  });
+
+  it('with --json, a missing required option is also a JSON error object on stdout', () => {
+    const r = runCli(['infer', HELLO_INT8, '--json'], LIMIT);
+    expectOneLineError(r, ExitCode.USAGE, /required option '-i, --input/);
+    expect(JSON.parse(r.stdout).error).toEqual({ kind: 'usage', message: "required option '-i, --input <file...>' not specified", exitCode: ExitCode.USAGE });
+  });
+});

@@ -15,7 +15,8 @@ export async function main(argv: string[]): Promise<number> {
     .description('Trained models (ONNX, TFLite) to Cortex-M microcontrollers, with the device report streamed back')
     .version('0.1.0')
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    // Commander's own usage errors ("error: unknown option ...") get the same prefix as ours.
+    .configureOutput({ writeErr: (s) => process.stderr.write(s), outputError: (s, write) => write(`tinyml: ${s}`) });
   for (const register of commands) register(program);
 
   try {
@@ -30,6 +31,10 @@ function reportError(e: unknown, json: boolean): number {
   if (e instanceof CommanderError) {
     // Commander already printed its message; help and --version are successes.
     if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return ExitCode.OK;
+    if (json) {
+      const message = e.message.replace(/^error: /, '').split('\n')[0];
+      process.stdout.write(JSON.stringify({ error: { kind: 'usage', message, exitCode: ExitCode.USAGE } }) + '\n');
+    }
     return ExitCode.USAGE;
   }
   if (e instanceof TinymlError) {
