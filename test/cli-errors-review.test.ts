@@ -82,3 +82,9 @@ describe('command-line mistakes caught by the option parser look like every othe
     expect(JSON.parse(r.stdout).error).toEqual({ kind: 'usage', message: "required option '-i, --input <file...>' not specified", exitCode: ExitCode.USAGE });
   });
 });
+
+describe('a misspelt option', () => {
+  it('--jsn: one line with the suggestion, exit 2', () => {
+    expectOneLineError(runCli(['boards', '--jsn'], LIMIT), ExitCode.USAGE, /unknown option '--jsn'.*Did you mean --json\?/);
+  });
+});

@@ -15,8 +15,9 @@ export async function main(argv: string[]): Promise<number> {
     .description('Trained models (ONNX, TFLite) to Cortex-M microcontrollers, with the device report streamed back')
     .version('0.1.0')
     .exitOverride()
-    // Commander's own usage errors ("error: unknown option ...") get the same prefix as ours.
-    .configureOutput({ writeErr: (s) => process.stderr.write(s), outputError: (s, write) => write(`tinyml: ${s}`) });
+    // Commander's own usage errors ("error: unknown option ...") get the same prefix as ours,
+    // on one line (its "(Did you mean --json?)" hint is the fix).
+    .configureOutput({ writeErr: (s) => process.stderr.write(s), outputError: (s, write) => write(`tinyml: ${oneLine(s)}\n`) });
   for (const register of commands) register(program);
 
   try {
@@ -32,7 +33,7 @@ function reportError(e: unknown, json: boolean): number {
     // Commander already printed its message; help and --version are successes.
     if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return ExitCode.OK;
     if (json) {
-      const message = e.message.replace(/^error: /, '').split('\n')[0];
+      const message = oneLine(e.message).replace(/^error: /, '');
       process.stdout.write(JSON.stringify({ error: { kind: 'usage', message, exitCode: ExitCode.USAGE } }) + '\n');
     }
     return ExitCode.USAGE;
@@ -46,6 +47,10 @@ function reportError(e: unknown, json: boolean): number {
   process.stderr.write(`tinyml: internal error: ${err.message} (this is a tinyml bug; rerun with TINYML_DEBUG=1 and report it)\n`);
   if (process.env.TINYML_DEBUG) process.stderr.write(`${err.stack}\n`);
   return ExitCode.INTERNAL;
+}
+
+function oneLine(s: string): string {
+  return s.trim().split('\n').map((l) => l.trim()).join(' ');
 }
 
 /** `tinyml inspect model | head` closes stdout early: that is the reader's choice, not an error. */
