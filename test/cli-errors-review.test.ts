@@ -88,3 +88,15 @@ describe('a misspelt option', () => {
     expectOneLineError(runCli(['boards', '--jsn'], LIMIT), ExitCode.USAGE, /unknown option '--jsn'.*Did you mean --json\?/);
   });
 });
+
+describe('monitor checks its options before opening the port (a typo must not cost a session)', () => {
+  it('--model <missing file>: exit 3 naming the file, before any port error', () => {
+    const r = runCli(['monitor', '--port', '/dev/nonexistent', '--model', join(dir, 'missing.tflite')], LIMIT);
+    expectOneLineError(r, ExitCode.FILE, /missing\.tflite not found/);
+  });
+
+  it('--max-latency-ms -5: exit 2 naming the option', () => {
+    const r = runCli(['monitor', '--port', '/dev/nonexistent', '--max-latency-ms', '-5'], LIMIT);
+    expectOneLineError(r, ExitCode.USAGE, /--max-latency-ms '-5'/);
+  });
+});

@@ -9,7 +9,7 @@
  * no `done` record (DeviceError/TimeoutError). Budgets are returned as verdicts; the command
  * sets the budget exit code after printing the report.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { basename, join, resolve } from 'node:path';
 import { mkdtempSync } from 'node:fs';
@@ -20,7 +20,7 @@ import { runQemu } from '../emulate/qemu.ts';
 import { ReportCollector, describeDeviceError, summarizeCosts, type CostSummary, type DeviceReport } from '../report/device-report.ts';
 import { JsonlLog } from '../report/jsonl.ts';
 import type { DecodedItem, DecoderStats } from '../device/protocol.ts';
-import { loadModel } from '../formats/load.ts';
+import { loadModel, readModelBytes } from '../formats/load.ts';
 import type { Graph } from '../ir/graph.ts';
 import { opMacs } from '../inspect/metrics.ts';
 import { buildFirmware, type FirmwareBuild, type OptLevel } from '../build/firmware.ts';
@@ -117,7 +117,7 @@ export function bakedInputs(graph: Graph, files: string[]): Uint8Array[] {
 }
 
 export function modelHashOf(path: string): string {
-  return createHash('sha256').update(readFileSync(path)).digest('hex').slice(0, 16);
+  return createHash('sha256').update(readModelBytes(path)).digest('hex').slice(0, 16);
 }
 
 /** The board must exist and be emulated by QEMU. */

@@ -72,6 +72,13 @@ export function register(program: Command): void {
       const onSigint = () => controller.abort();
       process.once('SIGINT', onSigint);
       try {
+        // Options are checked before the session: a typo must not cost a whole hardware run.
+        const budgets = {
+          maxLatencyMs: positiveNumber('--max-latency-ms', opts.maxLatencyMs),
+          maxArena: intOption('--max-arena', opts.maxArena),
+          maxStack: intOption('--max-stack', opts.maxStack),
+        };
+        const expectedHash = opts.model ? modelHashOf(opts.model) : undefined;
         const r = await monitorPort({
           port: opts.port,
           baud: intOption('--baud', opts.baud),
@@ -93,11 +100,7 @@ export function register(program: Command): void {
           rejected: r.decoder.rejected,
           latency: costs,
         };
-        const verdicts = checkMonitorBudgets(r.report, {
-          maxLatencyMs: positiveNumber('--max-latency-ms', opts.maxLatencyMs),
-          maxArena: intOption('--max-arena', opts.maxArena),
-          maxStack: intOption('--max-stack', opts.maxStack),
-        });
+        const verdicts = checkMonitorBudgets(r.report, budgets);
         if (opts.json) printLine(JSON.stringify({ summary: { ...summary, budgets: verdicts } }));
         else {
           printLine(`summary: ${r.decoder.records} records, ${r.decoder.rejected} rejected (CRC), ${r.reconnects} reconnect(s)`);
@@ -105,7 +108,7 @@ export function register(program: Command): void {
           for (const v of verdicts) printLine(`  budget ${v.option} ${v.limit}: ${v.ok ? 'ok' : 'EXCEEDED'} (${v.actual ?? 'unknown'})`);
         }
         if (opts.model) {
-          const expected = modelHashOf(opts.model);
+          const expected = expectedHash;
           const seen = r.report.hello?.model_hash;
           if (seen === undefined) throw new DeviceError(`no hello record arrived, so the model on the board is unknown: reset the board while tinyml monitor runs`);
           if (seen !== expected) throw new MismatchError(`the board runs model ${seen} but ${opts.model} is ${expected}: flash the current build (tinyml flash)`);
