@@ -29,8 +29,12 @@ export function loadInput(path: string, graph: Graph, index: number): LoadedInpu
   const shape = userInputShape(t.shape, gi);
   const label = `input ${index} ('${t.name}', ${t.dtype} [${shape.join(',')}])`;
   if (!isNpyDType(t.dtype)) throw new UnsupportedError(`${label}: tinyml cannot feed ${t.dtype} inputs yet: export the model with a float32 or int8 input`);
-  const bytes = readDataFile(path);
   const ext = extname(path).toLowerCase();
+  // Structured files would otherwise be taken as raw bytes whenever their size happens to match.
+  if (ext === '.pb' || ext === '.json') {
+    throw new DataError(`${path}: ${ext} inputs are not read (only raw .bin, .npy or .npz): save the array with numpy.save as a .npy`);
+  }
+  const bytes = readDataFile(path);
   const notes: string[] = [];
   let user: TensorValue;
   if (ext === '.npy' || ext === '.npz') {
