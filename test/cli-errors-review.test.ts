@@ -108,3 +108,12 @@ describe('an input in a format infer does not read is named, not read as raw byt
     expectOneLineError(runCli(['infer', model, '-i', pb], LIMIT), ExitCode.BAD_DATA, /\.pb inputs are not read.*\.npy/);
   });
 });
+
+describe('deploy --runtime on an emulated board', () => {
+  it('refuses tflm instead of silently running the native runtime (exit 2, one line)', () => {
+    const r = runCli(['deploy', 'examples/kws/kws_ref_model.tflite', '--board', 'mps2-an386', '--runtime', 'tflm']);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toContain('--runtime tflm is for Arduino boards');
+  });
+});

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { deploy } from '../../run/deploy.ts';
 import { printJson, printLine } from '../output.ts';
+import { UsageError } from '../../errors.ts';
 import { isArduinoTarget, runArduinoDeploy } from '../../arduino/deploy-command.ts';
 import { addRunOptions, failOnBudgets, printRunReport, runOptionsFrom, runToJson, withJunit, type RunCliOptions } from './run.ts';
 
@@ -17,6 +18,11 @@ export function register(program: Command): void {
     .option('-p, --port <path>', 'Arduino boards: serial port (default: found by USB VID:PID)')
     .action(async (model: string, opts: RunCliOptions & { calib?: string; runtime?: string; port?: string }) => {
       if (isArduinoTarget(opts.board)) return runArduinoDeploy(model, opts);
+      // Emulated boards run the native runtime only: running it while the user asked for TFLite
+      // Micro would answer a different question than the one asked.
+      if (opts.runtime !== undefined && opts.runtime !== 'native') {
+        throw new UsageError(`--runtime ${opts.runtime} is for Arduino boards; ${opts.board} runs tinyml's native runtime: drop --runtime or pick an Arduino board (tinyml boards)`);
+      }
       let converted: string | null = null;
       const result = await withJunit(opts.junit, `${model} on ${opts.board}`, async () => {
         const d = await deploy({ ...runOptionsFrom(opts), model, calib: opts.calib });
