@@ -117,3 +117,12 @@ describe('deploy --runtime on an emulated board', () => {
     expect(r.stderr).toContain('--runtime tflm is for Arduino boards');
   });
 });
+
+describe('build --calib on an already-int8 model', () => {
+  it('builds with the model\'s own scales and says --calib was ignored', () => {
+    const out = mkdtempSync(join(tmpdir(), 'tinyml-calib-ignored-'));
+    const r = runCli(['build', 'examples/kws/kws_ref_model.tflite', '--board', 'mps2-an386', '--calib', 'examples/kws/kws_input_0_int8.bin', '--out', out]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('--calib ignored');
+  });
+});

@@ -28,6 +28,8 @@ export interface BuildResult extends FirmwareBuild {
   /** True when --calib quantized a float model on the way. */
   quantized: boolean;
   summary: string[];
+  /** Things the user asked for that did not apply (shown as warnings). */
+  warnings: string[];
 }
 
 export function defaultOutDir(board: string): string {
@@ -42,6 +44,10 @@ export function build(modelPath: string, opts: BuildOptions): BuildResult {
   const modelBytes = readModelBytes(modelPath);
   let graph = importModel(modelBytes, modelPath);
   let quantized = false;
+  const warnings: string[] = [];
+  if (opts.calib && !isFloatGraph(graph)) {
+    warnings.push(`--calib ignored: ${modelPath} is already quantized, so its own scales are used`);
+  }
   if (isFloatGraph(graph)) {
     if (!opts.calib) {
       throw new UsageError(`${modelPath} is a float model and the native backend runs int8: pass --calib <data> (representative inputs) to quantize it on the way`);
@@ -77,5 +83,5 @@ export function build(modelPath: string, opts: BuildOptions): BuildResult {
     profile: opts.profile,
     runs: opts.runs,
   });
-  return { ...fw, model: modelPath, quantized, summary: sizeSummary(fw.sizes) };
+  return { ...fw, model: modelPath, quantized, summary: sizeSummary(fw.sizes), warnings };
 }

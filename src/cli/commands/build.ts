@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.ts';
 import { build } from '../../build/build.ts';
-import { printJson, printLine } from '../output.ts';
+import { printJson, printLine, warn } from '../output.ts';
 import { buildArduinoSketch, wantsArduinoSketch } from '../../arduino/build-sketch.ts';
 
 export function register(program: Command): void {
@@ -44,6 +44,7 @@ export function register(program: Command): void {
           kernels: opts.kernels,
           profile: opts.profile,
         });
+        for (const w of r.warnings) warn(w);
         if (opts.json) {
           printJson({
             model: r.model,
@@ -57,6 +58,7 @@ export function register(program: Command): void {
             quantized_with_calib: r.quantized,
             sizes: r.sizes,
             files: r.files,
+            warnings: r.warnings,
           });
           return;
         }
