@@ -12,6 +12,8 @@ import { UnsupportedError } from '../../src/errors.ts';
 import type { Graph, Op, Tensor } from '../../src/ir/graph.ts';
 import { importTflite } from '../../src/formats/tflite/import.ts';
 import { writeTflite } from '../../src/formats/tflite/write.ts';
+import { BuiltinOperator, BuiltinOptionsUnion } from '../../src/formats/tflite/schema-tables.ts';
+import { optionsTableOf } from '../../src/formats/tflite/tables.ts';
 import { MODELS } from '../helpers/shared.ts';
 
 function findTflite(dir: string): string[] {
@@ -232,5 +234,18 @@ describe('graphs from other sources', () => {
     expect(() => writeTflite(g)).toThrow(/op 0 \(SOFTMAX "sm"\) normalises along axis 1/);
     g.ops[0] = { ...g.ops[0]!, type: 'CLIP', attrs: { min: 0, max: 1 } };
     expect(() => writeTflite(g)).toThrow(UnsupportedError);
+  });
+});
+
+describe('the op -> options table map', () => {
+  it('reaches every options table of the schema, so no builtin op loses its options on write', () => {
+    const reached = new Set<string>();
+    for (const name of Object.values(BuiltinOperator)) {
+      const t = optionsTableOf(name);
+      if (t !== undefined) reached.add(t);
+    }
+    expect(BuiltinOptionsUnion.filter((t) => t !== 'NONE' && !reached.has(t))).toEqual([]);
+    expect(optionsTableOf('L2_NORMALIZATION')).toBe('L2NormOptions');
+    expect(optionsTableOf('BATCH_TO_SPACE_ND')).toBe('BatchToSpaceNDOptions');
   });
 });

@@ -94,6 +94,23 @@ const OPTIONS_BY_OP: Record<string, string> = {
   TRANSPOSE_CONV: 'TransposeConvOptions',
   ARG_MAX: 'ArgMaxOptions',
   ARG_MIN: 'ArgMinOptions',
+  // Table names that do not follow the naming rule (acronyms kept upper case in the schema).
+  L2_NORMALIZATION: 'L2NormOptions',
+  LSH_PROJECTION: 'LSHProjectionOptions',
+  RNN: 'RNNOptions',
+  UNIDIRECTIONAL_SEQUENCE_RNN: 'SequenceRNNOptions',
+  BIDIRECTIONAL_SEQUENCE_RNN: 'BidirectionalSequenceRNNOptions',
+  BIDIRECTIONAL_SEQUENCE_LSTM: 'BidirectionalSequenceLSTMOptions',
+  BATCH_TO_SPACE_ND: 'BatchToSpaceNDOptions',
+  SPACE_TO_BATCH_ND: 'SpaceToBatchNDOptions',
+  TOPK_V2: 'TopKV2Options',
+  CONV_3D: 'Conv3DOptions',
+  CONV_3D_TRANSPOSE: 'Conv3DOptions',
+  RANDOM_STANDARD_NORMAL: 'RandomOptions',
+  RANDOM_UNIFORM: 'RandomOptions',
+  MULTINOMIAL: 'RandomOptions',
+  ATAN2: 'ATan2Options',
+  REDUCE_ALL: 'ReducerOptions',
 };
 
 /** Name of the options table an op carries, when we know it (listed, or by the naming rule). */
