@@ -1,0 +1,102 @@
+/**
+ * Operator conformance: every variant in ../shared/golden-ops (one-op TFLite models, int8 and
+ * 16x8, with outputs of the real TFLite Micro reference kernels) through the int8 reference and
+ * through the native C compiled for the host under ASan+UBSan: every output byte of every case
+ * equals TFLM's. No variant is skipped: the folder must hold the variants this file knows, and a
+ * variant an engine does not run yet is listed below by name and must be refused with an
+ * UnsupportedError (so the list can only shrink, never hide a wrong answer).
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { buildHostRunner, runHostRunner } from '../src/build/host.ts';
+import { UnsupportedError } from '../src/errors.ts';
+import { loadModel } from '../src/formats/load.ts';
+import type { Graph } from '../src/ir/graph.ts';
+import { elementCount } from '../src/ir/graph.ts';
+import { decodeBytes } from '../src/reference/int8/common.ts';
+import { prepareInt8 } from '../src/reference/int8/index.ts';
+import type { TensorValue } from '../src/reference/tensor-value.ts';
+import { byteDiff, GOLDEN_OP_IDS, goldenOp } from './helpers/golden-ops.ts';
+
+process.env['TINYML_CACHE_DIR'] = mkdtempSync(join(tmpdir(), 'tinyml-golden-ops-cache-'));
+
+/** Variants the int8 reference does not run yet (each must be refused, not answered). */
+const PENDING_REFERENCE = new Set<string>([
+  // elementwise and activations
+  'elu', 'hard_swish', 'leaky_relu_a0p2', 'prelu_alpha_c', 'relu', 'relu6', 'i16_logistic', 'i16_tanh',
+  'sub_bcast4d_relu6', 'sub_bcast_c_relu', 'sub_same_none', 'i16_sub_bcast4d_none', 'i16_sub_same_none',
+  'maximum_same', 'minimum_bcast', 'squared_difference', 'l2_normalization',
+  // data movement, reductions, resize
+  'arg_max', 'batch_matmul', 'expand_dims', 'gather', 'pack', 'padv2', 'reduce_max_axes12_keepdims',
+  'resize_bilinear', 'resize_bilinear_align', 'resize_bilinear_half', 'resize_nn', 'resize_nn_align',
+  'split', 'squeeze', 'strided_slice', 'sum_axes12', 'transpose', 'i16_transpose', 'unpack',
+  // convolutions, softmax, LSTM
+  'i16_conv2d_1x1_same_s1_none_c17_nobias', 'i16_conv2d_3x3_same_s1_relu_c8', 'i16_conv2d_3x3_valid_s2_none_c3',
+  'i16_dwconv_3x3_same_s1_m1_relu_c8', 'i16_dwconv_3x3_valid_s2_m2_none_c3', 'i16_softmax_beta0p5_batch',
+  'i16_softmax_beta1', 'transpose_conv_2x2_valid_s2_nobias', 'transpose_conv_3x3_same_s2', 'lstm_b1_t3', 'lstm_b2_t4',
+]);
+
+/** Variants the native C does not generate yet (each must be refused before compiling). */
+const PENDING_NATIVE = new Set<string>([
+  ...PENDING_REFERENCE,
+  // elementwise and activations
+  'logistic', 'tanh', 'mul_bcast4d_relu6', 'mul_bcast_c_relu', 'mul_bcast_scalar_none', 'mul_same_none',
+  'i16_add_bcast_relu', 'i16_add_same_none', 'i16_mul_bcast_relu', 'i16_mul_same_none', 'i16_quantize_int16_to_int16',
+  // data movement, reductions
+  'concat_axis1_diff_scales', 'concat_axis3_diff_scales', 'concat_axis3_same_scale', 'i16_concat_axis1_diff_scales',
+  'i16_concat_axis3_same_scale', 'mean_axes12_keepdims', 'i16_mean_axes12_keepdims', 'pad', 'i16_pad',
+  // convolutions and pools
+  'i16_avgpool_2x2_valid_s2', 'i16_avgpool_3x3_same_s1', 'i16_maxpool_3x3_same_s2', 'i16_fc_batch_bias_relu', 'i16_fc_bias_none',
+]);
+
+function inputsOf(graph: Graph, bytes: Uint8Array[]): TensorValue[] {
+  return graph.inputs.map((gi, k) => {
+    const t = graph.tensors[gi.tensor]!;
+    return { dtype: t.dtype, shape: [...t.shape], data: decodeBytes(t.dtype, bytes[k]!, elementCount(t.shape)) } as TensorValue;
+  });
+}
+
+function bytesOf(v: TensorValue): Uint8Array {
+  return new Uint8Array(v.data.buffer, v.data.byteOffset, v.data.byteLength);
+}
+
+it('the folder holds the 119 variants, and every pending name is a real variant', () => {
+  expect(GOLDEN_OP_IDS).toHaveLength(119);
+  for (const id of [...PENDING_REFERENCE, ...PENDING_NATIVE]) expect(GOLDEN_OP_IDS).toContain(id);
+});
+
+describe.each(GOLDEN_OP_IDS)('%s', (id) => {
+  const g = goldenOp(id);
+  const graph = (): Graph => loadModel(g.modelPath);
+
+  if (PENDING_REFERENCE.has(id)) {
+    it('int8 reference: refused with a typed error (pending)', () => {
+      expect(() => prepareInt8(graph())).toThrow(UnsupportedError);
+    });
+  } else {
+    it('int8 reference: every output byte of every case equals TFLite Micro', () => {
+      const gr = graph();
+      const program = prepareInt8(gr);
+      g.cases.forEach((c, k) => {
+        program.resetState();
+        const out = program.run(inputsOf(gr, c.inputs)).outputs;
+        expect(out).toHaveLength(c.outputs.length);
+        c.outputs.forEach((want, j) => expect(byteDiff(bytesOf(out[j]!), want), `case ${k} output ${j}`).toEqual([]));
+      });
+    });
+  }
+
+  if (PENDING_NATIVE.has(id)) {
+    it('native C: refused before compiling (pending)', async () => {
+      await expect(buildHostRunner(graph())).rejects.toThrow(UnsupportedError);
+    });
+  } else {
+    it('native C (host, ASan+UBSan): every output byte of every case equals TFLite Micro', async () => {
+      const runner = await buildHostRunner(graph());
+      const outs = await runHostRunner(runner, g.cases.map((c) => c.inputs));
+      g.cases.forEach((c, k) => c.outputs.forEach((want, j) => expect(byteDiff(outs[k]![j]!, want), `case ${k} output ${j}`).toEqual([])));
+    });
+  }
+});
