@@ -1,0 +1,58 @@
+/**
+ * Operator conformance on the emulated Cortex-M4: a representative subset of
+ * ../shared/golden-ops per op family, built as native firmware for QEMU mps2-an386 (arm-none-eabi-gcc,
+ * the board's default kernels) and run there; every output byte of both cases equals TFLite
+ * Micro's reference kernels. The host build of every variant is checked in golden-ops.test.ts.
+ */
+import { describe, expect, it } from 'vitest';
+import { loadModel } from '../src/formats/load.ts';
+import { elementCount } from '../src/ir/graph.ts';
+import { decodeBytes } from '../src/reference/int8/common.ts';
+import type { TensorValue } from '../src/reference/tensor-value.ts';
+import { inferOnEmulator } from '../src/run/emulator-engine.ts';
+import { byteDiff, GOLDEN_OP_IDS, goldenOp } from './helpers/golden-ops.ts';
+
+/** Convolutions, fully connected, pooling, softmax, SVDF (and their 16x8 forms, LSTM). */
+const CONV_FAMILY = [
+  'conv2d_3x3_same_s2_relu6_c17',
+  'conv2d_3x3_valid_d2_relu6_c3',
+  'conv2d_3x3_valid_s1_relu6_c8_batch2',
+  'dwconv_3x3_same_s1_m2_relu6_c3',
+  'dwconv_3x3_valid_s2_m2_relu_c5',
+  'fc_keepdims_bias_none',
+  'fc_pertensor_bias_relu',
+  'avgpool_3x3_same_s2_relu',
+  'maxpool_3x3_same_s2',
+  'softmax_beta1_4d',
+  'svdf_rank2_batch2_none',
+];
+
+/** Element-wise arithmetic and activations. */
+const ELEMENTWISE_FAMILY = ['add_bcast4d_relu6', 'add_const_bcast_none', 'quantize_float_to_int8', 'dequantize_int8'];
+
+/** Data movement, reductions, resizing. */
+const SHAPE_FAMILY = ['reshape', 'i16_reshape'];
+
+const SUBSET = [...CONV_FAMILY, ...ELEMENTWISE_FAMILY, ...SHAPE_FAMILY];
+
+it('every id of the QEMU subset is a golden-ops variant', () => {
+  for (const id of SUBSET) expect(GOLDEN_OP_IDS).toContain(id);
+});
+
+describe.each(SUBSET)('%s on QEMU mps2-an386', (id) => {
+  it('both cases: every output byte equals TFLite Micro', async () => {
+    const g = goldenOp(id);
+    const graph = loadModel(g.modelPath);
+    for (const [k, c] of g.cases.entries()) {
+      const inputs = graph.inputs.map((gi, i): TensorValue => {
+        const t = graph.tensors[gi.tensor]!;
+        return { dtype: t.dtype, shape: [...t.shape], data: decodeBytes(t.dtype, c.inputs[i]!, elementCount(t.shape)) } as TensorValue;
+      });
+      const out = (await inferOnEmulator(graph, inputs)).outputs;
+      c.outputs.forEach((want, j) => {
+        const v = out[j]!.data;
+        expect(byteDiff(new Uint8Array(v.buffer, v.byteOffset, v.byteLength), want), `case ${k} output ${j}`).toEqual([]);
+      });
+    }
+  });
+});
