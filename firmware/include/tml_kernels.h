@@ -184,4 +184,9 @@ void tml_svdf_s8_s8(const tml_svdf_params *p, const int8_t *input, const int8_t 
 }
 #endif
 
+/* Kernel families declared in their own headers (each documents its layouts and ranges). */
+#include "tml_kernels_elementwise.h"
+#include "tml_kernels_shape.h"
+#include "tml_kernels_conv16.h"
+
 #endif /* TML_KERNELS_H */

@@ -1,5 +1,7 @@
-/** Op types the native C backend generates (kernels in firmware/kernels/, lowering in lower.ts). */
-export const NATIVE_C_OPS: ReadonlySet<string> = new Set([
+/** Op types the native C backend generates (kernels in firmware/kernels/, lowering in lower*.ts). */
+
+/** Convolutions, fully connected, pooling, softmax, SVDF, quantization, reshape. */
+const CORE_OPS = [
   'CONV_2D',
   'DEPTHWISE_CONV_2D',
   'FULLY_CONNECTED',
@@ -11,4 +13,15 @@ export const NATIVE_C_OPS: ReadonlySet<string> = new Set([
   'QUANTIZE',
   'DEQUANTIZE',
   'SVDF',
-]);
+];
+
+/** Element-wise arithmetic and activations. */
+const ELEMENTWISE_OPS: string[] = [];
+
+/** Data movement, reductions and resizing. */
+const SHAPE_OPS: string[] = [];
+
+/** TRANSPOSE_CONV, LSTM (16x8 forms of the core ops extend the core kernels). */
+const CONV16_OPS: string[] = [];
+
+export const NATIVE_C_OPS: ReadonlySet<string> = new Set([...CORE_OPS, ...ELEMENTWISE_OPS, ...SHAPE_OPS, ...CONV16_OPS]);
