@@ -34,6 +34,17 @@
  *   CLIP:              min, max (real values; ONNX Clip; +-3.4028234663852886e38 when unbounded)
  *   BATCH_MATMUL:      adjX, adjY
  *   SVDF:              rank, fusedActivation, asymmetricQuantizeInputs
+ *   TRANSPOSE_CONV:    inputs [outputShape int32 [4], filter [Cout,KH,KW,Cin], x [N,H,W,Cin],
+ *                      bias [Cout] | -1] (TFLite's order); strideH, strideW, padding, pads [top,
+ *                      left, bottom, right] (those of the forward convolution from the output
+ *                      back to the input, as TFLite derives them), fusedActivation
+ *   UNIDIRECTIONAL_SEQUENCE_LSTM: TFLite's 24 inputs (x [B,T,I] or [T,B,I], 4+4 gate weights
+ *                      in input/forget/cell/output order, 3 peephole weights, 4 gate biases,
+ *                      projection weights and bias, hidden and cell state (variable tensors),
+ *                      4 layer-norm coefficients; -1 when absent); fusedActivation (the cell
+ *                      gate's activation, normally TANH), cellClip (0 = none),
+ *                      projClip (0 = none), timeMajor, asymmetricQuantizeInputs,
+ *                      diagonalRecurrentTensors
  *   QUANTIZE/DEQUANTIZE: rounding ('HALF_AWAY' for TFLite, 'HALF_EVEN' for ONNX); ONNX imports
  *                      also carry axis (non-negative, the per-axis dimension in the IR layout).
  *                      Scale/zero point live in the quantized tensor's `quant` (QUANTIZE: the
@@ -98,6 +109,8 @@ export const KNOWN_OPS = [
   'TRANSPOSE',
   'BATCH_MATMUL',
   'SVDF',
+  'TRANSPOSE_CONV',
+  'UNIDIRECTIONAL_SEQUENCE_LSTM',
   // ONNX BatchNormalization that could not be folded into a convolution.
   'BATCH_NORM',
   // ONNX quantized ops kept with ONNX arithmetic (float requantization, round half to even).

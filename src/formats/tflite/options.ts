@@ -178,6 +178,25 @@ export function normaliseAttrs(ctx: OpContext): Record<string, AttrValue> {
       return { adjX: Boolean(opt('adj_x')), adjY: Boolean(opt('adj_y')) };
     case 'SVDF':
       return { rank: positive('rank'), fusedActivation: act(), asymmetricQuantizeInputs: Boolean(opt('asymmetric_quantize_inputs')) };
+    case 'TRANSPOSE_CONV': {
+      const strideH = positive('stride_h');
+      const strideW = positive('stride_w');
+      const pad = padding();
+      // TFLite pads a transposed convolution like the forward convolution from the output back
+      // to the input: the pads come from the output size (input 0 holds it), filter and stride.
+      const y = shapeOf(ctx, -1, 4);
+      const w = shapeOf(ctx, 1, 4);
+      return { strideH, strideW, padding: pad, pads: resolvePads(pad, y[1]!, y[2]!, w[1]!, w[2]!, strideH, strideW, 1, 1), fusedActivation: act() };
+    }
+    case 'UNIDIRECTIONAL_SEQUENCE_LSTM':
+      return {
+        fusedActivation: act(),
+        cellClip: num('cell_clip'),
+        projClip: num('proj_clip'),
+        timeMajor: Boolean(opt('time_major')),
+        asymmetricQuantizeInputs: Boolean(opt('asymmetric_quantize_inputs')),
+        diagonalRecurrentTensors: Boolean(opt('diagonal_recurrent_tensors')),
+      };
     case 'QUANTIZE':
     case 'DEQUANTIZE':
       return { rounding: 'HALF_AWAY' };

@@ -243,6 +243,16 @@ function optionValues(op: Op, plan: OpPlan, tensors: Tensor[]): Record<string, A
       return { adj_x: Boolean(a.adjX), adj_y: Boolean(a.adjY) };
     case 'SVDF':
       return { rank: a.rank!, fused_activation_function: act(), asymmetric_quantize_inputs: Boolean(a.asymmetricQuantizeInputs) };
+    case 'TRANSPOSE_CONV': {
+      const padding = Object.entries(Padding).find(([, n]) => n === a.padding)?.[0];
+      if (padding === undefined) unsupported(op, `has ${String(a.padding)} padding`, 'use SAME or VALID padding');
+      return { padding: Number(padding), stride_w: a.strideW!, stride_h: a.strideH!, fused_activation_function: act() };
+    }
+    case 'UNIDIRECTIONAL_SEQUENCE_LSTM':
+      return {
+        fused_activation_function: act(), cell_clip: a.cellClip ?? 0, proj_clip: a.projClip ?? 0, time_major: Boolean(a.timeMajor),
+        asymmetric_quantize_inputs: Boolean(a.asymmetricQuantizeInputs), diagonal_recurrent_tensors: Boolean(a.diagonalRecurrentTensors),
+      };
     case 'QUANTIZE':
     case 'DEQUANTIZE':
       if (op.inputs.length > 1) unsupported(op, 'takes its scale and zero point from runtime inputs', 'make them constants in the source model');

@@ -15,6 +15,7 @@
 import type { Op } from '../../ir/graph.ts';
 import { activationRangeQuantized, multiplyByQuantizedMultiplier } from '../fixedpoint.ts';
 import { perChannelMultipliers } from './params.ts';
+import { prepareConv2dS16, prepareDepthwiseConv2dS16 } from './conv16.ts';
 import {
   channelScales,
   dtypeRange,
@@ -118,6 +119,7 @@ function biasOf(op: Op, ctx: PrepareContext, channels: number): Int32Array | und
 
 export function prepareConv2d(op: Op, ctx: PrepareContext): EvalFn {
   const x = input(op, ctx, 0);
+  if (x.dtype === 'int16') return prepareConv2dS16(op, ctx); // 16x8: conv16.ts
   const w = input(op, ctx, 1);
   const y = output(op, ctx);
   if (w.shape.length !== 4) throw unsupported(op, 'needs a 4-D filter [Cout,KH,KW,Cin]');
@@ -172,6 +174,7 @@ export function prepareConv2d(op: Op, ctx: PrepareContext): EvalFn {
 
 export function prepareDepthwiseConv2d(op: Op, ctx: PrepareContext): EvalFn {
   const x = input(op, ctx, 0);
+  if (x.dtype === 'int16') return prepareDepthwiseConv2dS16(op, ctx); // 16x8: conv16.ts
   const w = input(op, ctx, 1);
   const y = output(op, ctx);
   if (w.shape.length !== 4) throw unsupported(op, 'needs a 4-D filter [1,KH,KW,Cout]');

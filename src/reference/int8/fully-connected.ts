@@ -9,8 +9,10 @@
  * The multiplier differs by path, exactly as TFLM computes it at Prepare:
  *   per-tensor weights:  double(float(xScale * wScale)) / double(yScale)  (product in float32)
  *   per-channel weights: double(xScale) * double(wScale[c]) / double(yScale)
- * int16 x int8 -> int16 (zero points 0): int32 accumulator with the int32 requantizer when the
- * bias is int32 or absent, an int64 accumulator with the int64 requantizer when it is int64.
+ * int16 x int8 -> int16 (zero points 0): an int64 accumulator with the int64 requantizer when
+ * the bias is int64 or absent (the converter's 16x8 form; TFLM 90b983c, which made the goldens,
+ * reads a 16x8 bias as int64), an int32 accumulator with the int32 requantizer for an int32 bias
+ * (newer TFLM's dispatch for models converted with int32 16x8 biases).
  */
 import type { Op } from '../../ir/graph.ts';
 import {
@@ -74,7 +76,7 @@ export function prepareFullyConnected(op: Op, ctx: PrepareContext): EvalFn {
     requireDtype(op, b, 'int32', 'int64');
     bias = ctx.constant(b.index) as Int32Array | BigInt64Array;
   }
-  const wide = bias instanceof BigInt64Array;
+  const wide = bias instanceof BigInt64Array || (bias === undefined && x.dtype === 'int16');
   if (x.dtype === 'int16' && (inputOffset !== 0 || outputOffset !== 0)) {
     throw unsupported(op, 'has int16 activations with a non-zero zero point (the int16 scheme is symmetric)');
   }
@@ -95,7 +97,7 @@ export function prepareFullyConnected(op: Op, ctx: PrepareContext): EvalFn {
         }
         let v: number;
         if (wide) {
-          const acc64 = BigInt(acc) + (bias as BigInt64Array)[u]!;
+          const acc64 = BigInt(acc) + (bias === undefined ? 0n : (bias as BigInt64Array)[u]!);
           v = multiplyByQuantizedMultiplierInt64(acc64, multipliers[u]!, shifts[u]!);
         } else {
           if (bias !== undefined) acc += (bias as Int32Array)[u]!;

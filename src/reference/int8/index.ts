@@ -22,6 +22,8 @@ import { prepareDequantize, prepareQuantize } from './quantize.ts';
 import { prepareConcatenation, prepareMean, preparePad, prepareReshape } from './shape-ops.ts';
 import { prepareSoftmax } from './softmax.ts';
 import { prepareSvdf } from './svdf.ts';
+import { prepareTransposeConv } from './transpose-conv.ts';
+import { prepareUnidirectionalSequenceLstm } from './lstm.ts';
 
 // Prepare-time constants, for code generators that must bake in the same numbers.
 export * from './params.ts';
@@ -44,6 +46,8 @@ const KERNELS: Record<string, PrepareFn> = {
   SOFTMAX: prepareSoftmax,
   SVDF: prepareSvdf,
   TANH: prepareTanh,
+  TRANSPOSE_CONV: prepareTransposeConv,
+  UNIDIRECTIONAL_SEQUENCE_LSTM: prepareUnidirectionalSequenceLstm,
 };
 
 /** Op types the int8 reference executor runs (for src/backends/support.ts). */

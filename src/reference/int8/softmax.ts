@@ -38,9 +38,11 @@ import {
   type EvalFn,
   type PrepareContext,
 } from './common.ts';
+import { prepareSoftmaxS16 } from './softmax-s16.ts';
 
 export function prepareSoftmax(op: Op, ctx: PrepareContext): EvalFn {
   const x = input(op, ctx, 0);
+  if (x.dtype === 'int16') return prepareSoftmaxS16(op, ctx); // int16 -> int16: softmax-s16.ts
   const y = output(op, ctx);
   requireDtype(op, x, 'int8');
   requireDtype(op, y, 'int8', 'int16');
