@@ -43,11 +43,6 @@ const PENDING_NATIVE = new Set<string>([
   // data movement, reductions
   'concat_axis1_diff_scales', 'concat_axis3_diff_scales', 'concat_axis3_same_scale', 'i16_concat_axis1_diff_scales',
   'i16_concat_axis3_same_scale', 'mean_axes12_keepdims', 'i16_mean_axes12_keepdims', 'pad', 'i16_pad',
-  // convolutions, pools, softmax, LSTM
-  'i16_conv2d_1x1_same_s1_none_c17_nobias', 'i16_conv2d_3x3_same_s1_relu_c8', 'i16_conv2d_3x3_valid_s2_none_c3',
-  'i16_dwconv_3x3_same_s1_m1_relu_c8', 'i16_dwconv_3x3_valid_s2_m2_none_c3', 'i16_softmax_beta0p5_batch',
-  'i16_softmax_beta1', 'transpose_conv_2x2_valid_s2_nobias', 'transpose_conv_3x3_same_s2', 'lstm_b1_t3', 'lstm_b2_t4',
-  'i16_avgpool_2x2_valid_s2', 'i16_avgpool_3x3_same_s1', 'i16_maxpool_3x3_same_s2', 'i16_fc_batch_bias_relu', 'i16_fc_bias_none',
 ]);
 
 function inputsOf(graph: Graph, bytes: Uint8Array[]): TensorValue[] {

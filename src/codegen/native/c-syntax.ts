@@ -74,3 +74,9 @@ export function arrayBody(values: ArrayLike<number>, perLine: number, format: (v
   }
   return lines.join('\n');
 }
+
+/** An int64 C literal (INT64_C from stdint.h); values must be exact JS integers (|v| < 2^53). */
+export function int64Literal(v: number): string {
+  if (!Number.isSafeInteger(v)) throw new RangeError(`${v} is not an exactly representable int64`);
+  return `INT64_C(${v})`;
+}

@@ -11,7 +11,7 @@ import Handlebars from 'handlebars';
 import { DataError } from '../../errors.ts';
 import { elementCount, tensorBytes, type Graph, type Tensor } from '../../ir/graph.ts';
 import { planMemory, type MemoryPlan } from '../../plan/memory.ts';
-import { arrayBody, commentText, cString, floatLiteral, int32Literal } from './c-syntax.ts';
+import { arrayBody, commentText, cString, floatLiteral, int32Literal, int64Literal } from './c-syntax.ts';
 import { lowerGraph, type LoweredModel } from './lower.ts';
 
 export const TEMPLATE_DIR = resolve(import.meta.dirname, '../../../templates/native');
@@ -58,7 +58,7 @@ function sha256(data: Uint8Array | string): string {
 }
 
 function formatterFor(ctype: string): (v: number) => string {
-  return ctype === 'float' ? floatLiteral : ctype === 'int32_t' ? int32Literal : String;
+  return ctype === 'float' ? floatLiteral : ctype === 'int32_t' ? int32Literal : ctype === 'int64_t' ? int64Literal : String;
 }
 
 function tensorInfo(t: Tensor, role: 'input' | 'output', index: number) {

@@ -18,9 +18,10 @@ import {
 } from '../../reference/fixedpoint.ts';
 import type { MemoryPlan } from '../../plan/memory.ts';
 import { floatLiteral, int32Literal } from './c-syntax.ts';
+import { lowerConv16Family } from './lower-conv16.ts';
 export { NATIVE_C_OPS } from './ops.ts';
 
-export type CType = 'int8_t' | 'int16_t' | 'int32_t' | 'float';
+export type CType = 'int8_t' | 'int16_t' | 'int32_t' | 'int64_t' | 'float';
 
 /** A `const` array placed in flash. */
 export interface ConstArray {
@@ -51,31 +52,31 @@ export interface LoweredModel {
   constBytes: number;
 }
 
-class OpRefusal extends Error {}
+export class OpRefusal extends Error {}
 
 const CTYPE: Partial<Record<DType, CType>> = { int8: 'int8_t', int16: 'int16_t', int32: 'int32_t', float32: 'float' };
-const CTYPE_BYTES: Record<CType, number> = { int8_t: 1, int16_t: 2, int32_t: 4, float: 4 };
+const CTYPE_BYTES: Record<CType, number> = { int8_t: 1, int16_t: 2, int32_t: 4, int64_t: 8, float: 4 };
 
 
-function refuse(what: string): never {
+export function refuse(what: string): never {
   throw new OpRefusal(what);
 }
 
-function scaleOf(t: Tensor): number {
+export function scaleOf(t: Tensor): number {
   const s = t.quant?.scale[0];
   if (s === undefined) refuse(`tensor #${t.index} has no quantization scale`);
   return Math.fround(s);
 }
 
-function zpOf(t: Tensor): number {
+export function zpOf(t: Tensor): number {
   return t.quant?.zeroPoint[0] ?? 0;
 }
 
-function need(t: Tensor, ...dtypes: DType[]): void {
+export function need(t: Tensor, ...dtypes: DType[]): void {
   if (!dtypes.includes(t.dtype)) refuse(`tensor #${t.index} is ${t.dtype} (the native kernels need ${dtypes.join(' or ')})`);
 }
 
-function decode(t: Tensor): Int8Array | Int16Array | Int32Array | Float32Array {
+export function decode(t: Tensor): Int8Array | Int16Array | Int32Array | Float32Array {
   if (t.data === undefined) refuse(`tensor #${t.index} should be constant`);
   const n = elementCount(t.shape);
   const copy = new Uint8Array(t.data.subarray(0, tensorBytes(t)));
@@ -99,31 +100,31 @@ function dtypeRange(dtype: DType): { min: number; max: number } {
   return { min: -2147483648, max: 2147483647 };
 }
 
-function numAttr(op: Op, key: string, fallback?: number): number {
+export function numAttr(op: Op, key: string, fallback?: number): number {
   const v = op.attrs[key];
   if (typeof v === 'number') return v;
   if (fallback !== undefined) return fallback;
   refuse(`attribute '${key}' is missing`);
 }
 
-function padsAttr(op: Op): number[] {
+export function padsAttr(op: Op): number[] {
   const v = op.attrs['pads'];
   if (Array.isArray(v) && v.length >= 2 && v.every((x) => typeof x === 'number')) return v as number[];
   return [0, 0, 0, 0];
 }
 
-function activation(op: Op): string {
+export function activation(op: Op): string {
   const a = op.attrs['fusedActivation'];
   return typeof a === 'string' ? a : 'NONE';
 }
 
-function checkActivation(op: Op): void {
+export function checkActivation(op: Op): void {
   const a = activation(op);
   if (!['NONE', 'RELU', 'RELU6', 'RELU_N1_TO_1'].includes(a)) refuse(`fused activation ${a} is not supported`);
 }
 
 /** Which model tensor a const array comes from, for its comment (escaped by the generator). */
-function tensorText(t: Tensor): string {
+export function tensorText(t: Tensor): string {
   return `tensor #${t.index} "${t.name}" [${t.shape.join(',')}]`;
 }
 
@@ -178,6 +179,9 @@ class Lowerer {
   }
 
   body(op: Op): { params: string[]; call: string[] } {
+    // 16x8 convolutions/pools/softmax, TRANSPOSE_CONV, LSTM: lower-conv16.ts.
+    const conv16 = lowerConv16Family(this, op);
+    if (conv16 !== undefined) return conv16;
     switch (op.type) {
       case 'CONV_2D':
       case 'DEPTHWISE_CONV_2D':

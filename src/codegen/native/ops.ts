@@ -22,6 +22,6 @@ const ELEMENTWISE_OPS: string[] = [];
 const SHAPE_OPS: string[] = [];
 
 /** TRANSPOSE_CONV, LSTM (16x8 forms of the core ops extend the core kernels). */
-const CONV16_OPS: string[] = [];
+const CONV16_OPS: string[] = ['TRANSPOSE_CONV', 'UNIDIRECTIONAL_SEQUENCE_LSTM'];
 
 export const NATIVE_C_OPS: ReadonlySet<string> = new Set([...CORE_OPS, ...ELEMENTWISE_OPS, ...SHAPE_OPS, ...CONV16_OPS]);
