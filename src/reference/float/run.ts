@@ -16,6 +16,7 @@ import { applyActivation, batchNorm, binary, logistic, unary } from './kernels/e
 import { softmax } from './kernels/softmax.ts';
 import { concat, mean, pad, type PadMode } from './kernels/shape-ops.ts';
 import { quantizeArray, requantizeOnnx, type Rounding } from './kernels/quantize.ts';
+import { lstm } from './kernels/lstm.ts';
 import { dequantizeArray } from './values.ts';
 
 /** Op types runFloat executes. */
@@ -46,6 +47,7 @@ export const FLOAT_REFERENCE_OPS: readonly string[] = [
   'BATCH_NORM',
   'QLINEAR_CONV',
   'QLINEAR_MATMUL',
+  'UNIDIRECTIONAL_SEQUENCE_LSTM',
 ];
 
 const FLOAT_OPS_SET = new Set(FLOAT_REFERENCE_OPS);
@@ -261,6 +263,8 @@ function runOp(op: Op, graph: Graph, get: Getter): TensorValue[] {
       return [qlinearConv(op, graph, get)];
     case 'QLINEAR_MATMUL':
       return [qlinearMatmul(op, graph, get)];
+    case 'UNIDIRECTIONAL_SEQUENCE_LSTM':
+      return [sequenceLstm(op, graph, get)];
     default:
       throw new UnsupportedError(`op ${op.index} (${op.type}) is not supported by the float reference engine`);
   }
@@ -362,4 +366,45 @@ function qlinearMatmul(op: Op, graph: Graph, get: Getter): TensorValue {
   const N = bV.shape[bV.shape.length - 1]!;
   const multipliers = Array.from(bScale, (s) => Math.fround(Math.fround(aScale * s) / yScale));
   return toDType(outT.dtype, acc.shape, requantizeOnnx(acc.data, N, multipliers, yZp, outT.dtype));
+}
+
+/** TFLite's 24-input UNIDIRECTIONAL_SEQUENCE_LSTM (kernels/lstm.ts); the states are read, not kept. */
+function sequenceLstm(op: Op, graph: Graph, get: Getter): TensorValue {
+  const outT = graph.tensors[op.outputs[0]!]!;
+  const has = (k: number): boolean => op.inputs[k] !== undefined && op.inputs[k]! >= 0;
+  const real = (k: number): FloatArray => realValues(get(op.inputs[k]!), graph.tensors[op.inputs[k]!]!, op);
+  const opt = (k: number): FloatArray | undefined => (has(k) ? real(k) : undefined);
+  const refuse = (what: string): never => {
+    throw new UnsupportedError(`op ${op.index} (UNIDIRECTIONAL_SEQUENCE_LSTM '${op.source.name}') uses ${what}, which the float engine does not run: export the LSTM without it`);
+  };
+  if (has(16) || has(17)) refuse('a projection layer');
+  if ([20, 21, 22, 23].some(has)) refuse('layer normalization');
+  for (const k of [0, 2, 3, 4, 6, 7, 8, 13, 14, 15, 18, 19]) {
+    if (!has(k)) throw new InvalidModelError(`op ${op.index} (UNIDIRECTIONAL_SEQUENCE_LSTM '${op.source.name}') lacks its required input ${k}: re-export the model`);
+  }
+  const a = op.attrs;
+  const r = lstm(
+    real(0),
+    {
+      inputToInput: opt(1),
+      inputToForget: real(2),
+      inputToCell: real(3),
+      inputToOutput: real(4),
+      recurrentToInput: opt(5),
+      recurrentToForget: real(6),
+      recurrentToCell: real(7),
+      recurrentToOutput: real(8),
+      cellToInput: opt(9)?.data,
+      cellToForget: opt(10)?.data,
+      cellToOutput: opt(11)?.data,
+      inputBias: opt(12)?.data,
+      forgetBias: real(13).data,
+      cellBias: real(14).data,
+      outputBias: real(15).data,
+    },
+    real(18).data,
+    real(19).data,
+    { timeMajor: a.timeMajor === true, activation: typeof a.fusedActivation === 'string' ? a.fusedActivation : 'TANH', cellClip: typeof a.cellClip === 'number' ? a.cellClip : 0 },
+  );
+  return toDType(outT.dtype, r.output.shape, r.output.data);
 }
