@@ -155,11 +155,12 @@ export async function buildHostRunner(
 }
 
 /**
- * Runs the host runner on several cases at once (each from a fresh tml_model_init()).
+ * Runs the host runner on several cases at once (each from a fresh tml_model_init(), or with
+ * keepState as consecutive invocations that keep the model's state tensors).
  * cases[k][i] = raw bytes of input i for case k. Returns outputs[k][j] raw bytes.
  * A sanitizer report or a crash is a MismatchError quoting its first line.
  */
-export async function runHostRunner(h: HostRunner, cases: Uint8Array[][], opts: { traceDir?: string } = {}): Promise<Uint8Array[][]> {
+export async function runHostRunner(h: HostRunner, cases: Uint8Array[][], opts: { traceDir?: string; keepState?: boolean } = {}): Promise<Uint8Array[][]> {
   const tmp = mkdtempSync(join(tmpdir(), 'tinyml-host-'));
   try {
     const files: string[] = [];
@@ -171,7 +172,7 @@ export async function runHostRunner(h: HostRunner, cases: Uint8Array[][], opts: 
         files.push(f);
       });
     });
-    const env = { ...process.env, TML_TRACE_DIR: opts.traceDir ?? '', ASAN_OPTIONS: 'detect_leaks=1:abort_on_error=0', UBSAN_OPTIONS: 'print_stacktrace=1:halt_on_error=1' };
+    const env = { ...process.env, TML_TRACE_DIR: opts.traceDir ?? '', TML_KEEP_STATE: opts.keepState ? '1' : '0', ASAN_OPTIONS: 'detect_leaks=1:abort_on_error=0', UBSAN_OPTIONS: 'print_stacktrace=1:halt_on_error=1' };
     let stderr = '';
     let failed = false;
     try {

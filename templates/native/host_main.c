@@ -5,7 +5,9 @@
  * Usage: runner <out_dir> <cases> <input files: case 0 inputs in model order, then case 1, ...>
  * Each case starts from tml_model_init() (state tensors at zero), copies its input files into
  * the model's inputs (each file must hold exactly tml_model_input_bytes(i) bytes), invokes once
- * and writes <out_dir>/case_<k>_output_<j>.bin. Exit status: 0 ok, 2 usage, 3 file, 4 invoke.
+ * and writes <out_dir>/case_<k>_output_<j>.bin. With TML_KEEP_STATE=1 in the environment only
+ * the first case initialises: the cases are consecutive invocations of one stateful model
+ * (SVDF, LSTM). Exit status: 0 ok, 2 usage, 3 file, 4 invoke.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,6 +59,8 @@ void tml_trace_tensor(int op_index, int tensor_index, const void *data, unsigned
 int main(int argc, char **argv) {
   int cases, k, i, status;
   char path[4096];
+  const char *keep = getenv("TML_KEEP_STATE");
+  const int keep_state = keep != NULL && keep[0] == '1';
   if (argc < 3) {
     fprintf(stderr, "usage: %s <out_dir> <cases> <input files...>\n", argv[0]);
     return 2;
@@ -67,7 +71,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   for (k = 0; k < cases; ++k) {
-    tml_model_init();
+    if (k == 0 || !keep_state) tml_model_init();
     for (i = 0; i < TML_MODEL_NUM_INPUTS; ++i) {
       if (read_exact(argv[3 + k * TML_MODEL_NUM_INPUTS + i], tml_model_input(i), tml_model_input_bytes(i)) != 0) return 3;
     }
