@@ -9,7 +9,6 @@
  * linearly; the sign is applied by symmetry. Output Q0.15: sigmoid in [0, 32767], tanh in
  * [-32768, 32767].
  */
-#include <stdlib.h>
 #include "tml_kernels.h"
 
 /* TFLite's table (kernels/internal/common.h sigmoid_table_uint16): exactly these nodes give
@@ -39,6 +38,11 @@ static const uint16_t sigmoid_table[256] = {
   65534, 65534, 65534, 65535
 };
 
+/* |v| as uint32 (defined for every int32). */
+static uint32_t magnitude(int32_t v) {
+  return v < 0 ? 0u - (uint32_t)v : (uint32_t)v;
+}
+
 static int32_t scale_input(int32_t x, int32_t multiplier, int32_t shift) {
   int32_t round;
   if (multiplier == 0) {
@@ -51,7 +55,7 @@ static int32_t scale_input(int32_t x, int32_t multiplier, int32_t shift) {
 
 int16_t tml_sigmoid_s16(int32_t x, int32_t multiplier, int32_t shift) {
   const int32_t v = scale_input(x, multiplier, shift);
-  const uint32_t a = (uint32_t)abs(v);
+  const uint32_t a = magnitude(v);
   const uint32_t uh = a >> 9;
   uint32_t result;
   if (uh >= 255) {
@@ -67,7 +71,7 @@ int16_t tml_sigmoid_s16(int32_t x, int32_t multiplier, int32_t shift) {
 
 int16_t tml_tanh_s16(int32_t x, int32_t multiplier, int32_t shift) {
   const int32_t v = scale_input(x, multiplier, shift);
-  const uint32_t a = (uint32_t)abs(v);
+  const uint32_t a = magnitude(v);
   const uint32_t uh = a >> 8;
   int32_t result;
   if (uh >= 255) {

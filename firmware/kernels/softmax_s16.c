@@ -9,6 +9,20 @@
 #include "tml_kernels.h"
 #include "tml_fixedpoint.h"
 
+/* Leading zeros of a positive int32 (TFLite's CountLeadingZeros). */
+TML_INLINE int clz32(uint32_t x) {
+#if defined(__GNUC__)
+  return __builtin_clz(x);
+#else
+  int n = 0;
+  while (!(x & 0x80000000u)) {
+    x <<= 1;
+    ++n;
+  }
+  return n;
+#endif
+}
+
 /* TFLite's LUTLookup for int16: 9 index bits, 7 bits of linear interpolation. */
 TML_INLINE int16_t lut_lookup(int32_t value, const int16_t *lut) {
   const int32_t index = 256 + (value >> 7);
@@ -37,7 +51,7 @@ void tml_softmax_s16(const tml_softmax_s16_params *p, const int16_t *input, int1
       sum += y[c];
     }
     /* sum >= e(0) > 0, so clz is in [1, 31]. */
-    headroom_plus_one = __builtin_clz((uint32_t)sum);
+    headroom_plus_one = clz32((uint32_t)sum);
     shifted = (int32_t)((((int64_t)sum << (headroom_plus_one - 1)) + (1 << 13)) >> 14);
     reciprocal = lut_lookup(tml_clamp(shifted - (32768 + 65536), -32768, 32767), p->one_over_one_plus_x_lut);
     right_shift = 31 - headroom_plus_one;
