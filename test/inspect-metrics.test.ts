@@ -52,6 +52,26 @@ describe('MACs', () => {
     expect(constantTotals(g)).toEqual({ parameters: 476, weightBytes: 488 });
   });
 
+  it('TRANSPOSE_CONV: in_elems * KH * KW * Cout; LSTM: out_elems * 4 gates * (I + S)', () => {
+    const lstmInputs = new Array<number>(24).fill(-1);
+    lstmInputs[0] = 4;
+    const g = graph(
+      [
+        tensor(0, [4], 'int32', true), // output shape
+        tensor(1, [5, 3, 2, 6], 'int8', true), // transpose conv filter [Cout, KH, KW, Cin]
+        tensor(2, [2, 4, 4, 6], 'int8'),
+        tensor(3, [2, 8, 8, 5], 'int8'),
+        tensor(4, [2, 7, 10], 'int8'), // LSTM x [B, T, I]
+        tensor(5, [2, 7, 16], 'int8'), // LSTM output [B, T, S]
+      ],
+      [op(0, 'TRANSPOSE_CONV', [0, 1, 2, -1], [3]), op(1, 'UNIDIRECTIONAL_SEQUENCE_LSTM', lstmInputs, [5])],
+      [2, 4],
+      [3, 5],
+    );
+    expect(opMacs(g, g.ops[0]!)).toBe(2 * 4 * 4 * 6 * (3 * 2 * 5)); // every input element meets KH*KW taps of Cout filters
+    expect(opMacs(g, g.ops[1]!)).toBe(2 * 7 * 16 * 4 * (10 + 16)); // per step and unit: 4 gates of I + S products
+  });
+
   it('element-wise ops and ops without a usable filter count 0 MACs', () => {
     const g = graph([tensor(0, [1, 4], 'int8'), tensor(1, [1, 4], 'int8'), tensor(2, [1, 4], 'int8')], [op(0, 'ADD', [0, 1], [2]), op(1, 'CONV_2D', [0, -1], [2])], [0, 1], [2]);
     expect(opMacs(g, g.ops[0]!)).toBe(0);

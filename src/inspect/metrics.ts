@@ -15,6 +15,8 @@ function tensorAt(graph: Graph, index: number): Tensor | undefined {
  *   DEPTHWISE_CONV_2D       out_elems * KH * KW                    filter [1, KH, KW, Cout]
  *   FULLY_CONNECTED         out_elems * K                          weights [units, K], out [batch, units]
  *   BATCH_MATMUL / QLINEAR_MATMUL  out_elems * K                   K = the contracted dimension of A
+ *   TRANSPOSE_CONV          in_elems * KH * KW * Cout              filter [Cout, KH, KW, Cin], input 2
+ *   UNIDIRECTIONAL_SEQUENCE_LSTM  out_elems * 4 * (I + S)         4 gates of input and recurrent products
  * Returns 0 for every other op and when a needed shape is missing.
  */
 export function opMacs(graph: Graph, op: Op): number {
@@ -47,6 +49,18 @@ export function opMacs(graph: Graph, op: Op): number {
       const adjX = op.type === 'BATCH_MATMUL' && op.attrs.adjX === true;
       const k = a.shape.length === 1 ? a.shape[0]! : adjX ? a.shape[a.shape.length - 2]! : a.shape[a.shape.length - 1]!;
       return outElems * k;
+    }
+    case 'TRANSPOSE_CONV': {
+      const filter = tensorAt(graph, op.inputs[1] ?? -1);
+      const x = tensorAt(graph, op.inputs[2] ?? -1);
+      if (!filter || !x || filter.shape.length !== 4) return 0;
+      const [cout, kh, kw] = filter.shape as [number, number, number, number];
+      return elementCount(x.shape) * kh * kw * cout;
+    }
+    case 'UNIDIRECTIONAL_SEQUENCE_LSTM': {
+      const x = tensorAt(graph, op.inputs[0] ?? -1);
+      if (!x || x.shape.length !== 3 || out.shape.length !== 3) return 0;
+      return outElems * 4 * (x.shape[2]! + out.shape[2]!);
     }
     default:
       return 0;
