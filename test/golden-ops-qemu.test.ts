@@ -27,8 +27,6 @@ const CONV_FAMILY = [
   'svdf_rank2_batch2_none',
   'i16_conv2d_3x3_same_s1_relu_c8',
   'i16_dwconv_3x3_valid_s2_m2_none_c3',
-  'i16_fc_batch_bias_relu',
-  'i16_avgpool_3x3_same_s1',
   'i16_softmax_beta0p5_batch',
   'transpose_conv_3x3_same_s2',
   'lstm_b2_t4',

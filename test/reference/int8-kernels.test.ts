@@ -200,7 +200,8 @@ describe('refusals', () => {
   it('lists the supported op types', () => {
     expect([...INT8_REFERENCE_OPS].sort()).toEqual([
       'ADD', 'AVERAGE_POOL_2D', 'CONCATENATION', 'CONV_2D', 'DEPTHWISE_CONV_2D', 'DEQUANTIZE', 'FULLY_CONNECTED', 'LOGISTIC',
-      'MAX_POOL_2D', 'MEAN', 'MUL', 'PAD', 'QUANTIZE', 'RESHAPE', 'SOFTMAX', 'SVDF', 'TANH',
+      'MAX_POOL_2D', 'MEAN', 'MUL', 'PAD', 'QUANTIZE', 'RESHAPE', 'SOFTMAX', 'SVDF', 'TANH', 'TRANSPOSE_CONV',
+      'UNIDIRECTIONAL_SEQUENCE_LSTM',
     ]);
   });
 });
