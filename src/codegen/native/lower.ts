@@ -52,7 +52,7 @@ export interface LoweredModel {
   constBytes: number;
 }
 
-export class OpRefusal extends Error {}
+class OpRefusal extends Error {}
 
 const CTYPE: Partial<Record<DType, CType>> = { int8: 'int8_t', int16: 'int16_t', int32: 'int32_t', float32: 'float' };
 const CTYPE_BYTES: Record<CType, number> = { int8_t: 1, int16_t: 2, int32_t: 4, int64_t: 8, float: 4 };
