@@ -287,14 +287,16 @@ function lstm(l: LowerContext, op: Op): LoweredBody {
   const list = (xs: (string | number)[]) => `{${xs.join(', ')}}`;
   const params = [
     `static const tml_lstm_params tml_op${op.index}_params = {`,
-    `  ${p.batches}, ${p.timeSteps}, ${p.inputSize}, ${p.units}, ${p.timeMajor ? 1 : 0}, ${p.inputZeroPoint}, ${p.hiddenZeroPoint},`,
-    `  ${list(arrays('w'))},`,
+    `  ${p.batches}, ${p.timeSteps}, ${p.inputSize}, ${p.units}, ${p.timeMajor ? 1 : 0}, /* batches, time steps, input size, units, time major */`,
+    `  ${p.inputZeroPoint}, ${p.hiddenZeroPoint}, /* input and hidden state zero points */`,
+    `  ${list(arrays('w'))}, /* input weights: forget, input, cell, output gates */`,
     `  ${list(arrays('r'))},`,
     `  ${list(arrays('b'))},`,
-    `  ${list(p.gates.map((g) => int32Literal(g.inputMultiplier.multiplier)))}, ${list(p.gates.map((g) => g.inputMultiplier.shift))},`,
-    `  ${list(p.gates.map((g) => int32Literal(g.recurrentMultiplier.multiplier)))}, ${list(p.gates.map((g) => g.recurrentMultiplier.shift))},`,
-    `  ${p.forgetCellMul.multiplier}, ${p.forgetCellMul.shift}, ${p.inputCellMul.multiplier}, ${p.inputCellMul.shift},`,
-    `  ${p.hiddenMul.multiplier}, ${p.hiddenMul.shift}, ${p.cellTanhMultiplier}, ${p.cellTanhShift}, ${p.quantizedCellClip}`,
+    `  ${list(p.gates.map((g) => int32Literal(g.inputMultiplier.multiplier)))}, ${list(p.gates.map((g) => g.inputMultiplier.shift))}, /* x * W -> Q3.12 */`,
+    `  ${list(p.gates.map((g) => int32Literal(g.recurrentMultiplier.multiplier)))}, ${list(p.gates.map((g) => g.recurrentMultiplier.shift))}, /* h * R -> Q3.12 */`,
+    `  ${p.forgetCellMul.multiplier}, ${p.forgetCellMul.shift}, ${p.inputCellMul.multiplier}, ${p.inputCellMul.shift}, /* f * c, i * g -> cell */`,
+    `  ${p.hiddenMul.multiplier}, ${p.hiddenMul.shift}, /* o * tanh(c) -> hidden */`,
+    `  ${p.cellTanhMultiplier}, ${p.cellTanhShift}, ${p.quantizedCellClip} /* tanh of the cell state; cell clip (0: none) */`,
     '};',
   ];
   const call = `tml_lstm_s8_s16(&tml_op${op.index}_params, ${l.ptr(op, p.x.index, 'input')}, ${l.ptr(op, p.hidden.index, 'hidden_state')}, ${l.ptr(op, p.cell.index, 'cell_state')}, ${l.ptr(op, p.y.index, 'output')});`;
