@@ -41,7 +41,13 @@ export interface Board {
   /** USB ids in bootloader mode (after the 1200-bps touch or a double tap of reset). */
   bootloader_hwids: UsbHwid[];
   upload: { tool: string | null; use_1200bps_touch: boolean; wait_for_upload_port: boolean };
-  emulation: { qemu: string | null; renode: string | null; report_serial: ReportSerial | null };
+  /**
+   * How the board is emulated: a QEMU machine, and/or a Renode platform (.repl, relative to
+   * Renode's root) with the peripheral of the report UART (`renode_uart`, e.g. sysbus.uart0).
+   */
+  emulation: { qemu: string | null; renode: string | null; renode_uart?: string | null; report_serial: ReportSerial | null };
+  /** firmware/platform/<folder> of the bare-metal native build when it is not the id (a board sharing another's MCU and pins). */
+  platform?: string;
   /** Which serial carries the report stream on the real board. */
   report_serial: ReportSerial;
   serial_note?: string;
@@ -164,6 +170,8 @@ export function validateBoard(raw: unknown, file: string): Board {
   c.bool('upload.wait_for_upload_port');
   c.string('emulation.qemu', { nullable: true });
   c.string('emulation.renode', { nullable: true });
+  c.string('emulation.renode_uart', { nullable: true, optional: true });
+  c.string('platform', { optional: true });
   c.oneOf('emulation.report_serial', REPORT_SERIALS, true);
   c.oneOf('report_serial', REPORT_SERIALS);
   c.string('serial_note', { optional: true });
@@ -179,6 +187,10 @@ export function validateBoard(raw: unknown, file: string): Board {
     c.rule(!(b.cpu === 'cortex-m0plus' || b.cpu === 'cortex-m0' || b.cpu === 'cortex-m3') || (b.fpu === null && !b.dsp), `${b.cpu} has neither an FPU nor DSP instructions`);
     const emulated = b.emulation.qemu !== null || b.emulation.renode !== null;
     c.rule(emulated === (b.emulation.report_serial !== null), 'emulation.report_serial must be set exactly when the board has an emulator');
+    c.rule((b.emulation.renode !== null) === (typeof b.emulation.renode_uart === 'string'), 'emulation.renode_uart (the report UART, e.g. sysbus.uart0) must be set exactly when emulation.renode is');
+    c.rule(b.emulation.renode === null || /^platforms\/[\w./-]+\.repl$/.test(b.emulation.renode), `emulation.renode '${b.emulation.renode}' must be a platform file under Renode's platforms/ folder, e.g. platforms/boards/arduino_nano_33_ble.repl`);
+    c.rule(b.emulation.renode_uart === undefined || b.emulation.renode_uart === null || /^sysbus\.\w+$/.test(b.emulation.renode_uart), `emulation.renode_uart '${b.emulation.renode_uart}' must be a peripheral such as sysbus.uart0`);
+    c.rule(b.platform === undefined || /^[a-z0-9][a-z0-9-]*$/.test(b.platform), `platform '${b.platform}' must be a folder name under firmware/platform/`);
     c.rule(!b.upload.use_1200bps_touch || b.hwids.length > 0, 'a board uploaded with the 1200-bps touch needs USB hwids');
   }
   if (c.problems.length > 0) throw new BoardError(`board file ${file} is invalid: ${c.problems.join('; ')}: fix the manifest`);

@@ -68,6 +68,8 @@ export interface SizeReport {
 
 export interface FirmwareBuild {
   elfPath: string;
+  /** The raw flash image (objcopy -O binary) from the flash origin. */
+  binPath: string;
   outDir: string;
   board: string;
   modelHash: string;
@@ -182,7 +184,8 @@ export function buildFirmware(opts: BuildFirmwareOptions): FirmwareBuild {
     throw new BoardError(`the dsp kernel set needs the Armv7E-M DSP instructions and ${board.id} (${board.cpu}) has none: build with --kernels portable`);
   }
   const platforms = nativePlatforms();
-  if (!platforms.includes(board.id)) {
+  const platform = board.platform ?? board.id;
+  if (!platforms.includes(platform)) {
     throw new BoardError(
       `board '${board.id}' has no bare-metal platform for the native backend (firmware/platform/${board.id}): build for ${platforms.join(' or ')}, or use the TFLite Micro backend for Arduino boards`,
     );
@@ -201,7 +204,7 @@ export function buildFirmware(opts: BuildFirmwareOptions): FirmwareBuild {
     throw new UsageError('this model is float: the native backend runs int8 models; pass --calib <data> to quantize it on the way (or run `tinyml convert <model> --calib <data>` first)');
   }
 
-  const linker = join(PLATFORM_DIR, board.id, 'linker.ld');
+  const linker = join(PLATFORM_DIR, platform, 'linker.ld');
   const stack = stackReserve(linker);
   const t0 = performance.now();
   const gen = generateNative(graph, {
@@ -251,7 +254,7 @@ export function buildFirmware(opts: BuildFirmwareOptions): FirmwareBuild {
     join(outDir, 'tml_input.c'),
     ...cSources(KERNELS_DIR),
     ...cSources(RUNTIME_DIR),
-    ...cSources(join(PLATFORM_DIR, board.id)),
+    ...cSources(join(PLATFORM_DIR, platform)),
     '-nostartfiles',
     '--specs=nano.specs',
     `-T${linker}`,
@@ -263,6 +266,11 @@ export function buildFirmware(opts: BuildFirmwareOptions): FirmwareBuild {
     '-lgcc',
   ];
   runTool(command[0]!, command.slice(1), { what: `compiling the firmware for ${board.id} (arm-none-eabi-gcc)` });
+  // The flash image for uploaders that take raw bytes (bossac on the Nano 33 BLE, st-flash),
+  // starting at the linker script's flash origin (0x10000 behind the Nano 33 BLE's bootloader).
+  const binPath = join(outDir, 'firmware.bin');
+  runTool(requireTool('arm-none-eabi-objcopy'), ['-O', 'binary', elfPath, binPath], { what: `writing firmware.bin for ${board.id} (arm-none-eabi-objcopy)` });
+  files.push(binPath);
 
   const sections = elfSections(elfPath).sections;
   const rodata = mapSectionBytes(readFileSync(join(outDir, 'firmware.map'), 'utf8'), '.rodata');
@@ -290,6 +298,7 @@ export function buildFirmware(opts: BuildFirmwareOptions): FirmwareBuild {
   files.push(sizePath);
   return {
     elfPath,
+    binPath,
     outDir,
     board: board.id,
     modelHash: gen.modelHash,

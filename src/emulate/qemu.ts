@@ -9,22 +9,21 @@
  * instruction counts through SysTick). QEMU starts paused (`-S`): it drops UART output while no
  * one holds the pty open, so the host opens the pty first and then resumes the guest with the
  * monitor's `cont`. The run ends at the `done` record, at QEMU's exit, or at the timeout.
- * Every decoded item is handed to `onItem` as it arrives (the JSONL log is written there).
+ * Every decoded item is handed to `onItem` as it arrives (the JSONL log is written there); the
+ * reading rules are shared with Renode (./report-stream.ts).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import type { SerialPort } from 'serialport';
-import { DeviceError, FileError, MissingToolError, TimeoutError, ToolFailedError } from '../errors.ts';
-import { ReportDecoder, type DecodedItem, type DecoderStats } from '../device/protocol.ts';
+import { FileError, MissingToolError, TimeoutError, ToolFailedError } from '../errors.ts';
+import type { DecodedItem, DecoderStats } from '../device/protocol.ts';
 import { closeSerial, openSerial } from '../device/serial.ts';
+import { readReportUntilDone } from './report-stream.ts';
+
+export { AFTER_ERROR_GRACE_MS, HELLO_TIMEOUT_MS } from './report-stream.ts';
 
 export const QEMU_BINARY = 'qemu-system-arm';
 export const QEMU_INSTALL_HINT = 'sudo apt-get install qemu-system-arm';
-
-/** The firmware's hello comes a few thousand instructions after reset; without one by then it is not a tinyml firmware (or it died at boot). */
-export const HELLO_TIMEOUT_MS = 15_000;
-/** After an `error` record the firmware sends `done`; if a second fault locks the core up, stop anyway. */
-export const AFTER_ERROR_GRACE_MS = 2_000;
 
 /** Refuses files that QEMU would load as a raw image and run as garbage. */
 export function checkArmElf(path: string): void {
@@ -146,47 +145,18 @@ export async function runQemu(opts: QemuRunOptions): Promise<QemuRunResult> {
     child.stdout?.on('data', (c: Buffer) => (qemuOutput.text += c.toString('utf8')));
     child.stderr?.on('data', (c: Buffer) => (qemuOutput.text += c.toString('utf8')));
     port = await openSerial(ptyPath);
-    const decoder = new ReportDecoder();
-    const items: DecodedItem[] = [];
-    const done = await new Promise<boolean>((resolve, reject) => {
-      const remaining = timeoutMs - (Date.now() - started);
-      const timers: NodeJS.Timeout[] = [];
-      const clearTimers = () => timers.forEach((t) => clearTimeout(t));
-      timers.push(
-        setTimeout(() => {
-          reject(new TimeoutError(`the firmware sent no 'done' record within ${Math.round(timeoutMs / 1000)} s in QEMU ${opts.machine}: raise --timeout, or lower --runs`));
-        }, Math.max(1, remaining)),
-      );
-      let sawHello = false;
-      timers.push(
-        setTimeout(() => {
-          if (!sawHello) reject(new DeviceError(`the firmware sent no hello record within ${HELLO_TIMEOUT_MS / 1000} s in QEMU ${opts.machine}: is it a tinyml firmware built for this board?`));
-        }, Math.min(HELLO_TIMEOUT_MS, Math.max(1, remaining))),
-      );
-      const handle = (decoded: DecodedItem[]) => {
-        for (const item of decoded) {
-          items.push(item);
-          opts.onItem?.(item);
-          if (item.kind !== 'record') continue;
-          if (item.record.type === 'hello') sawHello = true;
-          if (item.record.type === 'error') timers.push(setTimeout(() => { clearTimers(); resolve(false); }, AFTER_ERROR_GRACE_MS));
-          if (item.record.type === 'done') {
-            clearTimers();
-            resolve(true);
-            return;
-          }
-        }
-      };
-      port!.on('data', (chunk: Buffer) => handle(decoder.push(chunk)));
-      child.once('exit', (code) => {
-        clearTimers();
-        handle(decoder.end());
-        if (code !== 0 && code !== null) reject(new ToolFailedError(`${QEMU_BINARY} stopped with code ${code}: ${lastLine(qemuOutput.text)}`));
-        else resolve(false);
-      });
-      child.stdin?.write('cont\n');
+    const read = await readReportUntilDone({
+      port,
+      child,
+      remainingMs: timeoutMs - (Date.now() - started),
+      timeoutMs,
+      where: `QEMU ${opts.machine}`,
+      tool: QEMU_BINARY,
+      lastLine: () => lastLine(qemuOutput.text),
+      onItem: opts.onItem,
+      start: () => child.stdin?.write('cont\n'),
     });
-    return { items, stats: { ...decoder.stats }, done, wallMs: Date.now() - started, ptyPath };
+    return { ...read, wallMs: Date.now() - started, ptyPath };
   } finally {
     if (port) await closeSerial(port);
     await stopQemu(child);

@@ -1,13 +1,13 @@
 /**
  * The device column of `tinyml eval --device <board>`: the int8 model's firmware runs the same
- * samples on an emulated Cortex-M board (QEMU), and its raw output integers must equal the TS
+ * samples on an emulated Cortex-M board (QEMU or Renode), and its raw output integers must equal the TS
  * int8 reference's element for element.
  *
  * The firmware reads its input from a baked const array (tml_baked_input_<k> in tml_input.c).
  * It is compiled once, with the first sample baked in; for every further sample the array's
  * bytes are rewritten in a copy of the ELF (located through the symbol table, and checked to
  * hold the first sample's bytes before anything is rewritten), so N samples cost one build and
- * N QEMU runs.
+ * N emulator runs.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,12 +17,11 @@ import type { Graph } from '../ir/graph.ts';
 import type { TensorValue } from '../reference/tensor-value.ts';
 import { bytesOfTyped, isNpyDType, typedFromBytes } from '../data/npy.ts';
 import { buildFirmware } from '../build/firmware.ts';
-import { runQemu } from '../emulate/qemu.ts';
 import { ReportCollector, describeDeviceError } from '../report/device-report.ts';
 import { emulatedBoard } from '../run/run.ts';
 import { symbolBytes } from './elf-symbols.ts';
 
-/** Samples run on the device when --device-samples is not given: one build, a few QEMU runs. */
+/** Samples run on the device when --device-samples is not given: one build, a few emulator runs. */
 export const DEFAULT_DEVICE_SAMPLES = 5;
 /** Differing elements listed one by one; the rest are counted. */
 export const DIFFERENCES_LISTED = 20;
@@ -73,13 +72,15 @@ export function compareWithReference(reference: TensorValue[][], device: TensorV
 
 export interface EmulatorRuns {
   board: string;
+  /** 'QEMU' or 'Renode'. */
+  emulator: string;
   machine: string;
   /** [sample][output], IR layout and the output tensors' dtypes. */
   outputs: TensorValue[][];
   /** Firmware builds done (1: further samples are swapped into the same ELF). */
   builds: number;
   buildMs: number;
-  /** Wall time of all QEMU runs. */
+  /** Wall time of all emulator runs. */
   emulatorMs: number;
 }
 
@@ -89,10 +90,11 @@ export interface EmulatorRuns {
  * hash be the file's, as `tinyml run` reports it.
  */
 export async function runSamplesOnEmulator(graph: Graph, samples: TensorValue[][], board: string, modelBytes?: Uint8Array): Promise<EmulatorRuns> {
-  const { machine } = emulatedBoard(board);
+  const { machine, emulator } = emulatedBoard(board);
   const outDir = mkdtempSync(join(tmpdir(), 'tinyml-eval-device-'));
   try {
-    if (samples.length === 0) return { board, machine, outputs: [], builds: 0, buildMs: 0, emulatorMs: 0 };
+    const emulatorName = emulator.id === 'renode' ? 'Renode' : 'QEMU';
+    if (samples.length === 0) return { board, emulator: emulatorName, machine, outputs: [], builds: 0, buildMs: 0, emulatorMs: 0 };
     const bytesOf = (sample: TensorValue[]) => sample.map((v) => bytesOfTyped(v.data));
     const t0 = performance.now();
     const build = buildFirmware({ graph, modelBytes, board, outDir, inputs: bytesOf(samples[0]!), optimize: '2', runs: 1 });
@@ -117,7 +119,7 @@ export async function runSamplesOnEmulator(graph: Graph, samples: TensorValue[][
       bytesOf(sample).forEach((bytes, i) => image.set(bytes, slots[i]!.fileOffset));
       writeFileSync(patched, image);
       const collector = new ReportCollector();
-      const run = await runQemu({ elfPath: patched, machine, onItem: (item) => collector.add(item) });
+      const run = await emulator.run({ elfPath: patched, onItem: (item) => collector.add(item) });
       emulatorMs += run.wallMs;
       const rep = collector.report;
       const where = `on ${board} (sample ${k})`;
@@ -137,7 +139,7 @@ export async function runSamplesOnEmulator(graph: Graph, samples: TensorValue[][
         }),
       );
     }
-    return { board, machine, outputs, builds: 1, buildMs, emulatorMs };
+    return { board, emulator: emulatorName, machine, outputs, builds: 1, buildMs, emulatorMs };
   } finally {
     rmSync(outDir, { recursive: true, force: true });
   }

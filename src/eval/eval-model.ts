@@ -36,6 +36,8 @@ export interface DeviceColumnReport {
   /** Column id, 'device:<board>'. */
   id: string;
   board: string;
+  /** 'QEMU' or 'Renode'. */
+  emulator: string;
   machine: string;
   /** Samples run on the device (the first ones), out of `of` evaluated. */
   samples: number;
@@ -129,10 +131,11 @@ async function addDeviceColumn(report: EvalModelReport, float: Engine, int8Graph
   report.outputs.forEach((o, j) => {
     if (acc[j]) o.engines[id] = { ...acc[j]!.result(), top1Agreement: samples.length ? agree[j]! / samples.length : 0 };
   });
-  report.columns.push({ id, model: `${int8Name} on ${board} (${runs.machine} in QEMU)`, role: 'device' });
+  report.columns.push({ id, model: `${int8Name} on ${board} (${runs.machine} in ${runs.emulator})`, role: 'device' });
   report.device = {
     id,
     board,
+    emulator: runs.emulator,
     machine: runs.machine,
     samples: samples.length,
     of: report.samples,

@@ -61,7 +61,7 @@ export async function inferGraph(graph: Graph, modelName: string, opts: InferOpt
   const engine = getEngine(opts.engine ?? DEFAULT_ENGINE_FOR(graph));
   if (opts.board !== undefined) {
     if (engine.id !== emulatorEngine.id) throw new UsageError(`--board selects the emulated board of --engine emulator, and the engine is ${engine.id}: add --engine emulator or drop --board`);
-    emulatedBoard(opts.board); // unknown board, or one QEMU cannot emulate: BoardError before any work
+    emulatedBoard(opts.board); // unknown board, or one without an emulator: BoardError before any work
   }
   await engine.check(graph);
   if (opts.inputs.length !== graph.inputs.length) {

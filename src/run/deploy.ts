@@ -1,18 +1,17 @@
 /**
  * `tinyml deploy <model> --board <emulated board>`: the whole path in one call. A float model is
- * quantized first (needs --calib; src/quantize), then the int8 model is built and run in QEMU
- * exactly as `tinyml run` does. Real boards are flashed by `tinyml flash` and watched with
+ * quantized first (needs --calib; src/quantize), then the int8 model is built and run in the
+ * board's emulator (QEMU or Renode) exactly as `tinyml run` does. Real boards are flashed by `tinyml flash` and watched with
  * `tinyml monitor`; deploy says so instead of guessing.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, extname, join } from 'node:path';
-import { BoardError, FileError, UsageError } from '../errors.ts';
-import { getBoard } from '../boards/registry.ts';
+import { FileError, UsageError } from '../errors.ts';
 import { loadModel } from '../formats/load.ts';
 import { ensureWritableDir, isQuantizedGraph } from '../build/firmware.ts';
 import { convertModel, DEFAULT_QUANTIZE_OPTIONS, type ConvertSummary } from '../quantize/convert.ts';
-import { runOnEmulator, type RunOptions, type RunResult } from './run.ts';
+import { emulatedBoard, runOnEmulator, type RunOptions, type RunResult } from './run.ts';
 
 export interface DeployOptions extends Omit<RunOptions, 'model' | 'elf'> {
   model: string;
@@ -28,10 +27,7 @@ export interface DeployResult {
 }
 
 export async function deploy(opts: DeployOptions): Promise<DeployResult> {
-  const board = getBoard(opts.board);
-  if (!board.emulation.qemu) {
-    throw new BoardError(`deploy to ${board.id} needs the board itself: flash it with \`tinyml flash --board ${board.id}\` and watch it with \`tinyml monitor\`; deploy runs the emulated boards (mps2-an386, netduinoplus2)`);
-  }
+  emulatedBoard(opts.board, { emulator: opts.emulator, renodePath: opts.renodePath }); // a board without an emulator fails before any work
   const graph = loadModel(opts.model);
   let int8Model = opts.model;
   let converted: ConvertSummary | null = null;

@@ -1,6 +1,7 @@
 /**
  * The `emulator` inference engine: builds the graph's firmware with the given inputs baked in,
- * runs it in QEMU, and returns the output tensors the device reported, so the emulated
+ * runs it in the board's emulator (QEMU, or Renode for the Nano 33 BLE and STM32 Discovery
+ * boards), and returns the output tensors the device reported, so the emulated
  * Cortex-M answers through `tinyml infer` (and `eval`) like the reference engines.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -11,7 +12,6 @@ import type { Graph } from '../ir/graph.ts';
 import type { RunOptions, RunResult, TensorValue } from '../reference/tensor-value.ts';
 import { bytesOfTyped, isNpyDType, typedFromBytes } from '../data/npy.ts';
 import { buildFirmware, isQuantizedGraph } from '../build/firmware.ts';
-import { runQemu } from '../emulate/qemu.ts';
 import { ReportCollector, describeDeviceError } from '../report/device-report.ts';
 import { emulatedBoard } from './run.ts';
 
@@ -21,7 +21,7 @@ export const DEFAULT_EMULATED_BOARD = 'mps2-an386';
  * --board), default mps2-an386. */
 export const emulatorEngine = {
   id: 'emulator',
-  summary: 'the native C firmware built for an emulated Cortex-M board and run in QEMU (int8 models; board mps2-an386 by default, or netduinoplus2)',
+  summary: 'the native C firmware built for an emulated Cortex-M board and run in QEMU or Renode (int8 models; board mps2-an386 by default, or any board `tinyml boards` lists with an emulator)',
   check(graph: Graph): void {
     if (!isQuantizedGraph(graph)) {
       throw new UnsupportedError('the emulator engine runs int8 models and this model is float: quantize it first with `tinyml convert <model> --calib <data>`');
@@ -33,12 +33,12 @@ export const emulatorEngine = {
 };
 
 export async function inferOnEmulator(graph: Graph, inputs: TensorValue[], board: string = DEFAULT_EMULATED_BOARD): Promise<RunResult> {
-  const { machine } = emulatedBoard(board);
+  const { emulator } = emulatedBoard(board);
   const outDir = mkdtempSync(join(tmpdir(), 'tinyml-emulator-'));
   try {
     const build = buildFirmware({ graph, board, outDir, inputs: inputs.map((v) => bytesOfTyped(v.data)), optimize: '2', runs: 1 });
     const collector = new ReportCollector();
-    await runQemu({ elfPath: build.elfPath, machine, onItem: (item) => collector.add(item) });
+    await emulator.run({ elfPath: build.elfPath, onItem: (item) => collector.add(item) });
     const rep = collector.report;
     if (rep.errors[0]) throw new DeviceFaultError(`the emulated firmware reported ${describeDeviceError(rep.errors[0])} on ${board}`);
     if (!rep.done) throw new DeviceError(`the emulated firmware on ${board} stopped without a done record`);

@@ -1,6 +1,7 @@
 /**
  * `tinyml run`: build a model's firmware for an emulated board (the native backend's
- * buildFirmware), run it in QEMU behind a pty, decode the report and return the numbers:
+ * buildFirmware), run it in the board's emulator (QEMU or Renode, src/emulate/runner.ts) behind
+ * a pty, decode the report and return the numbers:
  * instructions per inference (min/median/max), MACs per instruction, arena, stack high-water
  * mark, flash, outputs, budget verdicts. Returns data; src/cli/commands/run.ts prints it.
  *
@@ -14,9 +15,9 @@ import { createHash } from 'node:crypto';
 import { basename, join, resolve } from 'node:path';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { BoardError, DeviceError, DeviceFaultError, FileError, MismatchError, UsageError } from '../errors.ts';
-import { getBoard, type Board } from '../boards/registry.ts';
-import { runQemu } from '../emulate/qemu.ts';
+import { DeviceError, DeviceFaultError, FileError, MismatchError, UsageError } from '../errors.ts';
+import { getBoard, loadBoards, type Board } from '../boards/registry.ts';
+import { emulatorFor, type Emulator, type EmulatorChoice, type EmulatorId } from '../emulate/runner.ts';
 import { ReportCollector, describeDeviceError, summarizeCosts, type CostSummary, type DeviceReport } from '../report/device-report.ts';
 import { JsonlLog } from '../report/jsonl.ts';
 import type { DecodedItem, DecoderStats } from '../device/protocol.ts';
@@ -43,6 +44,10 @@ export interface RunOptions {
   /** Run this already-built firmware instead of building one. */
   elf?: string;
   board: string;
+  /** qemu or renode (default: the board's QEMU machine, else its Renode platform). */
+  emulator?: string;
+  /** Renode launcher or folder (--renode); default $RENODE, PATH, ../shared/tools/renode. */
+  renodePath?: string;
   runs?: number;
   /** One raw input file per model input, baked into the firmware. */
   inputs?: string[];
@@ -79,7 +84,13 @@ export interface RunOutput {
 
 export interface RunResult {
   board: string;
+  emulator: EmulatorId;
+  /** QEMU machine or Renode platform file. */
   machine: string;
+  /** How the emulator counts ("QEMU mps2-an386, -icount shift=0"), for report headers. */
+  emulatorDescription: string;
+  /** Renode's exact executed-instruction count of the whole run, init and reporting included (null under QEMU). */
+  executedInstructions: number | null;
   elf: string;
   model: string | null;
   /** sha256 prefix of the model file the firmware was built from (null for --elf). */
@@ -120,13 +131,11 @@ export function modelHashOf(path: string): string {
   return createHash('sha256').update(readModelBytes(path)).digest('hex').slice(0, 16);
 }
 
-/** The board must exist and be emulated by QEMU. */
-export function emulatedBoard(id: string): { board: Board; machine: string } {
+/** The board must exist and have an emulator (the one asked for, else its first). */
+export function emulatedBoard(id: string, choice: EmulatorChoice = {}): { board: Board; machine: string; emulator: Emulator } {
   const board = getBoard(id);
-  if (!board.emulation.qemu) {
-    throw new BoardError(`board ${id} has no QEMU emulation: run it on the board with \`tinyml deploy ${'<model>'} --board ${id}\` and \`tinyml monitor\`, or pick an emulated board (mps2-an386, netduinoplus2)`);
-  }
-  return { board, machine: board.emulation.qemu };
+  const emulator = emulatorFor(board, choice, loadBoards());
+  return { board, machine: emulator.machine, emulator };
 }
 
 function checkPositive(name: string, v: number | undefined): void {
@@ -147,7 +156,7 @@ export function checkBudgets(result: Pick<RunResult, 'latency' | 'arenaBytes' | 
 }
 
 export async function runOnEmulator(opts: RunOptions): Promise<RunResult> {
-  const { machine } = emulatedBoard(opts.board);
+  const { machine, emulator } = emulatedBoard(opts.board, { emulator: opts.emulator, renodePath: opts.renodePath });
   checkPositive('--runs', opts.runs);
   if (!opts.model && !opts.elf) throw new UsageError('give a model to build and run, or --elf <file> with a built firmware');
   if (opts.model && !existsSync(opts.model)) throw new FileError(`model ${opts.model} not found: check the path`);
@@ -182,11 +191,10 @@ export async function runOnEmulator(opts: RunOptions): Promise<RunResult> {
 
   const log = opts.jsonl ? new JsonlLog(opts.jsonl) : null;
   const collector = new ReportCollector();
-  let qemu;
+  let emulated;
   try {
-    qemu = await runQemu({
+    emulated = await emulator.run({
       elfPath,
-      machine,
       timeoutMs: opts.timeoutMs,
       onItem: (item) => {
         log?.write(item);
@@ -201,8 +209,8 @@ export async function runOnEmulator(opts: RunOptions): Promise<RunResult> {
 
   const fault = rep.errors[0];
   if (fault) throw new DeviceFaultError(`the firmware reported ${describeDeviceError(fault)} on ${opts.board}: see the JSONL log (--jsonl) and the map file; addr2line -e ${elfPath} <pc> names the function`);
-  if (!rep.hello) throw new DeviceError(`no hello record from the firmware on ${opts.board} (${qemu.stats.rejected} rejected lines): is ${basename(elfPath)} a tinyml firmware for ${opts.board}?`);
-  if (!qemu.done || !rep.done) throw new DeviceError(`the firmware stopped without a done record on ${opts.board}: see the log lines it printed`);
+  if (!rep.hello) throw new DeviceError(`no hello record from the firmware on ${opts.board} (${emulated.stats.rejected} rejected lines): is ${basename(elfPath)} a tinyml firmware for ${opts.board}?`);
+  if (!emulated.done || !rep.done) throw new DeviceError(`the firmware stopped without a done record on ${opts.board}: see the log lines it printed`);
   if (expectedModelHash && rep.hello.model_hash !== expectedModelHash) {
     throw new MismatchError(`the firmware runs model ${rep.hello.model_hash} but ${opts.model} is ${expectedModelHash}: the ELF is stale, rebuild it (tinyml build) or drop --elf`);
   }
@@ -213,7 +221,10 @@ export async function runOnEmulator(opts: RunOptions): Promise<RunResult> {
   const perInference = batchPerInference ?? latency?.median ?? null;
   const result: RunResult = {
     board: opts.board,
+    emulator: emulator.id,
     machine,
+    emulatorDescription: emulator.describe,
+    executedInstructions: emulated.executedInstructions,
     elf: elfPath,
     model: opts.model ?? null,
     expectedModelHash,
@@ -235,8 +246,8 @@ export async function runOnEmulator(opts: RunOptions): Promise<RunResult> {
       return { index, bytes: bytes.length, hex: Buffer.from(bytes).toString('hex'), int8, argmax: int8.indexOf(Math.max(...int8)) };
     }),
     logs: rep.logs,
-    decoder: qemu.stats,
-    wallMs: qemu.wallMs,
+    decoder: emulated.stats,
+    wallMs: emulated.wallMs,
     budgets: [],
     device: rep,
   };

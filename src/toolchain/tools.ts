@@ -14,6 +14,7 @@ export const INSTALL_HINT: Record<string, string> = {
   'arm-none-eabi-gcc': 'sudo apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi',
   'arm-none-eabi-size': 'sudo apt-get install binutils-arm-none-eabi',
   'arm-none-eabi-nm': 'sudo apt-get install binutils-arm-none-eabi',
+  'arm-none-eabi-objcopy': 'sudo apt-get install binutils-arm-none-eabi',
 };
 
 /** Absolute path of `name` on PATH (or `name` itself if it is a path), or undefined. */

@@ -1,4 +1,4 @@
-/** `tinyml deploy <model> --board <emulated board>`: convert (float + --calib) + build + run in QEMU. */
+/** `tinyml deploy <model> --board <emulated board>`: convert (float + --calib) + build + run in QEMU or Renode. */
 import type { Command } from 'commander';
 import { deploy } from '../../run/deploy.ts';
 import { printJson, printLine } from '../output.ts';
@@ -17,7 +17,9 @@ export function register(program: Command): void {
     .option('--runtime <name>', 'Arduino boards: tflm (TensorFlow Lite Micro, default) or native')
     .option('-p, --port <path>', 'Arduino boards: serial port (default: found by USB VID:PID)')
     .action(async (model: string, opts: RunCliOptions & { calib?: string; runtime?: string; port?: string }) => {
-      if (isArduinoTarget(opts.board)) return runArduinoDeploy(model, opts);
+      // --emulator renode on an Arduino board (nano33ble) runs tinyml's bare-metal firmware in
+      // Renode instead of uploading a sketch.
+      if (opts.emulator === undefined && isArduinoTarget(opts.board)) return runArduinoDeploy(model, opts);
       // Emulated boards run the native runtime only: running it while the user asked for TFLite
       // Micro would answer a different question than the one asked.
       if (opts.runtime !== undefined && opts.runtime !== 'native') {

@@ -50,7 +50,7 @@ function printDevice(d: DeviceColumnReport): void {
   const cmp = d.vsInt8Reference;
   printLine();
   printLine(
-    `${d.id}: ran ${d.samples} of ${d.of} samples in QEMU (${d.machine}; --device-samples), ${d.builds} firmware build in ${(d.buildMs / 1000).toFixed(1)} s, emulation ${(d.emulatorMs / 1000).toFixed(1)} s`,
+    `${d.id}: ran ${d.samples} of ${d.of} samples in ${d.emulator} (${d.machine}; --device-samples), ${d.builds} firmware build in ${(d.buildMs / 1000).toFixed(1)} s, emulation ${(d.emulatorMs / 1000).toFixed(1)} s`,
   );
   if (cmp.differing === 0) {
     printLine(`${d.id} vs int8-reference: all ${cmp.elements} output elements equal`);
@@ -99,7 +99,7 @@ export function register(program: Command): void {
     .option('--max-samples <n>', 'evaluate at most the first N samples')
     .option('--layer-samples <n>', 'per-layer statistics over the first N samples', '200')
     .option('--snr-threshold <db>', 'a layer whose SNR is below this diverges', '20')
-    .option('--device <board>', 'also run the int8 model\'s firmware on an emulated board (mps2-an386, netduinoplus2): its outputs must equal the int8 reference exactly (exit 14 if not)')
+    .option('--device <board>', 'also run the int8 model\'s firmware on an emulated board (QEMU: mps2-an386, netduinoplus2; Renode: nano33ble, stm32f4-discovery, disco-f746ng): its outputs must equal the int8 reference exactly (exit 14 if not)')
     .option('--device-samples <n>', 'run the first N samples on --device', String(DEFAULT_DEVICE_SAMPLES))
     .option('--json', 'print the report as JSON')
     .action(

@@ -12,7 +12,7 @@ export function register(program: Command): void {
     .requiredOption('-i, --input <file...>', 'one input file per model input: raw .bin in the input dtype, .npy, or .npz (in the model\'s own layout, e.g. NCHW for ONNX)')
     .option('-o, --out <dir>', 'write each output as raw little-endian bytes to <dir>/output_<j>.bin')
     .option('-e, --engine <id>', `engine: ${ENGINES.map((e) => e.id).join(' | ')} (default: float when it runs every op of the model, else reference)`)
-    .option('-b, --board <id>', 'emulated board for --engine emulator: mps2-an386 (default) or netduinoplus2')
+    .option('-b, --board <id>', 'emulated board for --engine emulator: mps2-an386 (default), netduinoplus2 (QEMU) or nano33ble, nano33ble-sense, stm32f4-discovery, disco-f746ng (Renode)')
     .option('--json', 'print the result as JSON (all output values)')
     .action(async (model: string, opts: { input: string[]; out?: string; engine?: string; board?: string; json?: boolean }) => {
       const r = await infer(model, { inputs: opts.input, out: opts.out, engine: opts.engine, board: opts.board });

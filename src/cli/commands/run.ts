@@ -1,4 +1,4 @@
-/** `tinyml run <model> --board <emulated board>`: build, run in QEMU, print the device's report. */
+/** `tinyml run <model> --board <emulated board>`: build, run in QEMU or Renode, print the device's report. */
 import type { Command } from 'commander';
 import { BudgetError, ExitCode, TinymlError, UsageError } from '../../errors.ts';
 import { runOnEmulator, type Budgets, type RunOptions, type RunResult } from '../../run/run.ts';
@@ -7,6 +7,8 @@ import { formatTable, printJson, printLine } from '../output.ts';
 
 export interface RunCliOptions {
   board: string;
+  emulator?: string;
+  renode?: string;
   runs?: string;
   input?: string[];
   profile?: boolean;
@@ -41,7 +43,9 @@ function optLevel(v: string | undefined): '2' | 's' | undefined {
 /** The options `run` and `deploy` share. */
 export function addRunOptions(cmd: Command): Command {
   return cmd
-    .requiredOption('-b, --board <id>', 'emulated board: mps2-an386 | netduinoplus2')
+    .requiredOption('-b, --board <id>', 'emulated board: mps2-an386 | netduinoplus2 (QEMU); nano33ble | nano33ble-sense | stm32f4-discovery | disco-f746ng (Renode)')
+    .option('--emulator <name>', 'qemu | renode (default: the board\'s QEMU machine, else its Renode platform)')
+    .option('--renode <path>', 'Renode launcher or its folder (default: $RENODE, `renode` on PATH, ../shared/tools/renode)')
     .option('-n, --runs <n>', 'inferences to time (default 3)')
     .option('-i, --input <file...>', 'input file per model input (raw bytes in the input dtype, .npy or .npz), baked into the firmware; default: every input at its zero point')
     .option('--profile', 'per-op cost records')
@@ -67,6 +71,8 @@ export function runOptionsFrom(opts: RunCliOptions): Omit<RunOptions, 'model' | 
   };
   return {
     board: opts.board,
+    emulator: opts.emulator,
+    renodePath: opts.renode,
     runs: intOption('--runs', opts.runs),
     inputs: opts.input,
     profile: opts.profile,
@@ -99,7 +105,7 @@ export function register(program: Command): void {
   addRunOptions(
     program
       .command('run')
-      .description('build a model for an emulated board, run it in QEMU and print its report (instructions, memory, outputs)')
+      .description('build a model for an emulated board, run it in QEMU or Renode and print its report (instructions, memory, outputs)')
       .argument('[model]', '.tflite or .onnx int8 model; optional with --elf'),
   )
     .option('--elf <file>', 'run this built firmware instead of building (with a model: checks the firmware runs that model)')
@@ -138,7 +144,7 @@ const n = (v: number) => Math.round(v).toLocaleString('en-US');
 
 export function printRunReport(r: RunResult): void {
   const emulated = r.unit !== 'cycles';
-  printLine(`${r.model ?? r.elf} on ${r.board} (QEMU ${r.machine}${emulated ? ', -icount shift=0: costs are guest instructions, not time' : ''})`);
+  printLine(`${r.model ?? r.elf} on ${r.board} (${r.emulatorDescription}${emulated ? ': costs are guest instructions, not time' : ''})`);
   if (r.latency) {
     const l = r.latency;
     printLine(`  latency     ${n(l.median)} ${l.unit}/inference (median of ${l.runs}; min ${n(l.min)}, max ${n(l.max)})`);
@@ -159,6 +165,7 @@ export function printRunReport(r: RunResult): void {
     printLine('');
     printLine(formatTable(['#', 'op', r.unit ?? 'cost'], r.ops.map((o) => [String(o.index), o.op, n(o.cost)])));
   }
+  if (r.executedInstructions !== null) printLine(`  whole run   ${n(r.executedInstructions)} instructions executed (Renode's count: start-up, every inference and the report)`);
   for (const b of r.budgets) printLine(`  budget ${b.option} ${b.limit}: ${b.ok ? 'ok' : 'EXCEEDED'} (${b.actual ?? 'unknown'})`);
   if (r.decoder.rejected > 0) printLine(`  ${r.decoder.rejected} corrupt report line(s) rejected (CRC)`);
 }

@@ -1,0 +1,59 @@
+/*
+ * Start-up for the nRF52840 of the Arduino Nano 33 BLE / BLE Sense. The image is linked at
+ * 0x00010000, behind the Arduino bootloader, which jumps to the reset handler found in this
+ * vector table; under Renode the runner points the core's VTOR at the same address before it
+ * starts (the job the bootloader does on the board). The reset handler moves VTOR here itself,
+ * copies .data, zeroes .bss and enables the FPU. Fault exceptions go to the runtime's fault
+ * reporter, SysTick to the runtime's timer, every peripheral interrupt to the fault reporter
+ * (none is enabled, so one firing is a bug).
+ */
+#include <stdint.h>
+#include "../../runtime/tml_platform.h"
+
+#define SCB_VTOR  (*(volatile uint32_t *)0xE000ED08u)
+#define SCB_CPACR (*(volatile uint32_t *)0xE000ED88u)
+
+extern uint32_t _tml_data_load;  /* .data image in flash */
+extern uint32_t _tml_data_start, _tml_data_end, _tml_bss_start, _tml_bss_end;
+extern int main(void);
+
+void tml_reset_handler(void);
+
+#define NUM_EXTERNAL_IRQS 48 /* nRF52840 product specification: interrupts 0..47 */
+#define IRQ1 (const void *)tml_fault_entry
+#define IRQ8 IRQ1, IRQ1, IRQ1, IRQ1, IRQ1, IRQ1, IRQ1, IRQ1
+
+__attribute__((section(".isr_vector"), used))
+const void *const tml_vector_table[16 + NUM_EXTERNAL_IRQS] = {
+    &_tml_stack_end,
+    (const void *)tml_reset_handler,
+    (const void *)tml_fault_entry,  /* NMI */
+    (const void *)tml_fault_entry,  /* HardFault */
+    (const void *)tml_fault_entry,  /* MemManage */
+    (const void *)tml_fault_entry,  /* BusFault */
+    (const void *)tml_fault_entry,  /* UsageFault */
+    0, 0, 0, 0,
+    (const void *)tml_fault_entry,  /* SVCall */
+    (const void *)tml_fault_entry,  /* DebugMonitor */
+    0,
+    (const void *)tml_fault_entry,  /* PendSV */
+    (const void *)tml_systick_handler,
+    IRQ8, IRQ8, IRQ8, IRQ8, IRQ8, IRQ8, /* peripheral interrupts 0..47 */
+};
+
+/* The copy loops must not become memcpy/memset calls: no C library is required. */
+__attribute__((noreturn, optimize("no-tree-loop-distribute-patterns"))) void tml_reset_handler(void)
+{
+    SCB_VTOR = (uint32_t)(uintptr_t)tml_vector_table;
+    uint32_t *src = &_tml_data_load;
+    for (uint32_t *dst = &_tml_data_start; dst < &_tml_data_end;) *dst++ = *src++;
+    for (uint32_t *dst = &_tml_bss_start; dst < &_tml_bss_end;) *dst++ = 0;
+#if defined(__ARM_FP)
+    SCB_CPACR |= 0xFu << 20;  /* CP10 and CP11 full access: the build uses the FPU */
+    __asm volatile("dsb\n isb");
+#endif
+    (void)main();
+    for (;;) {
+        __asm volatile("wfi");
+    }
+}
