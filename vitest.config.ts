@@ -6,6 +6,9 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 300_000,
     pool: 'forks',
+    // @actions/workflow-parser imports its schema JSON without an import attribute, which Node's
+    // ESM loader refuses; vite's transform (inlining) loads it.
+    server: { deps: { inline: ['@actions/workflow-parser'] } },
     reporters: ['default', './test/helpers/summary-reporter.ts'],
   },
 });

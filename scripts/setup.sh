@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
-# Installs what tinyml needs on a Debian machine with Node 20: the Arm compiler, newlib and QEMU
-# from Debian's packages (skipped when already present), then the npm dependencies.
+# Installs what tinyml needs on a Debian machine with Node 20: the Arm compiler, newlib, QEMU and
+# the Mono runtime that Renode runs on (../shared/tools/renode, docs/renode.md) from Debian's
+# packages (skipped when already present), then the npm dependencies.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(gcc gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm)
+# Mono for Renode, headless: the runtime and the class libraries Renode loads (a tenth of
+# mono-complete). src/emulate/renode.ts MONO_PACKAGES lists the same.
+packages+=(mono-runtime libmono-microsoft-csharp4.0-cil libmono-posix4.0-cil libmono-system-drawing4.0-cil
+  libmono-system-dynamic4.0-cil libmono-system-io-compression4.0-cil libmono-system-net4.0-cil
+  libmono-system-runtime-serialization4.0-cil libmono-system-xml-linq4.0-cil libmono-system-xml-serialization4.0-cil)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -4,6 +4,7 @@
  * exactly like QEMU's pty and a board's port:
  *
  *   renode --disable-xwt --console --plain       (monitor commands on standard input)
+ *     $elf=@<elf>; include @<machine.resc>         renodeScript(): the lines below
  *     mach create "<board>"
  *     machine LoadPlatformDescription @platforms/boards/<board>.repl
  *     sysbus.cpu PerformanceInMips 1000            virtual time: 1 ns per executed instruction
@@ -27,7 +28,7 @@
  * (tests); a Mono-based Renode needs Mono (Debian: mono-runtime and a few libraries).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { SerialPort } from 'serialport';
@@ -74,6 +75,8 @@ export interface RenodeTarget {
 
 export interface RenodeRunOptions extends RenodeTarget {
   elfPath: string;
+  /** A .resc written by renodeScript (tinyml ci robot) to run instead of a fresh one. */
+  rescPath?: string;
   /** Renode launcher or its folder (--renode); default: $RENODE, PATH, ../shared/tools/renode. */
   renodePath?: string;
   timeoutMs?: number;
@@ -172,19 +175,29 @@ export function vectorTableAddress(elfPath: string): number {
 const hex = (v: number) => `0x${v.toString(16).toUpperCase()}`;
 
 /**
- * The monitor commands that create the board's machine, set the instruction-exact clock and load
- * the ELF (everything but the host pty and `start`). `elf` is written as given: an absolute
- * path, or a Renode variable such as `$elf` in a .resc script.
+ * The Renode script (.resc) that creates the board's machine, sets the instruction-exact clock
+ * and loads the ELF named by the `$elf` variable: everything but the host pty and `start`. The
+ * runner includes it after setting `$elf`; `tinyml ci robot` writes the same text for
+ * renode-test, where the .robot file sets `$elf` and starts the emulation.
  */
-export function renodeMachineCommands(target: RenodeTarget, elf: string, vectorTable: number): string[] {
+export function renodeScript(target: RenodeTarget, vectorTable: number, opts: { title?: string; defaultElf?: string } = {}): string {
   return [
+    `:name: ${opts.title ?? `tinyml firmware on ${target.name}`}`,
+    `:description: Runs a tinyml firmware ELF on ${target.name}; its report records (docs/protocol.md) come out of ${target.uart}.`,
+    '',
+    `$elf?=${opts.defaultElf ?? '@firmware.elf'}`,
+    '',
     `mach create "${target.name}"`,
     `machine LoadPlatformDescription @${target.platform}`,
+    `# Virtual time: ${RENODE_MIPS} MIPS makes one executed instruction 1 ns; SysTick counts the`,
+    '# board clock on it, so the firmware turns SysTick ticks into exact instruction counts.',
     `sysbus.cpu PerformanceInMips ${RENODE_MIPS}`,
     `sysbus.nvic Frequency ${target.cpuHz}`,
-    `sysbus LoadELF ${elf}`,
+    'sysbus LoadELF $elf',
+    '# The vector table of the image (a bootloader points VTOR there on the board).',
     `sysbus.cpu VectorTableOffset ${hex(vectorTable)}`,
-  ];
+    '',
+  ].join('\n');
 }
 
 /** Quotes a host path for a Renode command (`@path` does not allow spaces or quotes). */
@@ -288,8 +301,12 @@ export async function runRenode(opts: RenodeRunOptions): Promise<RenodeRunResult
   let port: SerialPort | null = null;
   let finished = false;
   try {
+    const resc = opts.rescPath ? resolve(opts.rescPath) : join(work, 'machine.resc');
+    if (!opts.rescPath) writeFileSync(resc, renodeScript(opts, vectorTableAddress(elfPath)));
+    else if (!existsSync(resc)) throw new FileError(`Renode script ${resc} not found: write it with tinyml ci robot`);
     const commands = [
-      ...renodeMachineCommands(opts, renodePath(elfPath), vectorTableAddress(elfPath)),
+      `$elf=${renodePath(elfPath)}`,
+      `include ${renodePath(resc)}`,
       `emulation CreateUartPtyTerminal "tml_uart" "${ptyPath}" true`,
       `connector Connect ${opts.uart} tml_uart`,
     ];

@@ -7,8 +7,8 @@
 import { BoardError, UsageError } from '../errors.ts';
 import type { Board } from '../boards/registry.ts';
 import type { DecodedItem, DecoderStats } from '../device/protocol.ts';
-import { runQemu } from './qemu.ts';
-import { runRenode } from './renode.ts';
+import { checkQemu, runQemu } from './qemu.ts';
+import { findRenode, runRenode } from './renode.ts';
 
 export const EMULATORS = ['qemu', 'renode'] as const;
 export type EmulatorId = (typeof EMULATORS)[number];
@@ -37,6 +37,8 @@ export interface Emulator {
   machine: string;
   /** For report headers: "QEMU mps2-an386, -icount shift=0". */
   describe: string;
+  /** Throws MissingToolError when the emulator is not installed (before any build). */
+  check(): void;
   run(opts: EmulatorRunOptions): Promise<EmulatorRunResult>;
 }
 
@@ -89,6 +91,7 @@ export function emulatorFor(board: Board, choice: EmulatorChoice = {}, allBoards
       id,
       machine,
       describe: `QEMU ${machine}, -icount shift=0`,
+      check: checkQemu,
       run: async (o) => ({ ...(await runQemu({ ...o, machine })), executedInstructions: null }),
     };
   }
@@ -99,6 +102,7 @@ export function emulatorFor(board: Board, choice: EmulatorChoice = {}, allBoards
     id,
     machine: platform,
     describe: `Renode ${platform}, 1 ns of virtual time per instruction`,
+    check: () => void findRenode(choice.renodePath),
     run: (o) => runRenode({ ...o, platform, uart, cpuHz: board.f_cpu, name: board.id, renodePath: choice.renodePath }),
   };
 }

@@ -161,6 +161,7 @@ export async function runOnEmulator(opts: RunOptions): Promise<RunResult> {
   if (!opts.model && !opts.elf) throw new UsageError('give a model to build and run, or --elf <file> with a built firmware');
   if (opts.model && !existsSync(opts.model)) throw new FileError(`model ${opts.model} not found: check the path`);
 
+  emulator.check();
   let elfPath: string;
   let expectedModelHash: string | null = null;
   let macs: number | null = null;

@@ -23,13 +23,17 @@ export function register(program: Command): void {
     .option('--json', 'print the build result as JSON')
     .option('--runtime <name>', 'Arduino boards: an Arduino sketch with tflm (TensorFlow Lite Micro, default) or native (tinyml C) runtime')
     .option('--report-serial <serial>', 'Arduino sketches: Serial (USB, default) or Serial1 (hardware UART, for Renode)')
+    .option('--bare-metal', 'Arduino boards with a bare-metal platform (nano33ble, nano33ble-sense): tinyml\'s own firmware, no Arduino core (firmware.elf + firmware.bin at the bootloader offset; report on the TX pin)')
     .action(
       (
         model: string,
-        opts: { board?: string; out?: string; opt: string; input?: string[]; calib?: string; kernels: string; profile?: boolean; json?: boolean; runtime?: string; reportSerial?: string },
+        opts: { board?: string; out?: string; opt: string; input?: string[]; calib?: string; kernels: string; profile?: boolean; json?: boolean; runtime?: string; reportSerial?: string; bareMetal?: boolean },
       ) => {
         if (!opts.board) throw new UsageError('build needs a board: pass --board <id> (run `tinyml boards` to list them)');
-        if (wantsArduinoSketch(opts.board, opts.runtime)) {
+        if (opts.bareMetal && (opts.runtime !== undefined || opts.reportSerial !== undefined)) {
+          throw new UsageError('--bare-metal builds tinyml\'s own firmware without an Arduino core: drop --runtime and --report-serial, which are for Arduino sketches');
+        }
+        if (!opts.bareMetal && wantsArduinoSketch(opts.board, opts.runtime)) {
           const a = buildArduinoSketch(model, { board: opts.board, runtime: opts.runtime ?? 'tflm', out: opts.out, calib: opts.calib, inputs: opts.input, reportSerial: opts.reportSerial });
           if (opts.json) printJson(a);
           else for (const line of a.summary) printLine(line);
@@ -50,6 +54,7 @@ export function register(program: Command): void {
             model: r.model,
             board: r.board,
             elf: r.elfPath,
+            bin: r.binPath,
             out_dir: r.outDir,
             model_hash: r.modelHash,
             build_id: r.buildId,
@@ -63,6 +68,7 @@ export function register(program: Command): void {
           return;
         }
         printLine(`built ${r.elfPath} for ${r.board} (model ${r.modelHash}, build ${r.buildId}, -O${r.optimize}, ${r.kernels} kernels)`);
+        printLine(`flash image ${r.binPath} (raw bytes from the flash origin, for bossac or st-flash)`);
         for (const line of r.summary) printLine(line);
       },
     );

@@ -27,7 +27,7 @@ export function register(program: Command): void {
       }
       let converted: string | null = null;
       const result = await withJunit(opts.junit, `${model} on ${opts.board}`, async () => {
-        const d = await deploy({ ...runOptionsFrom(opts), model, calib: opts.calib });
+        const d = await deploy({ ...runOptionsFrom(opts, model), model, calib: opts.calib });
         if (d.converted) converted = d.int8Model;
         return d.run;
       });

@@ -10,7 +10,8 @@ import { register as convert } from './convert.ts';
 import { register as evalCommand } from './eval.ts';
 import { register as build } from './build.ts';
 import { register as flash } from './flash.ts';
+import { register as ci } from './ci.ts';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [inspect, boards, infer, run, deploy, monitor, convert, evalCommand, build, flash];
+export const commands: RegisterCommand[] = [inspect, boards, infer, run, deploy, monitor, convert, evalCommand, build, flash, ci];

@@ -3,12 +3,14 @@ import type { Command } from 'commander';
 import { BudgetError, ExitCode, TinymlError, UsageError } from '../../errors.ts';
 import { runOnEmulator, type Budgets, type RunOptions, type RunResult } from '../../run/run.ts';
 import { writeJunit, type JunitCase } from '../../report/junit.ts';
+import { budgetsFor, readCiConfig } from '../../ci/config.ts';
 import { formatTable, printJson, printLine } from '../output.ts';
 
 export interface RunCliOptions {
   board: string;
   emulator?: string;
   renode?: string;
+  budgets?: string;
   runs?: string;
   input?: string[];
   profile?: boolean;
@@ -54,6 +56,7 @@ export function addRunOptions(cmd: Command): Command {
     .option('--timeout <s>', 'wall-clock limit of the emulated run in seconds (default 120)')
     .option('--jsonl <file>', 'append every report record to this JSONL file as it arrives')
     .option('--junit <file>', 'write a JUnit XML report (the run and each budget as a test case)')
+    .option('--budgets <file>', 'budgets from tinyml.ci.json (or a package.json "tinyml" key) for this model and board; --max-* options override them')
     .option('--max-instructions <n>', 'budget: fail (exit 13) if an inference costs more instructions')
     .option('--max-arena <bytes>', 'budget: fail (exit 13) if the tensor arena is larger')
     .option('--max-flash <bytes>', 'budget: fail (exit 13) if the firmware uses more flash')
@@ -61,13 +64,15 @@ export function addRunOptions(cmd: Command): Command {
     .option('--json', 'print the result as JSON');
 }
 
-/** Turns the shared CLI options into RunOptions (model and elf are the caller's). */
-export function runOptionsFrom(opts: RunCliOptions): Omit<RunOptions, 'model' | 'elf'> {
+/** Turns the shared CLI options into RunOptions (model and elf are the caller's; the model names
+ * its entry in a --budgets file). */
+export function runOptionsFrom(opts: RunCliOptions, model?: string): Omit<RunOptions, 'model' | 'elf'> {
+  const fromFile: Budgets = opts.budgets ? budgetsFor(readCiConfig(opts.budgets), model ?? '', opts.board) : {};
   const budgets: Budgets = {
-    maxInstructions: intOption('--max-instructions', opts.maxInstructions),
-    maxArena: intOption('--max-arena', opts.maxArena),
-    maxFlash: intOption('--max-flash', opts.maxFlash),
-    maxStack: intOption('--max-stack', opts.maxStack),
+    maxInstructions: intOption('--max-instructions', opts.maxInstructions) ?? fromFile.maxInstructions,
+    maxArena: intOption('--max-arena', opts.maxArena) ?? fromFile.maxArena,
+    maxFlash: intOption('--max-flash', opts.maxFlash) ?? fromFile.maxFlash,
+    maxStack: intOption('--max-stack', opts.maxStack) ?? fromFile.maxStack,
   };
   return {
     board: opts.board,
@@ -111,7 +116,7 @@ export function register(program: Command): void {
     .option('--elf <file>', 'run this built firmware instead of building (with a model: checks the firmware runs that model)')
     .action(async (model: string | undefined, opts: RunCliOptions) => {
       const name = `${model ?? opts.elf ?? '?'} on ${opts.board}`;
-      const result = await withJunit(opts.junit, name, () => runOnEmulator({ ...runOptionsFrom(opts), model, elf: opts.elf }));
+      const result = await withJunit(opts.junit, name, () => runOnEmulator({ ...runOptionsFrom(opts, model), model, elf: opts.elf }));
       if (opts.json) printJson(runToJson(result));
       else printRunReport(result);
       failOnBudgets(result);
