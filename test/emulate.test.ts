@@ -131,8 +131,8 @@ describe('tinyml run exit codes', () => {
     expect(r.stderr).toContain('is not a 32-bit Arm ELF firmware');
   });
 
-  it('refuses a board without QEMU emulation: exit 7', () => {
-    const r = runCli(['run', '--elf', 'x.elf', '--board', 'nano33ble']);
+  it('refuses a board without an emulator: exit 7', () => {
+    const r = runCli(['run', '--elf', 'x.elf', '--board', 'pico']);
     expect(r.code).toBe(7);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });

@@ -40,11 +40,11 @@ describe('tinyml infer --engine emulator --board', () => {
   });
 
   it('a board without an emulator is a BoardError (exit 7) naming the emulated boards', () => {
-    const r = runCli(['infer', KWS_INT8, '--engine', 'emulator', '--board', 'nano33ble', '--input', join(KWS_CASE1, 'input_0.bin')]);
+    const r = runCli(['infer', KWS_INT8, '--engine', 'emulator', '--board', 'pico', '--input', join(KWS_CASE1, 'input_0.bin')]);
     expect(r.code).toBe(ExitCode.BOARD);
     const lines = errorLine(r.stderr);
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^tinyml: error: board nano33ble has no QEMU emulation: .*mps2-an386.*netduinoplus2/);
+    expect(lines[0]).toMatch(/^tinyml: error: board pico has no emulator: .*mps2-an386 \(qemu\).*nano33ble \(renode\).*netduinoplus2 \(qemu\)/);
   });
 
   it('--board with another engine is a usage error (exit 2)', () => {

@@ -13,7 +13,7 @@ export function register(program: Command): void {
     .command('build')
     .description('generate interpreter-free C for an int8 model and compile firmware for a board (flash/RAM summary)')
     .argument('<model>', 'int8 .tflite (or a float model with --calib)')
-    .option('--board <id>', 'target board (see `tinyml boards`); the native backend builds for mps2-an386 and netduinoplus2')
+    .option('--board <id>', 'target board (see `tinyml boards`); the native backend builds bare-metal firmware for mps2-an386, netduinoplus2, nano33ble(-sense) with --bare-metal, stm32f4-discovery and disco-f746ng')
     .option('--out <dir>', 'output folder for the generated C, firmware.elf and size.json (default: build/<board>)')
     .option('--opt <level>', 'optimisation: s (size) or 2 (speed)', 's')
     .option('--input <file...>', 'input(s) baked into the firmware, one per model input (raw .bin or .npy); default: zero points')
