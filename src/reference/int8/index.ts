@@ -19,28 +19,55 @@ import { prepareAdd, prepareMul } from './elementwise.ts';
 import { prepareFullyConnected } from './fully-connected.ts';
 import { prepareAveragePool2d, prepareMaxPool2d } from './pooling.ts';
 import { prepareDequantize, prepareQuantize } from './quantize.ts';
-import { prepareConcatenation, prepareMean, preparePad, prepareReshape } from './shape-ops.ts';
+import { prepareBatchMatmul } from './batch-matmul.ts';
+import { prepareGather, preparePack, prepareReshapeLike, prepareSlice, prepareSplit, prepareTranspose } from './movement.ts';
+import { prepareArgMinMax, prepareReduce } from './reduce.ts';
+import { prepareResizeBilinear, prepareResizeNearest } from './resize.ts';
+import { prepareConcatenation, preparePad, prepareReshape } from './shape-ops.ts';
 import { prepareSoftmax } from './softmax.ts';
 import { prepareSvdf } from './svdf.ts';
 import { prepareTransposeConv } from './transpose-conv.ts';
 import { prepareUnidirectionalSequenceLstm } from './lstm.ts';
 
+/** Data movement, reductions, resizing, BATCH_MATMUL (shape-ops, movement, reduce, resize, batch-matmul). */
+const SHAPE_KERNELS: Record<string, PrepareFn> = {
+  ARG_MAX: prepareArgMinMax,
+  ARG_MIN: prepareArgMinMax,
+  BATCH_MATMUL: prepareBatchMatmul,
+  CONCATENATION: prepareConcatenation,
+  EXPAND_DIMS: prepareReshapeLike,
+  GATHER: prepareGather,
+  MEAN: prepareReduce,
+  PACK: preparePack,
+  PAD: preparePad,
+  PADV2: preparePad,
+  REDUCE_MAX: prepareReduce,
+  RESIZE_BILINEAR: prepareResizeBilinear,
+  RESIZE_NEAREST_NEIGHBOR: prepareResizeNearest,
+  SLICE: prepareSlice,
+  SPLIT: prepareSplit,
+  SPLIT_V: prepareSplit,
+  SQUEEZE: prepareReshapeLike,
+  STRIDED_SLICE: prepareSlice,
+  SUM: prepareReduce,
+  TRANSPOSE: prepareTranspose,
+  UNPACK: prepareSplit,
+};
+
 // Prepare-time constants, for code generators that must bake in the same numbers.
 export * from './params.ts';
 
 const KERNELS: Record<string, PrepareFn> = {
+  ...SHAPE_KERNELS,
   ADD: prepareAdd,
   AVERAGE_POOL_2D: prepareAveragePool2d,
-  CONCATENATION: prepareConcatenation,
   CONV_2D: prepareConv2d,
   DEPTHWISE_CONV_2D: prepareDepthwiseConv2d,
   DEQUANTIZE: prepareDequantize,
   FULLY_CONNECTED: prepareFullyConnected,
   LOGISTIC: prepareLogistic,
   MAX_POOL_2D: prepareMaxPool2d,
-  MEAN: prepareMean,
   MUL: prepareMul,
-  PAD: preparePad,
   QUANTIZE: prepareQuantize,
   RESHAPE: prepareReshape,
   SOFTMAX: prepareSoftmax,
