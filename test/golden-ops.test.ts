@@ -35,13 +35,7 @@ const PENDING_NATIVE = new Set<string>([
   ...PENDING_REFERENCE,
   // elementwise and activations
   'logistic', 'tanh', 'mul_bcast4d_relu6', 'mul_bcast_c_relu', 'mul_bcast_scalar_none', 'mul_same_none',
-  'i16_add_bcast_relu', 'i16_add_same_none', 'i16_mul_bcast_relu', 'i16_mul_same_none', 'i16_quantize_int16_to_int16',
-  // data movement, reductions
-  'arg_max', 'batch_matmul', 'expand_dims', 'gather', 'pack', 'padv2', 'reduce_max_axes12_keepdims',
-  'resize_bilinear', 'resize_bilinear_align', 'resize_bilinear_half', 'resize_nn', 'resize_nn_align',
-  'split', 'squeeze', 'strided_slice', 'sum_axes12', 'transpose', 'i16_transpose', 'unpack',
-  'concat_axis1_diff_scales', 'concat_axis3_diff_scales', 'concat_axis3_same_scale', 'i16_concat_axis1_diff_scales',
-  'i16_concat_axis3_same_scale', 'mean_axes12_keepdims', 'i16_mean_axes12_keepdims', 'pad', 'i16_pad',
+  'i16_add_bcast_relu', 'i16_add_same_none', 'i16_mul_bcast_relu', 'i16_mul_same_none',
 ]);
 
 function inputsOf(graph: Graph, bytes: Uint8Array[]): TensorValue[] {

@@ -19,6 +19,8 @@ import {
 import type { MemoryPlan } from '../../plan/memory.ts';
 import { floatLiteral, int32Literal } from './c-syntax.ts';
 import { lowerConv16Family } from './lower-conv16.ts';
+import { lowerShapeOp, type LowerContext } from './lower-shape.ts';
+import { SHAPE_OPS } from './ops.ts';
 export { NATIVE_C_OPS } from './ops.ts';
 
 export type CType = 'int8_t' | 'int16_t' | 'int32_t' | 'int64_t' | 'float';
@@ -152,6 +154,17 @@ class Lowerer {
     return name;
   }
 
+  /** The helpers a family lowering module (lower-<family>.ts) works with. */
+  context(): LowerContext {
+    return {
+      graph: this.graph,
+      plan: this.plan,
+      ptr: (op, i, role) => this.ptr(op, i, role),
+      addConst: (name, ctype, values, what) => this.addConst(name, ctype, values, what),
+      refuse,
+    };
+  }
+
   /** A C expression pointing at tensor `i`: into the arena, or at a const array for constants. */
   ptr(op: Op, i: number, role: string): string {
     const t = this.tensor(i);
@@ -204,6 +217,7 @@ class Lowerer {
       case 'SVDF':
         return this.svdf(op);
       default:
+        if (SHAPE_OPS.includes(op.type)) return lowerShapeOp(this.context(), op);
         refuse('has no native C kernel');
     }
   }
@@ -449,7 +463,7 @@ class Lowerer {
     }
     const short = { int8: 's8', int16: 's16', int32: 's32' } as Record<string, string>;
     const fn = `tml_requantize_${short[x.dtype] ?? x.dtype}_${short[y.dtype] ?? y.dtype}`;
-    const available = ['tml_requantize_s16_s8', 'tml_requantize_s8_s8', 'tml_requantize_s8_s16', 'tml_requantize_s8_s32', 'tml_requantize_s16_s32'];
+    const available = ['tml_requantize_s16_s8', 'tml_requantize_s8_s8', 'tml_requantize_s8_s16', 'tml_requantize_s8_s32', 'tml_requantize_s16_s32', 'tml_requantize_s16_s16'];
     if (!available.includes(fn)) refuse(`requantizing ${x.dtype} to ${y.dtype} is not supported`);
     const q = quantizeMultiplier(scaleOf(x) / scaleOf(y));
     const params = [

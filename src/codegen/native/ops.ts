@@ -18,8 +18,30 @@ const CORE_OPS = [
 /** Element-wise arithmetic and activations. */
 const ELEMENTWISE_OPS: string[] = [];
 
-/** Data movement, reductions and resizing. */
-const SHAPE_OPS: string[] = [];
+/** Data movement, reductions, resizing and BATCH_MATMUL (lowering in lower-shape.ts). */
+export const SHAPE_OPS: readonly string[] = [
+  'ARG_MAX',
+  'ARG_MIN',
+  'BATCH_MATMUL',
+  'CONCATENATION',
+  'EXPAND_DIMS',
+  'GATHER',
+  'MEAN',
+  'PACK',
+  'PAD',
+  'PADV2',
+  'REDUCE_MAX',
+  'RESIZE_BILINEAR',
+  'RESIZE_NEAREST_NEIGHBOR',
+  'SLICE',
+  'SPLIT',
+  'SPLIT_V',
+  'SQUEEZE',
+  'STRIDED_SLICE',
+  'SUM',
+  'TRANSPOSE',
+  'UNPACK',
+];
 
 /** TRANSPOSE_CONV, LSTM (16x8 forms of the core ops extend the core kernels). */
 const CONV16_OPS: string[] = ['TRANSPOSE_CONV', 'UNIDIRECTIONAL_SEQUENCE_LSTM'];
