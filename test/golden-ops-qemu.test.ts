@@ -35,8 +35,23 @@ const CONV_FAMILY = [
 /** Element-wise arithmetic and activations. */
 const ELEMENTWISE_FAMILY = ['add_bcast4d_relu6', 'add_const_bcast_none', 'quantize_float_to_int8', 'dequantize_int8'];
 
-/** Data movement, reductions, resizing. */
-const SHAPE_FAMILY = ['reshape', 'i16_reshape'];
+/** Data movement, reductions, resizing, BATCH_MATMUL: every kernel of movement.c, reduce.c, resize.c, batch_matmul.c once. */
+const SHAPE_FAMILY = [
+  'reshape',
+  'i16_reshape',
+  'concat_axis1_diff_scales',
+  'i16_pad',
+  'i16_transpose',
+  'strided_slice',
+  'unpack',
+  'gather',
+  'i16_mean_axes12_keepdims',
+  'reduce_max_axes12_keepdims',
+  'arg_max',
+  'resize_bilinear_half',
+  'resize_nn_align',
+  'batch_matmul',
+];
 
 const SUBSET = [...CONV_FAMILY, ...ELEMENTWISE_FAMILY, ...SHAPE_FAMILY];
 

@@ -15,6 +15,7 @@ import { batchMatmul, fullyConnected } from './kernels/matmul.ts';
 import { applyActivation, batchNorm, binary, logistic, unary } from './kernels/elementwise.ts';
 import { softmax } from './kernels/softmax.ts';
 import { concat, mean, pad, type PadMode } from './kernels/shape-ops.ts';
+import { FLOAT_SHAPE_ANY_DTYPE_OPS, FLOAT_SHAPE_OPS, runShapeOp } from './kernels/movement.ts';
 import { quantizeArray, requantizeOnnx, type Rounding } from './kernels/quantize.ts';
 import { lstm } from './kernels/lstm.ts';
 import { dequantizeArray } from './values.ts';
@@ -48,12 +49,13 @@ export const FLOAT_REFERENCE_OPS: readonly string[] = [
   'QLINEAR_CONV',
   'QLINEAR_MATMUL',
   'UNIDIRECTIONAL_SEQUENCE_LSTM',
+  ...FLOAT_SHAPE_OPS,
 ];
 
 const FLOAT_OPS_SET = new Set(FLOAT_REFERENCE_OPS);
 
 /** Ops that move data without arithmetic: they run on tensors of any dtype. */
-const ANY_DTYPE_OPS = new Set(['RESHAPE', 'TRANSPOSE', 'CONCATENATION', 'PAD', 'QUANTIZE', 'DEQUANTIZE', 'QLINEAR_CONV', 'QLINEAR_MATMUL']);
+const ANY_DTYPE_OPS = new Set(['RESHAPE', 'TRANSPOSE', 'CONCATENATION', 'PAD', 'QUANTIZE', 'DEQUANTIZE', 'QLINEAR_CONV', 'QLINEAR_MATMUL', ...FLOAT_SHAPE_ANY_DTYPE_OPS]);
 
 /** Ops whose computation is float in the graph's float form; their first input must be float. */
 function needsFloatInput(op: Op): boolean {
@@ -266,6 +268,7 @@ function runOp(op: Op, graph: Graph, get: Getter): TensorValue[] {
     case 'UNIDIRECTIONAL_SEQUENCE_LSTM':
       return [sequenceLstm(op, graph, get)];
     default:
+      if (FLOAT_SHAPE_OPS.includes(op.type)) return runShapeOp(op, graph, get);
       throw new UnsupportedError(`op ${op.index} (${op.type}) is not supported by the float reference engine`);
   }
 }
