@@ -77,6 +77,11 @@
  *   unknown builtins   keep their TFLite name as type; attrs are the raw options-table fields under
  *                      the schema's snake_case names (e.g. STRIDED_SLICE begin_mask), so the
  *                      writer can put them back.
+ *   PADV2, STRIDED_SLICE, SLICE, SPLIT, SPLIT_V, SQUEEZE, EXPAND_DIMS, PACK, UNPACK, GATHER, SUM,
+ *   REDUCE_MAX, ARG_MAX, ARG_MIN, RESIZE_BILINEAR, RESIZE_NEAREST_NEIGHBOR: the engines run them
+ *                      in this TFLite form (parameters in constant int32/int64 inputs, snake_case
+ *                      options); an importer of another format must build them the same way.
+ *                      The inputs and options each reads: src/reference/shape-params.ts.
  *   custom ops         type = the custom code, source.domain 'custom', attrs.customOptions = the
  *                      raw custom_options bytes (number[], usually a flexbuffer) when present.
  */
