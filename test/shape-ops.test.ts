@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildHostRunner, runHostRunner } from '../src/build/host.ts';
+import { generateNative } from '../src/codegen/native/generate.ts';
 import { DataError, UnsupportedError } from '../src/errors.ts';
 import { loadModel } from '../src/formats/load.ts';
 import type { AttrValue, DType, Graph, Op, Tensor } from '../src/ir/graph.ts';
@@ -270,6 +271,19 @@ describe('native C (host, ASan+UBSan) equals the int8 reference', () => {
     const ok = await runHostRunner(runner, [[xs, new Uint8Array(Int32Array.from([3, 0]).buffer)]]);
     expect(Array.from(ok[0]![0]!)).toEqual([6, 7, 0, 1]);
     await expect(runHostRunner(runner, [[xs, new Uint8Array(Int32Array.from([1, 4]).buffer)]])).rejects.toThrow(/failed at op 0/);
+  });
+});
+
+describe('reshape-like ops cost nothing in the native C', () => {
+  it('SQUEEZE and EXPAND_DIMS share their input buffer: no copy, no extra arena', () => {
+    for (const id of ['squeeze', 'expand_dims']) {
+      const graph = loadModel(goldenOp(id).modelPath);
+      const gen = generateNative(graph);
+      const invoke = gen.files['model.c']!.split('int tml_model_invoke(void)')[1]!.split('\n}')[0]!;
+      expect(invoke, id).toContain('aliased');
+      expect(invoke, id).not.toMatch(/memcpy|tml_copy_view/);
+      expect(gen.arenaBytes, id).toBe(Math.ceil(elementCount(graph.tensors[graph.inputs[0]!.tensor]!.shape) / 4) * 4);
+    }
   });
 });
 
