@@ -147,6 +147,7 @@ export function sliceSpec(graph: Graph, op: Op, fail: Fail): { x: Tensor; y: Ten
     fail(`has ${begin.length} begin, ${end.length} end and ${strides.length} stride values for a rank-${rank} input`);
   }
   if (strides.slice(0, rank).some((s) => s === 0)) fail('has a zero stride');
+  if (attrBool(op, 'offset')) fail('sets offset (end counted from begin), which tinyml does not implement; export the slice with absolute ends');
   const masks = { begin: attrNum(op, 'begin_mask', 0), end: attrNum(op, 'end_mask', 0), shrink: attrNum(op, 'shrink_axis_mask', 0) };
   const ranges = stridedSliceRanges(x.shape, begin, end, strides, masks);
   const view = rangesView(x.shape, ranges);
@@ -273,11 +274,12 @@ export function padSpec(graph: Graph, op: Op, fail: Fail): PadSpec {
     } else {
       spec.valueTensor = c;
     }
-  } else if (typeof op.attrs['constantValue'] === 'number') {
-    spec.value = op.attrs['constantValue'] as number;
-  } else {
-    // TFLM PAD: int8 pads with the output zero point, every other dtype with 0.
+  } else if (op.source.format === 'tflite' || typeof op.attrs['constantValue'] !== 'number') {
+    // TFLM PAD: int8 pads with the output zero point, every other dtype with 0 (an int16 tensor
+    // with a non-zero zero point too, whatever the import recorded).
     spec.value = x.dtype === 'int8' ? (y.quant?.zeroPoint[0] ?? 0) : 0;
+  } else {
+    spec.value = op.attrs['constantValue'] as number;
   }
   return spec;
 }
