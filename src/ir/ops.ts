@@ -121,7 +121,47 @@ export const KNOWN_OPS = [
   // ONNX quantized ops kept with ONNX arithmetic (float requantization, round half to even).
   'QLINEAR_CONV',
   'QLINEAR_MATMUL',
+  // Kept in TFLite form (see TFLITE_FORM_OPS).
+  'PADV2',
+  'STRIDED_SLICE',
+  'SLICE',
+  'SPLIT',
+  'SPLIT_V',
+  'SQUEEZE',
+  'EXPAND_DIMS',
+  'PACK',
+  'UNPACK',
+  'GATHER',
+  'SUM',
+  'REDUCE_MAX',
+  'ARG_MAX',
+  'ARG_MIN',
+  'RESIZE_BILINEAR',
+  'RESIZE_NEAREST_NEIGHBOR',
 ] as const;
+
+/**
+ * Known ops whose attributes are TFLite's own option fields (snake_case) and whose parameters
+ * stay in constant input tensors, exactly as a .tflite file holds them (see the header).
+ */
+export const TFLITE_FORM_OPS: ReadonlySet<string> = new Set([
+  'PADV2',
+  'STRIDED_SLICE',
+  'SLICE',
+  'SPLIT',
+  'SPLIT_V',
+  'SQUEEZE',
+  'EXPAND_DIMS',
+  'PACK',
+  'UNPACK',
+  'GATHER',
+  'SUM',
+  'REDUCE_MAX',
+  'ARG_MAX',
+  'ARG_MIN',
+  'RESIZE_BILINEAR',
+  'RESIZE_NEAREST_NEIGHBOR',
+]);
 
 export type KnownOp = (typeof KNOWN_OPS)[number];
 

@@ -9,7 +9,7 @@
  */
 import { InvalidModelError, UnsupportedError } from '../../errors.ts';
 import { dtypeSize, type AttrValue, type Tensor } from '../../ir/graph.ts';
-import { isKnownOp } from '../../ir/ops.ts';
+import { isKnownOp, TFLITE_FORM_OPS } from '../../ir/ops.ts';
 import type { FbTable, FlatbufferReader } from './flatbuffer-reader.ts';
 import { ActivationFunctionType, OptionTables, Padding, type SchemaField } from './schema-tables.ts';
 import { optionsTableOf } from './tables.ts';
@@ -69,7 +69,7 @@ export interface OpContext {
 export function normaliseAttrs(ctx: OpContext): Record<string, AttrValue> {
   const { type, raw } = ctx;
   const expected = optionsTableOf(type);
-  if (!isKnownOp(type)) return raw ? { ...raw.values } : expected ? defaultOptions(expected) : {};
+  if (!isKnownOp(type) || TFLITE_FORM_OPS.has(type)) return raw ? { ...raw.values } : expected ? defaultOptions(expected) : {};
   if (raw && expected && raw.table !== expected) bad(ctx, `carries ${raw.table} instead of ${expected}`);
 
   // A field's value, or its schema default when the file leaves it out.
