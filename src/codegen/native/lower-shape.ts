@@ -236,6 +236,9 @@ function lowerPad(ctx: LowerContext, op: Op): LoweredBody {
   const s = padSpec(ctx.graph, op, (w) => ctx.refuse(w));
   const eb = elementBytes(ctx, s.x);
   const n = op.index;
+  if (s.x.shape.length === 0) {
+    return { params: [], call: [`memcpy(${ctx.ptr(op, s.y.index, 'output')}, ${ctx.ptr(op, s.x.index, 'input')}, ${tensorBytes(s.y)}u); /* a scalar has nothing to pad */`] };
+  }
   const m = mergePadDims(s.x.shape, s.before, s.after);
   const five = (xs: number[]) => [...xs, ...new Array<number>(5 - xs.length).fill(0)].join(', ');
   let value: string;
