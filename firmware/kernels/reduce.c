@@ -19,6 +19,18 @@ static int32_t view_next(const tml_view *v, int32_t *idx) {
   return delta;
 }
 
+/* Advances the odometer of every dimension of `v` but the innermost (the next row). */
+static int32_t outer_next(const tml_view *v, int32_t *idx) {
+  int32_t d, delta = 0;
+  for (d = v->rank - 2; d >= 0; --d) {
+    delta += v->step[d];
+    if (++idx[d] < v->shape[d]) return delta;
+    delta -= v->step[d] * v->shape[d];
+    idx[d] = 0;
+  }
+  return delta;
+}
+
 static int32_t view_count(const tml_view *v) {
   int32_t d, n = 1;
   for (d = 0; d < v->rank; ++d) n *= v->shape[d];
@@ -45,16 +57,7 @@ static int32_t view_count(const tml_view *v) {
       for (r = 0; r < rows && row > 0; ++r) {                                                    \
         const T *src = input + at;                                                               \
         for (k = 0; k < row; ++k) sum += (uint32_t)(int32_t)src[(ptrdiff_t)k * row_step];        \
-        /* next row: step the outer reduced dimensions only */                                   \
-        {                                                                                        \
-          int32_t d;                                                                             \
-          for (d = inner_rank - 2; d >= 0; --d) {                                                \
-            at += p->reduced.step[d];                                                            \
-            if (++ridx[d] < p->reduced.shape[d]) break;                                          \
-            at -= p->reduced.step[d] * p->reduced.shape[d];                                      \
-            ridx[d] = 0;                                                                         \
-          }                                                                                      \
-        }                                                                                        \
+        at += outer_next(&p->reduced, ridx);                                                     \
       }                                                                                          \
       if (p->count == 0) {                                                                       \
         output[o] = 0;                                                                           \
@@ -75,15 +78,23 @@ TML_DEFINE_REDUCE_SUM(tml_reduce_sum_s16, int16_t, -32768, 32767)
 #define TML_DEFINE_REDUCE_MAX(name, T, LO)                                                        \
   void name(const tml_reduce_params *p, const T *input, T *output) {                             \
     const int32_t outputs = view_count(&p->kept);                                                \
+    const int32_t inner_rank = p->reduced.rank;                                                  \
+    const int32_t row = p->reduced.shape[inner_rank - 1];                                        \
+    const int32_t row_step = p->reduced.step[inner_rank - 1];                                    \
+    const int32_t rows = p->count / (row > 0 ? row : 1);                                         \
     int32_t kidx[TML_VIEW_MAX_RANK] = {0};                                                       \
-    int32_t base = p->kept.offset, o, k;                                                         \
+    int32_t base = p->kept.offset, o;                                                            \
     for (o = 0; o < outputs; ++o) {                                                              \
       int32_t ridx[TML_VIEW_MAX_RANK] = {0};                                                     \
-      int32_t at = base + p->reduced.offset;                                                     \
+      int32_t at = base + p->reduced.offset, r, k;                                               \
       T m = (T)(LO);                                                                             \
-      for (k = 0; k < p->count; ++k) {                                                           \
-        if (input[at] > m) m = input[at];                                                        \
-        at += view_next(&p->reduced, ridx);                                                      \
+      for (r = 0; r < rows && row > 0; ++r) {                                                    \
+        const T *src = input + at;                                                               \
+        for (k = 0; k < row; ++k) {                                                              \
+          const T v = src[(ptrdiff_t)k * row_step];                                              \
+          if (v > m) m = v;                                                                      \
+        }                                                                                        \
+        at += outer_next(&p->reduced, ridx);                                                     \
       }                                                                                          \
       output[o] = m;                                                                             \
       base += view_next(&p->kept, kidx);                                                         \
