@@ -9,6 +9,15 @@
 
 #include "tml_kernels.h"
 
+/* memcpy, with short copies (a few channels) done inline: a library call costs more than them. */
+static void copy_bytes(uint8_t *dst, const uint8_t *src, size_t n) {
+  if (n <= 16) {
+    while (n--) *dst++ = *src++;
+  } else {
+    memcpy(dst, src, n);
+  }
+}
+
 /* Copies `count` elements spaced `step` elements apart (step != 1) into dense `out`. */
 static void gather_row(const uint8_t *in, int32_t step, int32_t count, int32_t eb, uint8_t *out) {
   int32_t i;
@@ -48,7 +57,7 @@ void tml_copy_view(const tml_view *v, int32_t elem_bytes, const void *input, voi
   if (row == 0) return;
   for (r = 0; r < rows; ++r) {
     const uint8_t *src = in + (ptrdiff_t)at * elem_bytes;
-    if (row_step == 1) memcpy(out, src, row_bytes);
+    if (row_step == 1) copy_bytes(out, src, row_bytes);
     else gather_row(src, row_step, row, elem_bytes, out);
     out += row_bytes;
     /* Odometer over the outer dimensions, tracking the input offset. */
@@ -68,7 +77,7 @@ void tml_concat(int32_t outer, int32_t count, const int32_t *chunk_bytes, const 
   for (b = 0; b < outer; ++b) {
     for (i = 0; i < count; ++i) {
       const size_t n = (size_t)chunk_bytes[i];
-      memcpy(out, (const uint8_t *)inputs[i] + (size_t)b * n, n);
+      copy_bytes(out, (const uint8_t *)inputs[i] + (size_t)b * n, n);
       out += n;
     }
   }
@@ -79,9 +88,17 @@ static uint8_t *fill(uint8_t *out, const uint8_t *value, int32_t elems, int32_t 
   int32_t i;
   if (eb == 1) {
     memset(out, value[0], (size_t)elems);
-    return out + elems;
+  } else if (eb == 2) {
+    int16_t v, *d = (int16_t *)(void *)out;
+    memcpy(&v, value, 2);
+    for (i = 0; i < elems; ++i) d[i] = v;
+  } else if (eb == 4) {
+    int32_t v, *d = (int32_t *)(void *)out;
+    memcpy(&v, value, 4);
+    for (i = 0; i < elems; ++i) d[i] = v;
+  } else {
+    for (i = 0; i < elems; ++i) memcpy(out + (ptrdiff_t)i * eb, value, (size_t)eb);
   }
-  for (i = 0; i < elems; ++i) memcpy(out + (ptrdiff_t)i * eb, value, (size_t)eb);
   return out + (ptrdiff_t)elems * eb;
 }
 
@@ -99,7 +116,7 @@ static uint8_t *pad_dim(pad_state *s, int32_t d, uint8_t *out) {
   out = fill(out, s->value, p->before[d] * s->out_inner[d], s->eb);
   if (d == p->rank - 1) {
     const size_t n = (size_t)p->in_shape[d] * (size_t)s->eb;
-    memcpy(out, s->in, n);
+    copy_bytes(out, s->in, n);
     s->in += n;
     out += n;
   } else {
@@ -135,7 +152,7 @@ int tml_gather(int32_t batches, int32_t outer, int32_t axis_size, int32_t coords
       for (c = 0; c < coords; ++c) {
         const int32_t k = coord[c];
         if (k < 0 || k >= axis_size) return -1;
-        memcpy(out, slab + (ptrdiff_t)k * inner_bytes, (size_t)inner_bytes);
+        copy_bytes(out, slab + (ptrdiff_t)k * inner_bytes, (size_t)inner_bytes);
         out += inner_bytes;
       }
     }
@@ -155,7 +172,7 @@ void tml_resize_nearest(int32_t batches, int32_t in_h, int32_t in_w, int32_t out
     for (y = 0; y < out_h; ++y) {
       const uint8_t *row = image + (ptrdiff_t)src_y[y] * row_bytes;
       for (x = 0; x < out_w; ++x) {
-        memcpy(out, row + (ptrdiff_t)src_x[x] * pixel_bytes, (size_t)pixel_bytes);
+        copy_bytes(out, row + (ptrdiff_t)src_x[x] * pixel_bytes, (size_t)pixel_bytes);
         out += pixel_bytes;
       }
     }
