@@ -9,10 +9,16 @@
  * `runInt8(graph, inputs)` is prepare + one run from fresh state (what the golden files hold).
  */
 import { DataError, UnsupportedError } from '../../errors.ts';
-import type { Graph, Tensor } from '../../ir/graph.ts';
+import type { Graph, Op, Tensor } from '../../ir/graph.ts';
 import { elementCount } from '../../ir/graph.ts';
 import type { RunOptions, RunResult, TensorValue, TypedArray } from '../tensor-value.ts';
-import { prepareLogistic, prepareTanh } from './activations.ts';
+import { logisticElement, tanhElement } from './activations.ts';
+import { prepareMaximum, prepareMinimum, preparePrelu, prepareSquaredDifference, prepareSub } from './binary.ts';
+import { eluElement } from './elu.ts';
+import { hardSwishElement } from './hard-swish.ts';
+import { prepareL2Normalization } from './l2norm.ts';
+import { leakyReluElement, relu6Element, reluElement } from './relu.ts';
+import { unaryKernel, type ElementFn, type UnaryPrepare } from './unary.ts';
 import { allocate, decodeBytes, unsupported, type EvalFn, type PrepareContext, type PrepareFn, type ValueStore } from './common.ts';
 import { prepareConv2d, prepareDepthwiseConv2d } from './conv.ts';
 import { prepareAdd, prepareMul } from './elementwise.ts';
@@ -28,7 +34,22 @@ import { prepareUnidirectionalSequenceLstm } from './lstm.ts';
 // Prepare-time constants, for code generators that must bake in the same numbers.
 export * from './params.ts';
 
+/**
+ * Element-wise activations as functions of one quantized value (unary.ts): code generators
+ * build int8 lookup tables from these, so the C equals this reference by construction.
+ */
+const UNARY: Record<string, UnaryPrepare> = {
+  ELU: eluElement,
+  HARD_SWISH: hardSwishElement,
+  LEAKY_RELU: leakyReluElement,
+  LOGISTIC: logisticElement,
+  RELU: reluElement,
+  RELU6: relu6Element,
+  TANH: tanhElement,
+};
+
 const KERNELS: Record<string, PrepareFn> = {
+  ...Object.fromEntries(Object.entries(UNARY).map(([type, f]) => [type, unaryKernel(f)])),
   ADD: prepareAdd,
   AVERAGE_POOL_2D: prepareAveragePool2d,
   CONCATENATION: prepareConcatenation,
@@ -36,19 +57,32 @@ const KERNELS: Record<string, PrepareFn> = {
   DEPTHWISE_CONV_2D: prepareDepthwiseConv2d,
   DEQUANTIZE: prepareDequantize,
   FULLY_CONNECTED: prepareFullyConnected,
-  LOGISTIC: prepareLogistic,
+  L2_NORMALIZATION: prepareL2Normalization,
+  MAXIMUM: prepareMaximum,
+  MINIMUM: prepareMinimum,
   MAX_POOL_2D: prepareMaxPool2d,
   MEAN: prepareMean,
   MUL: prepareMul,
   PAD: preparePad,
+  PRELU: preparePrelu,
   QUANTIZE: prepareQuantize,
   RESHAPE: prepareReshape,
   SOFTMAX: prepareSoftmax,
+  SQUARED_DIFFERENCE: prepareSquaredDifference,
+  SUB: prepareSub,
   SVDF: prepareSvdf,
-  TANH: prepareTanh,
   TRANSPOSE_CONV: prepareTransposeConv,
   UNIDIRECTIONAL_SEQUENCE_LSTM: prepareUnidirectionalSequenceLstm,
 };
+
+/**
+ * The element function of a unary activation op (RELU, LOGISTIC, ...) after its Prepare checks,
+ * or undefined when `op` is not one. Throws UnsupportedError as the executor would.
+ */
+export function unaryElementFunction(graph: Graph, op: Op): ElementFn | undefined {
+  const f = UNARY[op.type];
+  return f === undefined ? undefined : f(op, constantsOf(graph));
+}
 
 /** Op types the int8 reference executor runs (for src/backends/support.ts). */
 export const INT8_REFERENCE_OPS: ReadonlySet<string> = new Set(Object.keys(KERNELS));
