@@ -19,6 +19,7 @@ import {
 import type { MemoryPlan } from '../../plan/memory.ts';
 import { floatLiteral, int32Literal } from './c-syntax.ts';
 import { lowerConv16Family } from './lower-conv16.ts';
+import { lowerElementwise } from './lower-elementwise.ts';
 export { NATIVE_C_OPS } from './ops.ts';
 
 export type CType = 'int8_t' | 'int16_t' | 'int32_t' | 'int64_t' | 'float';
@@ -94,7 +95,7 @@ export function decode(t: Tensor): Int8Array | Int16Array | Int32Array | Float32
   }
 }
 
-function dtypeRange(dtype: DType): { min: number; max: number } {
+export function dtypeRange(dtype: DType): { min: number; max: number } {
   if (dtype === 'int8') return { min: -128, max: 127 };
   if (dtype === 'int16') return { min: -32768, max: 32767 };
   return { min: -2147483648, max: 2147483647 };
@@ -132,7 +133,7 @@ function shapeText(t: Tensor): string {
   return `[${t.shape.join(',')}] ${t.dtype}`;
 }
 
-class Lowerer {
+export class Lowerer {
   consts: ConstArray[] = [];
   constNames = new Set<string>();
 
@@ -182,6 +183,9 @@ class Lowerer {
     // 16x8 convolutions/pools/softmax, TRANSPOSE_CONV, LSTM: lower-conv16.ts.
     const conv16 = lowerConv16Family(this, op);
     if (conv16 !== undefined) return conv16;
+    // Element-wise arithmetic and activations: lower-elementwise.ts.
+    const elementwise = lowerElementwise(this, op);
+    if (elementwise !== undefined) return elementwise;
     switch (op.type) {
       case 'CONV_2D':
       case 'DEPTHWISE_CONV_2D':
@@ -449,7 +453,7 @@ class Lowerer {
     }
     const short = { int8: 's8', int16: 's16', int32: 's32' } as Record<string, string>;
     const fn = `tml_requantize_${short[x.dtype] ?? x.dtype}_${short[y.dtype] ?? y.dtype}`;
-    const available = ['tml_requantize_s16_s8', 'tml_requantize_s8_s8', 'tml_requantize_s8_s16', 'tml_requantize_s8_s32', 'tml_requantize_s16_s32'];
+    const available = ['tml_requantize_s16_s8', 'tml_requantize_s8_s8', 'tml_requantize_s8_s16', 'tml_requantize_s8_s32', 'tml_requantize_s16_s32', 'tml_requantize_s16_s16'];
     if (!available.includes(fn)) refuse(`requantizing ${x.dtype} to ${y.dtype} is not supported`);
     const q = quantizeMultiplier(scaleOf(x) / scaleOf(y));
     const params = [
