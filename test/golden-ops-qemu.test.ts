@@ -33,7 +33,18 @@ const CONV_FAMILY = [
 ];
 
 /** Element-wise arithmetic and activations. */
-const ELEMENTWISE_FAMILY = ['add_bcast4d_relu6', 'add_const_bcast_none', 'quantize_float_to_int8', 'dequantize_int8'];
+const ELEMENTWISE_FAMILY = [
+  'add_bcast4d_relu6',
+  'add_const_bcast_none',
+  'quantize_float_to_int8',
+  'dequantize_int8',
+  'hard_swish',
+  'prelu_alpha_c',
+  'sub_bcast4d_relu6',
+  'i16_mul_bcast_relu',
+  'i16_tanh',
+  'l2_normalization',
+];
 
 /** Data movement, reductions, resizing. */
 const SHAPE_FAMILY = ['reshape', 'i16_reshape'];
