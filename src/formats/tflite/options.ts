@@ -183,6 +183,8 @@ export function normaliseAttrs(ctx: OpContext): Record<string, AttrValue> {
     }
     case 'LEAKY_RELU':
       return { alpha: num('alpha') };
+    case 'L2_NORMALIZATION':
+      return { fusedActivation: act() };
     case 'BATCH_MATMUL':
       return { adjX: Boolean(opt('adj_x')), adjY: Boolean(opt('adj_y')) };
     case 'SVDF':
