@@ -184,7 +184,7 @@ describe('refusals', () => {
   });
   it('names an op type it has no kernel for, and the node', () => {
     const t = oneOp('TRANSPOSE', [{ shape: [2], scale: 1 }], { shape: [2], scale: 1 }, { perm: [0] });
-    expect(() => runInt8(t, [value('int8', [2], [1, 2])])).toThrow(/TRANSPOSE \(op #0, node 'node0'\) has no int8 implementation/);
+    expect(() => runInt8(t, [value('int8', [2], [1, 2])])).toThrow(/TRANSPOSE \(op #0, node 'node0'\) has no int8 kernel/);
   });
   it('refuses a float model, naming the op', () => {
     const path = join(MODELS, 'tflm-hello-world', 'hello_world_float.tflite');
@@ -199,9 +199,10 @@ describe('refusals', () => {
   });
   it('lists the supported op types', () => {
     expect([...INT8_REFERENCE_OPS].sort()).toEqual([
-      'ADD', 'AVERAGE_POOL_2D', 'CONCATENATION', 'CONV_2D', 'DEPTHWISE_CONV_2D', 'DEQUANTIZE', 'FULLY_CONNECTED', 'LOGISTIC',
-      'MAX_POOL_2D', 'MEAN', 'MUL', 'PAD', 'QUANTIZE', 'RESHAPE', 'SOFTMAX', 'SVDF', 'TANH', 'TRANSPOSE_CONV',
-      'UNIDIRECTIONAL_SEQUENCE_LSTM',
+      'ADD', 'AVERAGE_POOL_2D', 'CONCATENATION', 'CONV_2D', 'DEPTHWISE_CONV_2D', 'DEQUANTIZE', 'ELU', 'FULLY_CONNECTED',
+      'HARD_SWISH', 'L2_NORMALIZATION', 'LEAKY_RELU', 'LOGISTIC', 'MAXIMUM', 'MAX_POOL_2D', 'MEAN', 'MINIMUM', 'MUL', 'PAD',
+      'PRELU', 'QUANTIZE', 'RELU', 'RELU6', 'RESHAPE', 'SOFTMAX', 'SQUARED_DIFFERENCE', 'SUB', 'SVDF', 'TANH',
+      'TRANSPOSE_CONV', 'UNIDIRECTIONAL_SEQUENCE_LSTM',
     ]);
   });
 });

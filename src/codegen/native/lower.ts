@@ -513,6 +513,24 @@ export class Lowerer {
   }
 }
 
+/**
+ * Why each op of `graph` cannot be generated (op index -> reason), from the very lowering
+ * lowerGraph runs; empty when the native backend generates the whole graph.
+ */
+export function nativeOpRefusals(graph: Graph, plan: MemoryPlan): Map<number, string> {
+  const l = new Lowerer(graph, plan);
+  const refused = new Map<number, string>();
+  for (const op of graph.ops) {
+    try {
+      l.lower(op);
+    } catch (e) {
+      if (!(e instanceof OpRefusal)) throw e;
+      refused.set(op.index, e.message);
+    }
+  }
+  return refused;
+}
+
 /** Lowers every op; throws one UnsupportedError naming every op that cannot be generated. */
 export function lowerGraph(graph: Graph, plan: MemoryPlan): LoweredModel {
   const l = new Lowerer(graph, plan);
