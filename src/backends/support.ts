@@ -39,14 +39,17 @@ export function getBackend(id: BackendId): BackendSupport {
 
 /**
  * The dtype an op computes in, as users name it: the dtype of its first non-constant input,
- * with `->out` when the output differs (QUANTIZE int16->int8, DEQUANTIZE int8->float32).
+ * with `->out` when the output differs and for every QUANTIZE / DEQUANTIZE (int16->int8,
+ * int8->int8, int8->float32).
  */
 export function opDtype(graph: Graph, op: Op): string {
   const ins = op.inputs.filter((i) => i >= 0).map((i) => graph.tensors[i]!);
   const x = ins.find((t) => t.data === undefined || t.variable) ?? ins[0];
   const y = graph.tensors[op.outputs[0] ?? -1];
   if (x === undefined) return y?.dtype ?? 'unknown';
-  return y !== undefined && y.dtype !== x.dtype ? `${x.dtype}->${y.dtype}` : x.dtype;
+  // A (de)quantization always names both ends: int8->int8 is a requantization.
+  const conversion = op.type === 'QUANTIZE' || op.type === 'DEQUANTIZE';
+  return y !== undefined && (y.dtype !== x.dtype || conversion) ? `${x.dtype}->${y.dtype}` : x.dtype;
 }
 
 /** `SUB int16 (op #3, node "sub_out")`: the op as the user finds it in their model. */
