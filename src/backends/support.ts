@@ -71,10 +71,12 @@ function joinNames(names: string[]): string {
  * first op it refuses (type, dtype, node) and why, counts the others, then points only at
  * backends that do run the op: those that run the whole model first.
  */
-export function refusalMessage(graph: Graph, id: BackendId, all: Map<BackendId, Map<number, string>> = refusalsByBackend(graph)): string | null {
-  const mine = all.get(id)!;
+export function refusalMessage(graph: Graph, id: BackendId, known?: Map<BackendId, Map<number, string>>): string | null {
+  const mine = known?.get(id) ?? getBackend(id).refusals(graph);
   const first = mine.entries().next().value;
   if (first === undefined) return null;
+  // The other backends are asked only when there is something to refuse.
+  const all = known ?? new Map([...BACKENDS.map((b) => [b.id, b.id === id ? mine : b.refusals(graph)] as const)]);
   const [index, reason] = first;
   const op = graph.ops[index]!;
   let msg = `${getBackend(id).name} cannot run ${describeOp(graph, op)}: ${reason}`;
