@@ -12,6 +12,7 @@ import { ExitCode } from '../src/errors.ts';
 import { encodeNpy } from '../src/data/npy.ts';
 import { loadModel } from '../src/formats/load.ts';
 import { importTflite } from '../src/formats/tflite/import.ts';
+import { writeTflite } from '../src/formats/tflite/write.ts';
 import { runInt8 } from '../src/reference/int8/index.ts';
 import { loadSamples } from '../src/quantize/calib-data.ts';
 import { quantizeFloatGraph } from '../src/quantize/convert.ts';
@@ -144,13 +145,26 @@ describe('tinyml convert refuses bad input with one line, a documented exit code
   });
 
   it('an op without an int8 implementation, naming the op and the node', () => {
+    // The float KWS model with its last op turned into SIN, which has no int8 kernel.
+    const g = loadModel(sharedPath('models/mlperf-tiny/kws/kws_ref_model_float32.tflite'));
+    const last = g.ops[g.ops.length - 1]!;
+    last.type = 'SIN';
+    last.source = { ...last.source, opType: 'SIN' };
+    last.attrs = {};
+    const model = join(dir, 'kws_sin.tflite');
+    writeFileSync(model, writeTflite(g));
+    const f = join(dir, 'kws.npy');
+    writeFileSync(f, encodeNpy({ dtype: 'float32', shape: [2, 49, 10, 1], data: Float32Array.from({ length: 980 }, (_, i) => Math.sin(i)) }));
+    refuses([model, '--calib', f], ExitCode.UNSUPPORTED, new RegExp(`SIN node 'Identity' \\(op #${last.index}\\) has no int8 implementation`));
+  });
+
+  it('LEAKY_RELU now has an int8 kernel: the ONNX LeakyRelu node test converts', () => {
     const f = join(dir, 'leaky.npy');
     writeFileSync(f, encodeNpy({ dtype: 'float32', shape: [3, 4, 5], data: Float32Array.from({ length: 60 }, (_, i) => Math.sin(i)) }));
-    refuses(
-      [sharedPath('models/onnx-node-tests/test_leakyrelu/model.onnx'), '--calib', f],
-      ExitCode.UNSUPPORTED,
-      /LEAKY_RELU \(onnx LeakyRelu\) node 'LeakyRelu_0' \(op #0\) has no int8 implementation/,
-    );
+    const out = join(dir, 'leaky_int8.tflite');
+    const r = runCli(['convert', sharedPath('models/onnx-node-tests/test_leakyrelu/model.onnx'), '--calib', f, '-o', out]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(loadModel(out).ops.map((o) => o.type)).toContain('LEAKY_RELU');
   });
 
   it('no --calib, or an unknown calibrator', () => {

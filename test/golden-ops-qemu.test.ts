@@ -9,7 +9,7 @@ import { loadModel } from '../src/formats/load.ts';
 import { elementCount } from '../src/ir/graph.ts';
 import { decodeBytes } from '../src/reference/int8/common.ts';
 import type { TensorValue } from '../src/reference/tensor-value.ts';
-import { inferOnEmulator } from '../src/run/emulator-engine.ts';
+import { runSamplesOnEmulator } from '../src/eval/device.ts';
 import { byteDiff, GOLDEN_OP_IDS, goldenOp } from './helpers/golden-ops.ts';
 
 /** Convolutions, fully connected, pooling, softmax, SVDF (and their 16x8 forms, LSTM). */
@@ -33,7 +33,18 @@ const CONV_FAMILY = [
 ];
 
 /** Element-wise arithmetic and activations. */
-const ELEMENTWISE_FAMILY = ['add_bcast4d_relu6', 'add_const_bcast_none', 'quantize_float_to_int8', 'dequantize_int8'];
+const ELEMENTWISE_FAMILY = [
+  'add_bcast4d_relu6',
+  'add_const_bcast_none',
+  'quantize_float_to_int8',
+  'dequantize_int8',
+  'hard_swish',
+  'prelu_alpha_c',
+  'sub_bcast4d_relu6',
+  'i16_mul_bcast_relu',
+  'i16_tanh',
+  'l2_normalization',
+];
 
 /** Data movement, reductions, resizing, BATCH_MATMUL: every kernel of movement.c, reduce.c, resize.c, batch_matmul.c once. */
 const SHAPE_FAMILY = [
@@ -63,16 +74,19 @@ describe.each(SUBSET)('%s on QEMU mps2-an386', (id) => {
   it('both cases: every output byte equals TFLite Micro', async () => {
     const g = goldenOp(id);
     const graph = loadModel(g.modelPath);
-    for (const [k, c] of g.cases.entries()) {
-      const inputs = graph.inputs.map((gi, i): TensorValue => {
+    const samples = g.cases.map((c) =>
+      graph.inputs.map((gi, i): TensorValue => {
         const t = graph.tensors[gi.tensor]!;
         return { dtype: t.dtype, shape: [...t.shape], data: decodeBytes(t.dtype, c.inputs[i]!, elementCount(t.shape)) } as TensorValue;
-      });
-      const out = (await inferOnEmulator(graph, inputs)).outputs;
+      }),
+    );
+    // One firmware build; each case runs in its own QEMU boot with its input patched into the ELF.
+    const runs = await runSamplesOnEmulator(graph, samples, 'mps2-an386');
+    g.cases.forEach((c, k) =>
       c.outputs.forEach((want, j) => {
-        const v = out[j]!.data;
+        const v = runs.outputs[k]![j]!.data;
         expect(byteDiff(new Uint8Array(v.buffer, v.byteOffset, v.byteLength), want), `case ${k} output ${j}`).toEqual([]);
-      });
-    }
+      }),
+    );
   });
 });

@@ -98,8 +98,8 @@ describe('infer()', () => {
     await expectError(infer(KWS_INT8, { inputs: [join(dir, 'x.npy')] }), ExitCode.BAD_DATA, /not a NumPy \.npy file/);
   });
 
-  it('--engine float on an int8 model: UnsupportedError pointing to --engine reference', async () => {
-    await expectError(infer(KWS_INT8, { inputs: [KWS_INPUT], engine: 'float' }), ExitCode.UNSUPPORTED, /int8 model .*--engine reference/);
+  it('--engine float on an int8 model: UnsupportedError naming the op, its dtype, and --engine reference', async () => {
+    await expectError(infer(KWS_INT8, { inputs: [KWS_INPUT], engine: 'float' }), ExitCode.UNSUPPORTED, /float reference cannot run CONV_2D int8 \(op #0, node .*computes on int8 tensors.*--engine reference.* every op of this model/);
   });
 
   it('an unknown engine: UsageError listing the engines', async () => {

@@ -6,7 +6,7 @@ import { describe, it, expect } from 'vitest';
 import type { DType, Graph, Op, Tensor } from '../src/ir/graph.ts';
 import { activationEstimate, constantTotals, opMacs, opWeightBytes } from '../src/inspect/metrics.ts';
 import { boardFit, describeQuant, inspectGraph } from '../src/inspect/inspect.ts';
-import { BACKENDS } from '../src/backends/support.ts';
+import { BACKENDS, opDtype } from '../src/backends/support.ts';
 import { getBoard } from '../src/boards/registry.ts';
 
 function tensor(index: number, shape: number[], dtype: DType, constant = false): Tensor {
@@ -122,7 +122,10 @@ describe('report', () => {
       ['RELU', true],
       ['SignalWindow', false],
     ]);
-    for (const entry of r.opSet) for (const b of BACKENDS) expect(entry.backends[b.id]).toBe(b.supportedOps.has(entry.type));
+    for (const b of BACKENDS) {
+      const refused = [...b.refusals(g).keys()].map((i) => g.ops[i]!);
+      for (const entry of r.opSet) expect(entry.backends[b.id]).toBe(!refused.some((o) => o.type === entry.type && opDtype(g, o) === entry.dtype));
+    }
   });
 
   it('describes per-tensor and per-channel quantization', () => {

@@ -137,9 +137,9 @@ typedef struct {
 void tml_requantize_s16_s8(const tml_requantize_params *p, const int16_t *input, int8_t *output);
 void tml_requantize_s8_s8(const tml_requantize_params *p, const int8_t *input, int8_t *output);
 void tml_requantize_s8_s16(const tml_requantize_params *p, const int8_t *input, int16_t *output);
+void tml_requantize_s16_s16(const tml_requantize_params *p, const int16_t *input, int16_t *output);
 void tml_requantize_s8_s32(const tml_requantize_params *p, const int8_t *input, int32_t *output);
 void tml_requantize_s16_s32(const tml_requantize_params *p, const int16_t *input, int32_t *output);
-void tml_requantize_s16_s16(const tml_requantize_params *p, const int16_t *input, int16_t *output);
 
 /**
  * QUANTIZE float32 -> int8/int16: q = round(x / scale) + zero_point, clamped to the dtype.

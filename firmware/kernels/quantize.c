@@ -20,9 +20,9 @@
 TML_DEFINE_REQUANTIZE(tml_requantize_s16_s8, int16_t, int8_t, -128, 127)
 TML_DEFINE_REQUANTIZE(tml_requantize_s8_s8, int8_t, int8_t, -128, 127)
 TML_DEFINE_REQUANTIZE(tml_requantize_s8_s16, int8_t, int16_t, -32768, 32767)
+TML_DEFINE_REQUANTIZE(tml_requantize_s16_s16, int16_t, int16_t, -32768, 32767)
 TML_DEFINE_REQUANTIZE(tml_requantize_s8_s32, int8_t, int32_t, INT32_MIN, INT32_MAX)
 TML_DEFINE_REQUANTIZE(tml_requantize_s16_s32, int16_t, int32_t, INT32_MIN, INT32_MAX)
-TML_DEFINE_REQUANTIZE(tml_requantize_s16_s16, int16_t, int16_t, -32768, 32767)
 
 /* Rounds to an integer-valued float, halves away from zero (as C's roundf) or to even. */
 static float round_float(float v, int32_t half_even) {

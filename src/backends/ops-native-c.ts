@@ -1,6 +1,16 @@
 /**
- * Op types the 'native-c' backend can run. Interpreter-free generated C (src/codegen).
- * Owned by that backend's engineers: the set lives beside the lowering that implements it
- * (src/codegen/native/ops.ts); `tinyml inspect` reads it through src/backends/support.ts.
+ * The 'native-c' backend: interpreter-free generated C (src/codegen). Its op types are the
+ * lowering's op list (src/codegen/native/ops.ts); whether it generates a given op is the
+ * lowering's own per-op check, run on the model's real memory plan, so `tinyml inspect` (through
+ * src/backends/support.ts) says exactly what `build` and `infer --engine native` then do.
  */
+import type { Graph } from '../ir/graph.ts';
+import { nativeOpRefusals } from '../codegen/native/lower.ts';
+import { planMemory } from '../plan/memory.ts';
+
 export { NATIVE_C_OPS as nativeCOps } from '../codegen/native/ops.ts';
+
+/** Op index -> why the native C backend cannot generate it. */
+export function nativeCRefusals(graph: Graph): Map<number, string> {
+  return nativeOpRefusals(graph, planMemory(graph));
+}

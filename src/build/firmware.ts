@@ -13,6 +13,7 @@ import type { Graph } from '../ir/graph.ts';
 import { readModelBytes, importModel } from '../formats/load.ts';
 import { getBoard, type Board } from '../boards/registry.ts';
 import { generateNative } from '../codegen/native/generate.ts';
+import { assertBackendRuns } from '../backends/support.ts';
 import { requireTool, runTool } from '../toolchain/tools.ts';
 import { elfSections, mapSectionBytes } from '../toolchain/size.ts';
 import { KERNEL_INCLUDE_DIR, KERNELS_DIR, PLATFORM_DIR, RUNTIME_DIR } from './paths.ts';
@@ -203,6 +204,7 @@ export function buildFirmware(opts: BuildFirmwareOptions): FirmwareBuild {
   if (isFloatGraph(graph)) {
     throw new UsageError('this model is float: the native backend runs int8 models; pass --calib <data> to quantize it on the way (or run `tinyml convert <model> --calib <data>` first)');
   }
+  assertBackendRuns(graph, 'native-c'); // the op, its dtype, its node, and the backends that do run it
 
   const linker = join(PLATFORM_DIR, platform, 'linker.ld');
   const stack = stackReserve(linker);

@@ -8,8 +8,7 @@ import { UnsupportedError } from '../errors.ts';
 import type { Graph } from '../ir/graph.ts';
 import type { RunResult, TensorValue, TypedArray } from '../reference/tensor-value.ts';
 import { bytesOfTyped, typedFromBytes, isNpyDType } from '../data/npy.ts';
-import { lowerGraph } from '../codegen/native/lower.ts';
-import { planMemory } from '../plan/memory.ts';
+import { assertBackendRuns, floatModelRefusal } from '../backends/support.ts';
 import { buildHostRunner, runHostRunner } from '../build/host.ts';
 import { isFloatGraph } from '../build/firmware.ts';
 
@@ -17,10 +16,8 @@ export const nativeEngine = {
   id: 'native',
   summary: 'the native backend\'s generated C, compiled for this host with gcc (ASan/UBSan) and run (int8 models)',
   check(graph: Graph): void {
-    if (isFloatGraph(graph)) {
-      throw new UnsupportedError('the native engine runs int8 models and this model is float: quantize it first with `tinyml convert <model> --calib <data>`, or use --engine float');
-    }
-    lowerGraph(graph, planMemory(graph)); // names every op the C backend cannot generate
+    if (isFloatGraph(graph)) throw floatModelRefusal('native', graph);
+    assertBackendRuns(graph, 'native-c');
   },
   async run(graph: Graph, inputs: TensorValue[]): Promise<RunResult> {
     const runner = await buildHostRunner(graph);

@@ -5,6 +5,7 @@
  * in by adding one entry to ENGINES.
  */
 import { UnsupportedError, UsageError } from '../errors.ts';
+import { assertBackendRuns, floatModelRefusal } from '../backends/support.ts';
 import type { Graph } from '../ir/graph.ts';
 import { runFloat, unsupportedFloatOps } from '../reference/float/index.ts';
 import { runInt8 } from '../reference/int8/index.ts';
@@ -37,12 +38,7 @@ const floatEngine: InferenceEngine = {
   id: 'float',
   summary: 'float32 reference executor in TypeScript (float models, hybrid int8-weight models, ONNX QDQ/QLinear ops)',
   check(graph) {
-    const bad = unsupportedFloatOps(graph)[0];
-    if (!bad) return;
-    if (isQuantizedGraph(graph)) {
-      throw new UnsupportedError(`this is an int8 model (op ${bad.index} ${bad.type} computes on integers): run it with --engine reference`);
-    }
-    throw new UnsupportedError(`op ${bad.index} (${bad.source.opType} '${bad.source.name}') is not supported by the float engine: replace it in the model, or run an int8 model with --engine reference`);
+    assertBackendRuns(graph, 'reference-float');
   },
   async run(graph, inputs, opts) {
     return runFloat(graph, inputs, opts);
@@ -53,9 +49,8 @@ const referenceEngine: InferenceEngine = {
   id: 'reference',
   summary: 'int8 reference executor, bit-exact with TFLite Micro reference kernels (int8 models)',
   check(graph) {
-    if (!isQuantizedGraph(graph)) {
-      throw new UnsupportedError('the reference engine runs int8 models and this model is float: quantize it first with `tinyml convert <model> --calib <data>`, or use --engine float');
-    }
+    if (!isQuantizedGraph(graph)) throw floatModelRefusal('reference', graph);
+    assertBackendRuns(graph, 'reference-int8');
   },
   async run(graph, inputs, opts) {
     return runInt8(graph, inputs, opts);

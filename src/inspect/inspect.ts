@@ -8,7 +8,7 @@ import { isConstant, type Graph, type Quantization, type Tensor } from '../ir/gr
 import { isKnownOp } from '../ir/ops.ts';
 import { loadModel } from '../formats/load.ts';
 import { getBoard, type Board } from '../boards/registry.ts';
-import { BACKENDS, type BackendId } from '../backends/support.ts';
+import { BACKENDS, opDtype, refusalsByBackend, type BackendId } from '../backends/support.ts';
 import { activationEstimate, constantTotals, opMacs, opWeightBytes } from './metrics.ts';
 
 export interface TensorInfo {
@@ -39,10 +39,21 @@ export interface OpInfo {
 
 export interface OpSetEntry {
   type: string;
+  /** The dtype the ops compute in (src/backends/support.ts opDtype: `int8`, `int16->int8`). */
+  dtype: string;
   count: number;
   known: boolean;
-  /** Backend id -> whether that backend can run the op. */
+  /** Backend id -> whether that backend runs every op of this type and dtype in the model. */
   backends: Record<BackendId, boolean>;
+}
+
+/** An op a backend refuses, with the backend's own reason. */
+export interface BackendRefusal {
+  op: number;
+  type: string;
+  dtype: string;
+  node: string;
+  reason: string;
 }
 
 export interface MemoryFit {
@@ -78,7 +89,8 @@ export interface InspectReport {
   };
   opSet: OpSetEntry[];
   unknownOps: string[];
-  backends: { id: BackendId; name: string; unsupportedOps: string[] }[];
+  /** Per backend: the op types it refuses somewhere in the model, and each refused op with why. */
+  backends: { id: BackendId; name: string; unsupportedOps: string[]; refused: BackendRefusal[] }[];
   fit: BoardFit | null;
 }
 
@@ -135,16 +147,27 @@ export function inspectGraph(graph: Graph, opts: { path: string; fileBytes?: num
     weightBytes: opWeightBytes(graph, op),
   }));
 
+  // Each backend's own per-op check (the same one build / infer run), once per backend.
+  const refusals = refusalsByBackend(graph);
   const opSet: OpSetEntry[] = [];
-  for (const op of ops) {
-    let entry = opSet.find((e) => e.type === op.type);
+  for (const op of graph.ops) {
+    const dtype = opDtype(graph, op);
+    let entry = opSet.find((e) => e.type === op.type && e.dtype === dtype);
     if (!entry) {
-      const backends = Object.fromEntries(BACKENDS.map((b) => [b.id, b.supportedOps.has(op.type)])) as Record<BackendId, boolean>;
-      entry = { type: op.type, count: 0, known: op.known, backends };
+      const backends = Object.fromEntries(BACKENDS.map((b) => [b.id, true])) as Record<BackendId, boolean>;
+      entry = { type: op.type, dtype, count: 0, known: isKnownOp(op.type), backends };
       opSet.push(entry);
     }
     entry.count++;
+    for (const b of BACKENDS) if (refusals.get(b.id)!.has(op.index)) entry.backends[b.id] = false;
   }
+  const backendReport = BACKENDS.map((b) => {
+    const refused: BackendRefusal[] = [...refusals.get(b.id)!].map(([i, reason]) => {
+      const op = graph.ops[i]!;
+      return { op: i, type: op.type, dtype: opDtype(graph, op), node: op.source.name, reason };
+    });
+    return { id: b.id, name: b.name, unsupportedOps: [...new Set(refused.map((r) => r.type))], refused };
+  });
 
   const { parameters, weightBytes } = constantTotals(graph);
   const activation = activationEstimate(graph);
@@ -162,8 +185,8 @@ export function inspectGraph(graph: Graph, opts: { path: string; fileBytes?: num
       activationPeakOp: activation.peakOp,
     },
     opSet,
-    unknownOps: opSet.filter((e) => !e.known).map((e) => e.type),
-    backends: BACKENDS.map((b) => ({ id: b.id, name: b.name, unsupportedOps: opSet.filter((e) => !b.supportedOps.has(e.type)).map((e) => e.type) })),
+    unknownOps: [...new Set(opSet.filter((e) => !e.known).map((e) => e.type))],
+    backends: backendReport,
     fit: opts.board ? boardFit(opts.board, weightBytes, activation.peakBytes) : null,
   };
 }

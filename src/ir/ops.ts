@@ -31,6 +31,9 @@
  *   MEAN:              axes (non-negative), keepDims
  *   TRANSPOSE:         perm
  *   LEAKY_RELU:        alpha
+ *   L2_NORMALIZATION:  fusedActivation (over the last axis)
+ *   PRELU:             inputs [x, alpha] (alpha broadcast numpy-style); HARD_SWISH, ELU,
+ *                      MAXIMUM, MINIMUM, SQUARED_DIFFERENCE: no attributes (binary ones broadcast)
  *   CLIP:              min, max (real values; ONNX Clip; +-3.4028234663852886e38 when unbounded)
  *   BATCH_MATMUL:      adjX, adjY
  *   SVDF:              rank, fusedActivation, asymmetricQuantizeInputs
@@ -110,6 +113,13 @@ export const KNOWN_OPS = [
   'RELU',
   'RELU6',
   'LEAKY_RELU',
+  'HARD_SWISH',
+  'PRELU',
+  'ELU',
+  'MAXIMUM',
+  'MINIMUM',
+  'SQUARED_DIFFERENCE',
+  'L2_NORMALIZATION',
   'CLIP',
   'TRANSPOSE',
   'BATCH_MATMUL',

@@ -29,14 +29,21 @@ export interface QuantizeOptions {
   fcPerChannel: boolean;
 }
 
-/** Ops whose int8 kernels require input and output to share scale and zero point. */
-export const SHARED_PARAM_OPS = new Set(['RESHAPE', 'MAX_POOL_2D', 'AVERAGE_POOL_2D', 'CONCATENATION', 'PAD', 'TRANSPOSE', 'SQUEEZE', 'EXPAND_DIMS']);
+/**
+ * Ops whose int8 kernels require input and output to share scale and zero point (TFLM's RELU6
+ * clamps in the input's quantization; MAXIMUM/MINIMUM compare raw values of every input).
+ */
+export const SHARED_PARAM_OPS = new Set(['RESHAPE', 'MAX_POOL_2D', 'AVERAGE_POOL_2D', 'CONCATENATION', 'PAD', 'TRANSPOSE', 'SQUEEZE', 'EXPAND_DIMS', 'RELU6', 'MAXIMUM', 'MINIMUM']);
+
+/** Shared-param ops whose every input (not only the first) joins the output's group. */
+const ALL_INPUTS_SHARE = new Set(['CONCATENATION', 'MAXIMUM', 'MINIMUM']);
 
 /** Output params the int8 spec fixes: [scale, zeroPoint]. */
 export const FIXED_OUTPUT_PARAMS: Record<string, [number, number]> = {
   SOFTMAX: [1 / 256, -128],
   LOGISTIC: [1 / 256, -128],
   TANH: [1 / 128, 0],
+  L2_NORMALIZATION: [1 / 128, 0],
 };
 
 /** Weight channel axis of the ops whose weights are per-channel. */
@@ -98,7 +105,7 @@ export function activationParams(g: Graph, ranges: Map<number, Range>): Map<numb
   const groups = new Groups();
   for (const op of g.ops) {
     if (!SHARED_PARAM_OPS.has(op.type)) continue;
-    const ins = op.type === 'CONCATENATION' ? op.inputs : [op.inputs[0]!];
+    const ins = ALL_INPUTS_SHARE.has(op.type) ? op.inputs : [op.inputs[0]!];
     for (const i of ins) if (i >= 0 && isAct.has(i)) groups.union(op.outputs[0]!, i);
   }
   const fixed = new Map<number, ActivationParams>();

@@ -13,6 +13,7 @@ import type { RunOptions, RunResult, TensorValue } from '../reference/tensor-val
 import { bytesOfTyped, isNpyDType, typedFromBytes } from '../data/npy.ts';
 import { buildFirmware, isQuantizedGraph } from '../build/firmware.ts';
 import { ReportCollector, describeDeviceError } from '../report/device-report.ts';
+import { assertBackendRuns, floatModelRefusal } from '../backends/support.ts';
 import { emulatedBoard } from './run.ts';
 
 export const DEFAULT_EMULATED_BOARD = 'mps2-an386';
@@ -23,9 +24,8 @@ export const emulatorEngine = {
   id: 'emulator',
   summary: 'the native C firmware built for an emulated Cortex-M board and run in QEMU or Renode (int8 models; board mps2-an386 by default, or any board `tinyml boards` lists with an emulator)',
   check(graph: Graph): void {
-    if (!isQuantizedGraph(graph)) {
-      throw new UnsupportedError('the emulator engine runs int8 models and this model is float: quantize it first with `tinyml convert <model> --calib <data>`');
-    }
+    if (!isQuantizedGraph(graph)) throw floatModelRefusal('emulator', graph);
+    assertBackendRuns(graph, 'native-c');
   },
   async run(graph: Graph, inputs: TensorValue[], opts?: RunOptions & { board?: string }): Promise<RunResult> {
     return inferOnEmulator(graph, inputs, opts?.board ?? DEFAULT_EMULATED_BOARD);

@@ -59,11 +59,19 @@ function printReport(r: InspectReport): void {
   printLine();
 
   const backendIds = r.backends.map((b) => b.id);
-  const setRows = r.opSet.map((e) => [e.type + (e.known ? '' : ' (unknown)'), String(e.count), ...backendIds.map((id) => (e.backends[id] ? 'yes' : 'no'))]);
-  printLine(formatTable(['op set', 'count', ...backendIds], setRows));
-  if (r.unknownOps.length > 0) printLine(`unknown ops (no backend can run them; the model still imports): ${r.unknownOps.join(', ')}`);
+  const setRows = r.opSet.map((e) => [e.type + (e.known ? '' : ' (unknown)'), e.dtype, String(e.count), ...backendIds.map((id) => (e.backends[id] ? 'yes' : 'no'))]);
+  printLine(formatTable(['op set', 'dtype', 'count', ...backendIds], setRows));
+  if (r.unknownOps.length > 0) printLine(`ops tinyml's graph IR does not know (kept as read; only a backend marked yes runs them): ${r.unknownOps.join(', ')}`);
   for (const b of r.backends) {
-    if (b.unsupportedOps.length === 0) printLine(`${b.id}: runs every op`);
+    if (b.refused.length === 0) {
+      printLine(`${b.id}: runs every op`);
+      continue;
+    }
+    // One reason per op type and dtype: the first op of each, as the backend words it.
+    const seen = new Set<string>();
+    const reasons = b.refused.filter((x) => !seen.has(`${x.type} ${x.dtype}`) && seen.add(`${x.type} ${x.dtype}`));
+    const shown = reasons.slice(0, 6).map((x) => `${x.type} ${x.dtype} (op #${x.op}: ${truncate(x.reason, 100)})`);
+    printLine(`${b.id}: cannot run ${shown.join('; ')}${reasons.length > 6 ? `; and ${reasons.length - 6} more (--json lists every op)` : ''}`);
   }
 
   if (r.fit) {

@@ -21,6 +21,7 @@ import { floatLiteral, int32Literal } from './c-syntax.ts';
 import { lowerConv16Family } from './lower-conv16.ts';
 import { lowerShapeOp, type LowerContext } from './lower-shape.ts';
 import { SHAPE_OPS } from './ops.ts';
+import { lowerElementwise } from './lower-elementwise.ts';
 export { NATIVE_C_OPS } from './ops.ts';
 
 export type CType = 'int8_t' | 'int16_t' | 'int32_t' | 'int64_t' | 'float';
@@ -96,7 +97,7 @@ export function decode(t: Tensor): Int8Array | Int16Array | Int32Array | Float32
   }
 }
 
-function dtypeRange(dtype: DType): { min: number; max: number } {
+export function dtypeRange(dtype: DType): { min: number; max: number } {
   if (dtype === 'int8') return { min: -128, max: 127 };
   if (dtype === 'int16') return { min: -32768, max: 32767 };
   return { min: -2147483648, max: 2147483647 };
@@ -134,7 +135,7 @@ function shapeText(t: Tensor): string {
   return `[${t.shape.join(',')}] ${t.dtype}`;
 }
 
-class Lowerer {
+export class Lowerer {
   consts: ConstArray[] = [];
   constNames = new Set<string>();
 
@@ -195,6 +196,9 @@ class Lowerer {
     // 16x8 convolutions/pools/softmax, TRANSPOSE_CONV, LSTM: lower-conv16.ts.
     const conv16 = lowerConv16Family(this, op);
     if (conv16 !== undefined) return conv16;
+    // Element-wise arithmetic and activations: lower-elementwise.ts.
+    const elementwise = lowerElementwise(this, op);
+    if (elementwise !== undefined) return elementwise;
     switch (op.type) {
       case 'CONV_2D':
       case 'DEPTHWISE_CONV_2D':
@@ -521,6 +525,24 @@ class Lowerer {
     const call = `${fn}(&tml_op${op.index}_params, ${this.ptr(op, x.index, 'input')}, ${wfn}, ${wtn}, ${bn}, ${this.ptr(op, state.index, 'state')}, ${this.ptr(op, y.index, 'output')});`;
     return { params, call: [call] };
   }
+}
+
+/**
+ * Why each op of `graph` cannot be generated (op index -> reason), from the very lowering
+ * lowerGraph runs; empty when the native backend generates the whole graph.
+ */
+export function nativeOpRefusals(graph: Graph, plan: MemoryPlan): Map<number, string> {
+  const l = new Lowerer(graph, plan);
+  const refused = new Map<number, string>();
+  for (const op of graph.ops) {
+    try {
+      l.lower(op);
+    } catch (e) {
+      if (!(e instanceof OpRefusal)) throw e;
+      refused.set(op.index, e.message);
+    }
+  }
+  return refused;
 }
 
 /** Lowers every op; throws one UnsupportedError naming every op that cannot be generated. */

@@ -15,8 +15,23 @@ const CORE_OPS = [
   'SVDF',
 ];
 
-/** Element-wise arithmetic and activations. */
-const ELEMENTWISE_OPS: string[] = [];
+/** Element-wise arithmetic and activations (lower-elementwise.ts). */
+const ELEMENTWISE_OPS: string[] = [
+  'RELU',
+  'RELU6',
+  'LEAKY_RELU',
+  'HARD_SWISH',
+  'ELU',
+  'LOGISTIC',
+  'TANH',
+  'PRELU',
+  'SUB',
+  'MUL',
+  'MAXIMUM',
+  'MINIMUM',
+  'SQUARED_DIFFERENCE',
+  'L2_NORMALIZATION',
+];
 
 /** Data movement, reductions, resizing and BATCH_MATMUL (lowering in lower-shape.ts). */
 export const SHAPE_OPS: readonly string[] = [

@@ -34,12 +34,20 @@ interface OpCode {
 export function importTflite(bytes: Uint8Array, name: string): Graph {
   if (bytes.length < 8) throw new InvalidModelError(`${name} is too short (${bytes.length} bytes) to be a TFLite model; ${FIX}`);
   const r = new FlatbufferReader(bytes, name);
-  if (r.identifier() !== 'TFL3') {
-    throw new InvalidModelError(`${name} is not a TFLite model: the file identifier is not TFL3; pass a .tflite flatbuffer (schema v3) or an .onnx model`);
+  if (r.identifier() === 'TFL3') return readModel(r, name, []);
+  // TFLite Micro reads the root table without looking at the file identifier; so does tinyml,
+  // but a file that does not parse then is most likely not a TFLite model at all.
+  try {
+    return readModel(r, name, [`${name} has no TFL3 file identifier; read as a TFLite model, as TFLite Micro does`]);
+  } catch (e) {
+    if (!(e instanceof InvalidModelError)) throw e;
+    throw new InvalidModelError(`${name} is not a TFLite model: the file identifier is not TFL3 and the bytes do not parse as one; pass a .tflite flatbuffer (schema v3) or an .onnx model`);
   }
+}
+
+function readModel(r: FlatbufferReader, name: string, warnings: string[]): Graph {
   const model = r.root();
   const schemaVersion = model.u32(MODEL.version);
-  const warnings: string[] = [];
   if (schemaVersion !== 3) warnings.push(`${name} declares TFLite schema version ${schemaVersion}, not 3; read as version 3`);
 
   const opcodes = readOpCodes(r, model);
@@ -57,13 +65,15 @@ export function importTflite(bytes: Uint8Array, name: string): Graph {
 
   const tensorTables = sg.tables(SUBGRAPH.tensors);
   const tensors: Tensor[] = [];
+  const lenient = new LenientReads();
   let dynamicBatch = 0;
   for (let i = 0; i < tensorTables.length; i++) {
-    const t = readTensor(r, tensorTables.at(i), i, buffers.length, readBuffer);
+    const t = readTensor(r, tensorTables.at(i), i, buffers.length, readBuffer, lenient);
     if (t.dynamicBatch) dynamicBatch++;
     tensors.push(t.tensor);
   }
   if (dynamicBatch > 0) warnings.push(`${name}: dynamic batch dimension (-1) fixed to 1 on ${dynamicBatch} tensor(s)`);
+  warnings.push(...lenient.warnings(name));
 
   const checkTensorIndex = (idx: number, where: string, optional: boolean): number => {
     if (optional && idx === -1) return idx;
@@ -98,7 +108,7 @@ export function importTflite(bytes: Uint8Array, name: string): Graph {
     } else {
       type = builtinName(opcode.code) ?? `BUILTIN_${opcode.code}`;
       const raw = readOpOptions(r, ot, i, type, warnings);
-      attrs = normaliseAttrs({ type, index: i, raw, inputs: opInputs, outputs: opOutputs, tensors, fileName: name });
+      attrs = normaliseAttrs({ type, index: i, raw, inputs: opInputs, outputs: opOutputs, tensors, fileName: name, warnings });
     }
     ops.push({
       index: i,
@@ -152,12 +162,51 @@ function readBufferData(r: FlatbufferReader, buf: FbTable): Uint8Array | undefin
   return data.slice();
 }
 
+/**
+ * Fields TFLite Micro ignores, or reads more loosely than the schema describes; tinyml reads
+ * them the same way and reports each kind once (with the tensors concerned) in graph.warnings.
+ */
+class LenientReads {
+  /** quantized_dimension outside the shape, or naming a dimension the scale count does not fit. */
+  readonly axis: { label: string; declared: number; rank: number; read: number | null }[] = [];
+  /** More than one zero point, but not one per scale: TFLite Micro uses the first for all. */
+  readonly zeroPoints: string[] = [];
+  /** Scales without zero points: TFLite Micro then leaves the tensor unquantized. */
+  readonly noZeroPoints: string[] = [];
+  /** Custom or blockwise quantization details: TFLite Micro reads only scale and zero point. */
+  readonly details: string[] = [];
+  /** Constant data longer than the shape needs: TFLite Micro reads the first bytes. */
+  readonly longData: string[] = [];
+
+  warnings(file: string): string[] {
+    const out: string[] = [];
+    // Tensors are named by index (names can be long); the first one also by name.
+    const list = (labels: string[]) => {
+      const ids = labels.map((l) => l.split(' ')[1]!);
+      const shown = ids.length <= 8 ? ids.join(', ') : `${ids.slice(0, 8).join(', ')} and ${ids.length - 8} more`;
+      return ids.length === 1 ? labels[0]! : `tensors ${shown}`;
+    };
+    if (this.axis.length > 0) {
+      const a = this.axis[0]!;
+      const where = a.read === null ? 'no dimension fits its scale count, so only kernels that ignore per-channel scales can use it' : `read along dimension ${a.read}`;
+      const example = this.axis.length > 1 ? `${a.label}: ` : '';
+      out.push(`${file}: ${list(this.axis.map((x) => x.label))} declare${this.axis.length > 1 ? '' : 's'} a quantized_dimension that does not fit the shape (${example}dimension ${a.declared} of a rank-${a.rank} tensor, ${where}); TFLite Micro ignores the field, so does tinyml`);
+    }
+    if (this.zeroPoints.length > 0) out.push(`${file}: ${list(this.zeroPoints)} have neither one zero point nor one per scale; the first is used for every channel, as TFLite Micro does`);
+    if (this.noZeroPoints.length > 0) out.push(`${file}: ${list(this.noZeroPoints)} have scales but no zero points; read with zero point 0 (TFLite Micro leaves such tensors unquantized)`);
+    if (this.details.length > 0) out.push(`${file}: ${list(this.details)} carry custom quantization details, which TFLite Micro ignores; only their scale and zero point are read`);
+    if (this.longData.length > 0) out.push(`${file}: ${list(this.longData)} hold more constant bytes than their shape needs; the first bytes are read, as TFLite Micro does`);
+    return out;
+  }
+}
+
 function readTensor(
   r: FlatbufferReader,
   t: FbTable,
   index: number,
   bufferCount: number,
   readBuffer: (i: number) => Uint8Array | undefined,
+  lenient: LenientReads,
 ): { tensor: Tensor; dynamicBatch: boolean } {
   const name = t.string(TENSOR.name) ?? '';
   // Names are untrusted text: quoted with control characters escaped, and cut short.
@@ -203,16 +252,19 @@ function readTensor(
     if (bufferIndex >= bufferCount) r.corrupt(`${label} uses buffer ${bufferIndex}, but the model has ${bufferCount} buffers`);
     const data = readBuffer(bufferIndex);
     if (data) {
+      // A buffer shorter than the shape is read past its end by TFLite Micro: refused. A longer
+      // one is read from its start, as TFLite Micro does.
       const expected = expectedBytes(dtype, count);
-      if (expected !== undefined && data.length !== expected) {
+      if (expected !== undefined && data.length < expected) {
         throw new InvalidModelError(`${r.fileName}: ${label} has ${data.length} bytes of data, but shape [${shape.join(',')}] of ${dtype} needs ${expected}; ${FIX}`);
       }
-      tensor.data = data;
+      if (expected !== undefined && data.length > expected) lenient.longData.push(label);
+      tensor.data = expected !== undefined && data.length > expected ? data.slice(0, expected) : data;
     }
   }
   const quant = t.table(TENSOR.quantization);
   if (quant) {
-    const q = readQuantization(r, quant, label, shape);
+    const q = readQuantization(quant, label, shape, lenient);
     if (q) tensor.quant = q;
   }
   if (t.bool(TENSOR.isVariable)) tensor.variable = true;
@@ -226,21 +278,39 @@ function expectedBytes(dtype: Tensor['dtype'], count: number): number | undefine
   return size > 0 ? count * size : undefined;
 }
 
-function readQuantization(r: FlatbufferReader, q: FbTable, label: string, shape: number[]): Quantization | undefined {
-  if (q.u8(QUANT.detailsType) !== 0) {
-    throw new UnsupportedError(`${r.fileName}: ${label} uses custom or blockwise quantization, which tinyml does not support; re-export with per-tensor or per-channel int8 quantization`);
-  }
+/**
+ * A tensor's quantization, read as TFLite Micro's allocator reads it (micro_allocator.cc,
+ * InitializeTfLiteTensorFromFlatbuffer): scale and zero point vectors; one zero point, or the
+ * first of a list that is not one per scale, serves every channel; `quantized_dimension` is
+ * copied without a check (the conv/depthwise/fully-connected kernels take their channel counts
+ * from the shapes, and a per-channel bias's field is never read). tinyml keeps the declared
+ * dimension when it fits the shape and otherwise the first dimension the scale count fits.
+ * The `details` union (custom, blockwise) is not read by TFLite Micro either.
+ */
+function readQuantization(q: FbTable, label: string, shape: number[], lenient: LenientReads): Quantization | undefined {
+  if (q.u8(QUANT.detailsType) !== 0) lenient.details.push(label);
   const scale = q.numbers(QUANT.scale, 'float') ?? [];
   if (scale.length === 0) return undefined;
   let zeroPoint = q.numbers(QUANT.zeroPoint, 'long') ?? [];
-  if (zeroPoint.length === 0) zeroPoint = scale.map(() => 0);
-  if (zeroPoint.length !== scale.length) r.corrupt(`${label} has ${scale.length} quantization scales but ${zeroPoint.length} zero points`);
-  const axis = q.i32(QUANT.quantizedDimension);
-  if (scale.length > 1) {
-    if (axis < 0 || axis >= shape.length) r.corrupt(`${label} is quantized along dimension ${axis}, but has rank ${shape.length}`);
-    if (shape[axis] !== scale.length) r.corrupt(`${label} has ${scale.length} scales for dimension ${axis} of size ${shape[axis]}`);
+  if (zeroPoint.length === 0) {
+    lenient.noZeroPoints.push(label);
+    zeroPoint = scale.map(() => 0);
+  } else if (zeroPoint.length !== scale.length) {
+    if (zeroPoint.length > 1) lenient.zeroPoints.push(label);
+    zeroPoint = scale.map(() => zeroPoint[0]!);
   }
-  const quant: Quantization = { scale, zeroPoint, axis: scale.length > 1 ? axis : 0 };
+  const declared = q.i32(QUANT.quantizedDimension);
+  let axis = 0;
+  if (scale.length > 1) {
+    const fits = (d: number) => d >= 0 && d < shape.length && shape[d] === scale.length;
+    if (fits(declared)) axis = declared;
+    else {
+      const found = shape.findIndex((_, d) => fits(d));
+      axis = found >= 0 ? found : declared >= 0 && declared < shape.length ? declared : 0;
+      lenient.axis.push({ label, declared, rank: shape.length, read: found >= 0 ? found : null });
+    }
+  }
+  const quant: Quantization = { scale, zeroPoint, axis };
   const min = q.numbers(QUANT.min, 'float');
   const max = q.numbers(QUANT.max, 'float');
   if (min && min.length > 0) quant.min = min;

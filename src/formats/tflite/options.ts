@@ -63,14 +63,21 @@ export interface OpContext {
   outputs: number[];
   tensors: Tensor[];
   fileName: string;
+  /** Where readings TFLite Micro also tolerates are reported (graph.warnings). */
+  warnings?: string[];
 }
 
 /** IR attributes for an op read from a .tflite file. */
 export function normaliseAttrs(ctx: OpContext): Record<string, AttrValue> {
-  const { type, raw } = ctx;
+  const { type } = ctx;
+  let { raw } = ctx;
   const expected = optionsTableOf(type);
   if (!isKnownOp(type) || TFLITE_FORM_OPS.has(type)) return raw ? { ...raw.values } : expected ? defaultOptions(expected) : {};
-  if (raw && expected && raw.table !== expected) bad(ctx, `carries ${raw.table} instead of ${expected}`);
+  if (raw && expected && raw.table !== expected) {
+    // TFLite Micro's parser asks for the expected table, gets nothing, and keeps its defaults.
+    ctx.warnings?.push(`${ctx.fileName}: operator ${ctx.index} (${type}) carries ${raw.table} instead of ${expected}; its options were ignored, as TFLite Micro does`);
+    raw = null;
+  }
 
   // A field's value, or its schema default when the file leaves it out.
   const opt = (name: string): number | boolean => {
@@ -84,8 +91,10 @@ export function normaliseAttrs(ctx: OpContext): Record<string, AttrValue> {
   const act = (): string => {
     const code = num('fused_activation_function');
     const name = ActivationFunctionType[code];
-    if (name === undefined) bad(ctx, `has an unknown fused activation (${code})`);
-    return name;
+    if (name !== undefined) return name;
+    // TFLite Micro's ConvertActivation maps codes it does not know to no activation.
+    ctx.warnings?.push(`${ctx.fileName}: operator ${ctx.index} (${type}) has an unknown fused activation (${code}); read as NONE, as TFLite Micro does`);
+    return 'NONE';
   };
   const padding = (): string => {
     const code = num('padding');
@@ -174,6 +183,8 @@ export function normaliseAttrs(ctx: OpContext): Record<string, AttrValue> {
     }
     case 'LEAKY_RELU':
       return { alpha: num('alpha') };
+    case 'L2_NORMALIZATION':
+      return { fusedActivation: act() };
     case 'BATCH_MATMUL':
       return { adjX: Boolean(opt('adj_x')), adjY: Boolean(opt('adj_y')) };
     case 'SVDF':

@@ -261,7 +261,15 @@ function optionValues(op: Op, plan: OpPlan, tensors: Tensor[]): Record<string, A
     case 'TANH':
     case 'RELU':
     case 'RELU6':
+    case 'HARD_SWISH':
+    case 'PRELU':
+    case 'ELU':
+    case 'MAXIMUM':
+    case 'MINIMUM':
+    case 'SQUARED_DIFFERENCE':
       return {};
+    case 'L2_NORMALIZATION':
+      return { fused_activation_function: act() };
     case 'CLIP':
       return unsupported(op, `clips to [${op.attrs.min}, ${op.attrs.max}]`, 'only Clip(0,6), Clip(-1,1) and Clip(0,inf) map to TFLite activations; fuse it into the producer (tinyml convert) or change the range');
     case 'QLINEAR_CONV':

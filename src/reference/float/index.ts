@@ -1,2 +1,2 @@
 /** The float32 reference engine: runFloat and the set of ops it runs. */
-export { runFloat, unsupportedFloatOps, FLOAT_REFERENCE_OPS } from './run.ts';
+export { runFloat, unsupportedFloatOps, FLOAT_REFERENCE_OPS, ANY_DTYPE_OPS } from './run.ts';

@@ -55,7 +55,7 @@ export const FLOAT_REFERENCE_OPS: readonly string[] = [
 const FLOAT_OPS_SET = new Set(FLOAT_REFERENCE_OPS);
 
 /** Ops that move data without arithmetic: they run on tensors of any dtype. */
-const ANY_DTYPE_OPS = new Set(['RESHAPE', 'TRANSPOSE', 'CONCATENATION', 'PAD', 'QUANTIZE', 'DEQUANTIZE', 'QLINEAR_CONV', 'QLINEAR_MATMUL', ...FLOAT_SHAPE_ANY_DTYPE_OPS]);
+export const ANY_DTYPE_OPS: ReadonlySet<string> = new Set(['RESHAPE', 'TRANSPOSE', 'CONCATENATION', 'PAD', 'QUANTIZE', 'DEQUANTIZE', 'QLINEAR_CONV', 'QLINEAR_MATMUL', ...FLOAT_SHAPE_ANY_DTYPE_OPS]);
 
 /** Ops whose computation is float in the graph's float form; their first input must be float. */
 function needsFloatInput(op: Op): boolean {

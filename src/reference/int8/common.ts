@@ -24,11 +24,23 @@ export interface PrepareContext {
 
 export type PrepareFn = (op: Op, ctx: PrepareContext) => EvalFn;
 
+/**
+ * A kernel's refusal at Prepare: the message names the op and its node; `reason` is the bare
+ * phrase ("has tensor 'x' (#0) of dtype int16 (needs int8)") for callers that word their own
+ * line (src/backends/support.ts names the engines that do run the op).
+ */
+export class KernelRefusal extends UnsupportedError {
+  constructor(
+    readonly op: Op,
+    readonly reason: string,
+  ) {
+    super(`int8 reference: ${op.type} (op #${op.index}, node '${op.source.name}') ${reason}: the int8 reference executor cannot run it`);
+  }
+}
+
 /** A kernel-level refusal: names the op and its node so the user can find it. */
-export function unsupported(op: Op, what: string): UnsupportedError {
-  return new UnsupportedError(
-    `int8 reference: ${op.type} (op #${op.index}, node '${op.source.name}') ${what}: the int8 reference executor cannot run it; quantize the model with per-channel int8 weights and int8 activations (tinyml convert) or use --engine float`,
-  );
+export function unsupported(op: Op, what: string): KernelRefusal {
+  return new KernelRefusal(op, what);
 }
 
 export function tensorOf(ctx: PrepareContext, index: number): Tensor {

@@ -11,7 +11,7 @@
  * MUL: M = s1 * s2 / sOut (double); y = mbqm((x1 - zp1) * (x2 - zp2), M) + zpOut, clamped.
  * (mbqm = multiplyByQuantizedMultiplier, double rounding.)
  */
-import type { Op } from '../../ir/graph.ts';
+import type { DType, Op } from '../../ir/graph.ts';
 import {
   activationRangeQuantized,
   multiplyByQuantizedMultiplier,
@@ -65,13 +65,22 @@ export function broadcastIndex(op: Op, inShape: number[], outShape: number[]): I
   return map;
 }
 
-type Combine = (a: number, b: number) => number;
+export type Combine = (a: number, b: number) => number;
 
-function prepareBinary(op: Op, ctx: PrepareContext, makeCombine: (clampMin: number, clampMax: number) => Combine): EvalFn {
+/**
+ * The Eval step of a binary element-wise op: both inputs broadcast to the output, `combine`
+ * built from the fused-activation clamp range (the dtype range when there is none).
+ */
+export function prepareBinary(
+  op: Op,
+  ctx: PrepareContext,
+  makeCombine: (clampMin: number, clampMax: number) => Combine,
+  dtypes: DType[] = ['int8', 'int16'],
+): EvalFn {
   const x1 = input(op, ctx, 0);
   const x2 = input(op, ctx, 1);
   const y = output(op, ctx);
-  requireDtype(op, x1, 'int8', 'int16');
+  requireDtype(op, x1, ...dtypes);
   requireDtype(op, x2, x1.dtype);
   requireDtype(op, y, x1.dtype);
   const range = dtypeRange(y.dtype);

@@ -8,12 +8,18 @@
  * tensors persist between runs of one program, as in a TFLM interpreter, until `resetState()`.
  * `runInt8(graph, inputs)` is prepare + one run from fresh state (what the golden files hold).
  */
-import { DataError, UnsupportedError } from '../../errors.ts';
-import type { Graph, Tensor } from '../../ir/graph.ts';
+import { DataError } from '../../errors.ts';
+import type { Graph, Op, Tensor } from '../../ir/graph.ts';
 import { elementCount } from '../../ir/graph.ts';
 import type { RunOptions, RunResult, TensorValue, TypedArray } from '../tensor-value.ts';
-import { prepareLogistic, prepareTanh } from './activations.ts';
-import { allocate, decodeBytes, unsupported, type EvalFn, type PrepareContext, type PrepareFn, type ValueStore } from './common.ts';
+import { logisticElement, tanhElement } from './activations.ts';
+import { prepareMaximum, prepareMinimum, preparePrelu, prepareSquaredDifference, prepareSub } from './binary.ts';
+import { eluElement } from './elu.ts';
+import { hardSwishElement } from './hard-swish.ts';
+import { prepareL2Normalization } from './l2norm.ts';
+import { leakyReluElement, relu6Element, reluElement } from './relu.ts';
+import { unaryKernel, type ElementFn, type UnaryPrepare } from './unary.ts';
+import { allocate, decodeBytes, KernelRefusal, unsupported, type EvalFn, type PrepareContext, type PrepareFn, type ValueStore } from './common.ts';
 import { prepareConv2d, prepareDepthwiseConv2d } from './conv.ts';
 import { prepareAdd, prepareMul } from './elementwise.ts';
 import { prepareFullyConnected } from './fully-connected.ts';
@@ -56,26 +62,83 @@ const SHAPE_KERNELS: Record<string, PrepareFn> = {
 
 // Prepare-time constants, for code generators that must bake in the same numbers.
 export * from './params.ts';
+export { KernelRefusal } from './common.ts';
+export { int8Table, type ElementFn } from './unary.ts';
+
+/**
+ * Element-wise activations as functions of one quantized value (unary.ts): code generators
+ * build int8 lookup tables from these, so the C equals this reference by construction.
+ */
+const UNARY: Record<string, UnaryPrepare> = {
+  ELU: eluElement,
+  HARD_SWISH: hardSwishElement,
+  LEAKY_RELU: leakyReluElement,
+  LOGISTIC: logisticElement,
+  RELU: reluElement,
+  RELU6: relu6Element,
+  TANH: tanhElement,
+};
 
 const KERNELS: Record<string, PrepareFn> = {
   ...SHAPE_KERNELS,
+  ...Object.fromEntries(Object.entries(UNARY).map(([type, f]) => [type, unaryKernel(f)])),
   ADD: prepareAdd,
   AVERAGE_POOL_2D: prepareAveragePool2d,
   CONV_2D: prepareConv2d,
   DEPTHWISE_CONV_2D: prepareDepthwiseConv2d,
   DEQUANTIZE: prepareDequantize,
   FULLY_CONNECTED: prepareFullyConnected,
-  LOGISTIC: prepareLogistic,
+  L2_NORMALIZATION: prepareL2Normalization,
+  MAXIMUM: prepareMaximum,
+  MINIMUM: prepareMinimum,
   MAX_POOL_2D: prepareMaxPool2d,
   MUL: prepareMul,
+  PRELU: preparePrelu,
   QUANTIZE: prepareQuantize,
   RESHAPE: prepareReshape,
   SOFTMAX: prepareSoftmax,
+  SQUARED_DIFFERENCE: prepareSquaredDifference,
+  SUB: prepareSub,
   SVDF: prepareSvdf,
-  TANH: prepareTanh,
   TRANSPOSE_CONV: prepareTransposeConv,
   UNIDIRECTIONAL_SEQUENCE_LSTM: prepareUnidirectionalSequenceLstm,
 };
+
+/** One op's Prepare; throws KernelRefusal (an UnsupportedError) naming the op when it cannot run. */
+function prepareOp(op: Op, ctx: PrepareContext): EvalFn {
+  const prepare = KERNELS[op.type];
+  if (prepare === undefined) throw unsupported(op, 'has no int8 kernel');
+  try {
+    return prepare(op, ctx);
+  } catch (e) {
+    // A multiplier outside what TFLite accepts (TFLM aborts on these checks) is a model problem.
+    if (e instanceof RangeError) throw unsupported(op, `has quantization parameters TFLite rejects (${e.message})`);
+    throw e;
+  }
+}
+
+/**
+ * The int8 reference's check of one op: its Prepare (dtypes, quantization parameters, shapes,
+ * exactly what TFLM's Prepare checks). Returns the refusal, or null when the op runs.
+ */
+export function int8OpRefusal(graph: Graph, op: Op): KernelRefusal | null {
+  try {
+    prepareOp(op, constantsOf(graph));
+    return null;
+  } catch (e) {
+    if (e instanceof KernelRefusal) return e;
+    throw e;
+  }
+}
+
+/**
+ * The element function of a unary activation op (RELU, LOGISTIC, ...) after its Prepare checks,
+ * or undefined when `op` is not one. Throws UnsupportedError as the executor would.
+ */
+export function unaryElementFunction(graph: Graph, op: Op): ElementFn | undefined {
+  const f = UNARY[op.type];
+  return f === undefined ? undefined : f(op, constantsOf(graph));
+}
 
 /** Op types the int8 reference executor runs (for src/backends/support.ts). */
 export const INT8_REFERENCE_OPS: ReadonlySet<string> = new Set(Object.keys(KERNELS));
@@ -114,22 +177,7 @@ function initialState(t: Tensor): TypedArray {
 
 export function prepareInt8(graph: Graph): Int8Program {
   const ctx = constantsOf(graph);
-  const steps: EvalFn[] = [];
-  for (const op of graph.ops) {
-    const prepare = KERNELS[op.type];
-    if (prepare === undefined) {
-      throw new UnsupportedError(
-        `int8 reference: op ${op.type} (op #${op.index}, node '${op.source.name}') has no int8 implementation; supported: ${[...INT8_REFERENCE_OPS].sort().join(', ')}`,
-      );
-    }
-    try {
-      steps.push(prepare(op, ctx));
-    } catch (e) {
-      // A multiplier outside what TFLite accepts (TFLM aborts on these checks) is a model problem.
-      if (e instanceof RangeError) throw unsupported(op, `has quantization parameters TFLite rejects (${e.message})`);
-      throw e;
-    }
-  }
+  const steps = graph.ops.map((op) => prepareOp(op, ctx));
   const variables = graph.tensors.filter((t) => t.variable === true);
   let state = new Map(variables.map((t) => [t.index, initialState(t)] as const));
   // Activation buffers are allocated once per program and reused by every run.

@@ -51,6 +51,37 @@ export function addParams(s1: number, s2: number, outScale: number, dtype: 'int8
   };
 }
 
+/**
+ * SUB (int8: left shift 20; int16: 15), TFLite Micro sub_common.cc: the ADD scheme, but each
+ * ratio is divided in float32 before it is widened to double.
+ */
+export function subParams(s1: number, s2: number, outScale: number, dtype: 'int8' | 'int16' = 'int8'): AddParams {
+  const leftShift = dtype === 'int16' ? 15 : 20;
+  const twiceMax = f32(2 * Math.max(f32(s1), f32(s2)));
+  return {
+    leftShift,
+    input1: quantizeMultiplierSmallerThanOneExp(f32(f32(s1) / twiceMax)),
+    input2: quantizeMultiplierSmallerThanOneExp(f32(f32(s2) / twiceMax)),
+    output: quantizeMultiplierSmallerThanOneExp(f32(twiceMax / f32(2 ** leftShift * f32(outScale)))),
+  };
+}
+
+/**
+ * SQUARED_DIFFERENCE (int8), TFLite Micro squared_difference.cc: inputs shifted left by 7 and
+ * scaled to 2 * max(s1, s2) like ADD; the squared difference is scaled by
+ * twiceMax^2 / double(float(2^14 * sOut)).
+ */
+export function squaredDifferenceParams(s1: number, s2: number, outScale: number): AddParams {
+  const leftShift = 7;
+  const twiceMax = 2 * Math.max(f32(s1), f32(s2));
+  return {
+    leftShift,
+    input1: quantizeMultiplierSmallerThanOneExp(f32(s1) / twiceMax),
+    input2: quantizeMultiplierSmallerThanOneExp(f32(s2) / twiceMax),
+    output: quantizeMultiplierSmallerThanOneExp((twiceMax * twiceMax) / f32(2 ** (2 * leftShift) * f32(outScale))),
+  };
+}
+
 /** MUL: double(s1) * double(s2) / double(outScale). */
 export function mulMultiplier(s1: number, s2: number, outScale: number): QuantizedMultiplier {
   return quantizeMultiplier((f32(s1) * f32(s2)) / f32(outScale));
@@ -107,4 +138,36 @@ export function sigmoidFamilyParams(inputScale: number): { multiplier: number; s
   const { mantissa, exponent } = frexp(f32(inputScale) * 2 ** (31 - SIGMOID_INPUT_INTEGER_BITS));
   const multiplier = roundHalfAwayFromZero(mantissa * 2 ** 31) | 0;
   return { multiplier, shift: exponent, radius: calculateInputRadius(SIGMOID_INPUT_INTEGER_BITS, exponent, 31) };
+}
+
+/** TFLite CheckedLog2 (float32): round(log2(x)) and whether x is that power of two within 1e-3. */
+export function checkedLog2(x: number): { log2: number; exact: boolean } {
+  const l = f32(f32(Math.log(f32(x))) * f32(1 / f32(Math.log(2))));
+  const rounded = roundHalfAwayFromZero(l);
+  return { log2: rounded, exact: Math.abs(f32(l - rounded)) < f32(1e-3) };
+}
+
+/**
+ * int16 LOGISTIC / TANH Prepare (TFLite Micro logistic_common.cc / tanh.cc): the input scaling
+ * of the table interpolation. A power-of-two input scale of 2^-12 (tanh also 2^-11) gives
+ * multiplier 0 (the kernel's exact power-of-two case) with that shift; any other scale gives
+ * multiplier = trunc(sIn * 3 * 4096 * 2^shift) with the smallest shift that lifts it above
+ * 32767 / 2. `outputOk` says whether the output scale is 2^-15, which TFLite requires.
+ */
+export function sigmoidS16Params(inputScale: number, outputScale: number, kind: 'logistic' | 'tanh'): { multiplier: number; shift: number; outputOk: boolean } {
+  const inLog = checkedLog2(inputScale);
+  let shift = 15 - 3 + inLog.log2;
+  let multiplier = 0;
+  const pot = inLog.exact && (shift === 0 || (kind === 'tanh' && shift === 1));
+  if (!pot) {
+    let m = f32(inputScale) * 4096 * 3;
+    shift = 0;
+    while (m <= 32767 / 2 && shift <= 30) {
+      shift++;
+      m *= 2;
+    }
+    multiplier = Math.trunc(m);
+  }
+  const outLog = checkedLog2(outputScale);
+  return { multiplier, shift, outputOk: outLog.exact && outLog.log2 === -15 };
 }
