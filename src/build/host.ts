@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { MismatchError, ToolFailedError } from '../errors.ts';
@@ -78,22 +78,44 @@ function publish(work: string, dir: string, marker: string): void {
   }
 }
 
+/** Runs `jobs` with at most one per CPU core at a time (gcc is CPU-bound; dozens at once only thrash). */
+async function inPool(jobs: (() => Promise<void>)[]): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < jobs.length) await jobs[next++]!();
+  };
+  await Promise.all(Array.from({ length: Math.min(jobs.length, availableParallelism()) }, worker));
+}
+
+/** Kernel builds in progress in this process, by folder: concurrent callers share one. */
+const kernelBuilds = new Map<string, Promise<string[]>>();
+
 /**
  * The kernels compiled once for the host (same flags as the runner), cached by a hash of their
  * sources, headers and flags: every model's runner links these objects.
  */
 async function hostKernelObjects(gcc: string): Promise<string[]> {
   const headers = readdirSync(KERNEL_INCLUDE_DIR).sort().map((f) => resolve(KERNEL_INCLUDE_DIR, f));
-  const sources = kernelSources();
-  const id = createHash('sha256').update(hashFiles([...sources, ...headers])).update(HOST_CFLAGS.join(' ')).digest('hex').slice(0, 16);
+  const id = createHash('sha256').update(hashFiles([...kernelSources(), ...headers])).update(HOST_CFLAGS.join(' ')).digest('hex').slice(0, 16);
   const dir = join(cacheDir(), 'native-host', `kernels-${id}`);
+  let build = kernelBuilds.get(dir);
+  if (!build) {
+    build = compileHostKernels(gcc, dir, id);
+    kernelBuilds.set(dir, build);
+    build.catch(() => kernelBuilds.delete(dir));
+  }
+  return build;
+}
+
+async function compileHostKernels(gcc: string, dir: string, id: string): Promise<string[]> {
+  const sources = kernelSources();
   const objects = sources.map((src) => join(dir, src.split('/').pop()!.replace(/\.c$/, '.o')));
   if (existsSync(join(dir, 'done'))) return objects;
   mkdirSync(join(cacheDir(), 'native-host'), { recursive: true });
   const work = mkdtempSync(join(cacheDir(), 'native-host', `.kernels-${id}-`));
   try {
-    await Promise.all(
-      sources.map((src) =>
+    await inPool(
+      sources.map((src) => () =>
         gccAsync(gcc, [...HOST_CFLAGS, `-I${KERNEL_INCLUDE_DIR}`, '-c', src, '-o', join(work, src.split('/').pop()!.replace(/\.c$/, '.o'))], 'compiling the kernels for the host (gcc)'),
       ),
     );
