@@ -199,10 +199,21 @@ export function summarizeCosts(values: number[], unit: CostUnit): CostSummary | 
   return { unit, runs: values.length, min: sorted[0]!, median, max: sorted[sorted.length - 1]!, mean };
 }
 
+/** The op a fault record names (`op`, `op_type`), as " in op 3 (CONV_2D)", or ''. */
+function faultOp(r: ReportRecord): string {
+  const op = num(r.op);
+  if (op === null || op < 0) return '';
+  return ` in op ${op}${typeof r.op_type === 'string' ? ` (${r.op_type})` : ''}`;
+}
+
 /** One line describing a device `error` record, for messages. */
 export function describeDeviceError(r: ReportRecord): string {
+  if (r.code === 'stack_overflow') {
+    const size = num(r.stack_size_bytes);
+    return `stack overflow${faultOp(r)} (the ${size !== null ? `${size}-byte ` : ''}stack ran into its guard)`;
+  }
   if (typeof r.pc === 'string') {
-    return `${String(r.code ?? 'fault')} at pc ${r.pc} (lr ${String(r.lr ?? '?')}, cfsr ${String(r.cfsr ?? '?')})`;
+    return `${String(r.code ?? 'fault')}${faultOp(r)} at pc ${r.pc} (lr ${String(r.lr ?? '?')}, cfsr ${String(r.cfsr ?? '?')})`;
   }
   return `${String(r.code ?? 'error')}${r.status !== undefined ? ` (status ${String(r.status)})` : ''}${r.message ? `: ${String(r.message)}` : ''}`;
 }
