@@ -157,7 +157,7 @@ export function checkFit(board: Board, need: { weights: number; inputs: number; 
   const ram = board.usable.ram_bytes;
   const problems: string[] = [];
   if (flashNeed > flash) {
-    const ops = need.code ? ` + ${need.code.ops} ops' calls and parameters ~${opsCode}` : '';
+    const ops = need.code ? ` + code of ${need.code.ops} op${need.code.ops === 1 ? '' : 's'} ~${opsCode}` : '';
     problems.push(
       `flash: needs about ${flashNeed} bytes (weights ${need.weights} + inputs ${need.inputs} + code ~${CODE_ESTIMATE_BYTES}${ops}) but ${board.id} has ${flash}, ${flashNeed - flash} bytes too many`,
     );
