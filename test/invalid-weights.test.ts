@@ -32,6 +32,7 @@ const float = withoutWeights(join(MODELS, 'tflm-hello-world/hello_world_float.tf
 const input = join(dir, 'x.bin');
 writeFileSync(input, Buffer.from([0]));
 const calib = join(dir, 'calib.bin');
+writeFileSync(calib, Buffer.from(new Float32Array([0.5]).buffer)); // one sample, raw float32
 
 function expectInvalid(r: { code: number; stderr: string }, tensor: number): void {
   expect(r.code, r.stderr).toBe(4);
@@ -48,8 +49,37 @@ describe('a weight tensor without data: exit 4 in every command', () => {
     expectInvalid(runCli(['infer', int8.path, '--input', input]), int8.tensor);
   });
   it('convert', () => {
-    writeFileSync(calib, Buffer.from(new Float32Array([0.5]).buffer)); // one sample, raw float32
     expectInvalid(runCli(['convert', float.path, '--calib', calib, '-o', join(dir, 'out.tflite')]), float.tensor);
   });
   it('build', () => expectInvalid(runCli(['build', int8.path, '--board', 'mps2-an386', '--out', join(dir, 'build')]), int8.tensor));
+});
+
+/** Cases found by bench/robustness.ts (mutated hello_world_float): they ended in internal errors. */
+describe('corrupted operator tables: a clear error, never an internal one', () => {
+  const floatModel = join(MODELS, 'tflm-hello-world/hello_world_float.tflite');
+
+  it('an op that lost its inputs: exit 4 in inspect and infer, naming the op', () => {
+    const g = loadModel(floatModel);
+    g.ops[0]!.inputs = [];
+    const path = join(dir, 'no-inputs.tflite');
+    writeFileSync(path, writeTflite(g));
+    for (const args of [['inspect', path], ['infer', path, '--input', calib]]) {
+      const r = runCli(args);
+      expect(r.code, r.stderr).toBe(4);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(/FULLY_CONNECTED \(op #0, node ".*"\) has no input 0 \(it has 0\), which it cannot run without/);
+    }
+  });
+
+  it('convert: a FULLY_CONNECTED whose input is a constant is refused (exit 5)', () => {
+    const g = loadModel(floatModel);
+    const x = g.tensors[g.ops[1]!.inputs[0]!]!;
+    const c = g.tensors.push({ index: g.tensors.length, name: 'folded', shape: [...x.shape], dtype: 'float32', data: new Uint8Array(4 * x.shape.reduce((a, b) => a * b, 1)) }) - 1;
+    g.ops[1]!.inputs[0] = c;
+    const path = join(dir, 'const-input.tflite');
+    writeFileSync(path, writeTflite(g));
+    const r = runCli(['convert', path, '--calib', calib, '-o', join(dir, 'const-out.tflite')]);
+    expect(r.code, r.stderr).toBe(5);
+    expect(r.stderr).toMatch(/FULLY_CONNECTED \(op #1, node ".*"\) has a constant as its input/);
+  });
 });
