@@ -58,9 +58,12 @@ static uint32_t log2_of(uint32_t n)
 
 uint32_t tml_stack_guard_init(void)
 {
+    return tml_stack_guard_arm((uint32_t)(uintptr_t)&_tml_stack_start, (uint32_t)(uintptr_t)&_tml_stack_end);
+}
+
+uint32_t tml_stack_guard_arm(uint32_t start, uint32_t end)
+{
     const uint32_t size = TML_STACK_GUARD_BYTES;
-    const uint32_t start = (uint32_t)(uintptr_t)&_tml_stack_start;
-    const uint32_t end = (uint32_t)(uintptr_t)&_tml_stack_end;
     /* An MPU region starts at a multiple of its size: the first such block in the stack region.
      * A stack too small to give up two guards' worth keeps no guard. */
     guard_start = (start + size - 1u) & ~(size - 1u);

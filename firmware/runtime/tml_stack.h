@@ -31,8 +31,13 @@ uint32_t tml_stack_high_water(void);
 /* Size of the stack region from the linker script. */
 uint32_t tml_stack_size(void);
 
-/* Arms the guard (after tml_stack_paint). Returns the guard's size in bytes. */
+/* Arms the guard over the linker script's stack region (after tml_stack_paint). Returns the
+ * guard's size in bytes. */
 uint32_t tml_stack_guard_init(void);
+/* The same for a stack region [start, end) given by the caller (another runtime's stack, e.g. an
+ * Arduino core's): the guard covers its lowest TML_STACK_GUARD_BYTES-aligned block. The canary
+ * fallback assumes those words were painted (tml_stack_paint) or are checked by the caller. */
+uint32_t tml_stack_guard_arm(uint32_t start, uint32_t end);
 /* "mpu" (a fault at the first push into the guard) or "canary" (checked after each inference). */
 const char *tml_stack_guard_kind(void);
 uint32_t tml_stack_guard_bytes(void);
