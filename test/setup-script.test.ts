@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from './helpers/shared.ts';
+import { MONO_PACKAGES } from '../src/emulate/renode.ts';
 
 const SETUP = resolve(PROJECT_ROOT, 'scripts/setup.sh');
 const dir = mkdtempSync(join(tmpdir(), 'tinyml-setup-'));
@@ -83,6 +84,6 @@ describe('scripts/setup.sh and the apt/dpkg lock', () => {
     expect(text).toMatch(/^\s+npm ci --no-audit --no-fund/m);
     expect(text).not.toMatch(/^\s+npm install/m);
     const r = spawnSync('bash', ['-c', `source ${JSON.stringify(SETUP)}; printf '%s\\n' "\${DEBIAN_PACKAGES[@]}"`], { encoding: 'utf8' });
-    expect(r.stdout.trim().split('\n')).toEqual(expect.arrayContaining(['gcc', 'gcc-arm-none-eabi', 'libnewlib-arm-none-eabi', 'qemu-system-arm']));
+    expect(r.stdout.trim().split('\n')).toEqual(expect.arrayContaining(['gcc', 'gcc-arm-none-eabi', 'libnewlib-arm-none-eabi', 'qemu-system-arm', ...MONO_PACKAGES]));
   });
 });

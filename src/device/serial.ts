@@ -144,8 +144,33 @@ export function heldError(path: string, holders: PortHolder[]): PortHeldError {
   );
 }
 
+/** The parent pid of `pid` (/proc/<pid>/stat), or 0. */
+function parentOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so split after the last ')'.
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) || 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** True when `pid` is `ancestor` or one of its descendants. */
+function descendsFrom(pid: number, ancestor: number): boolean {
+  for (let p = pid, hops = 0; p > 1 && hops < 64; p = parentOf(p), hops++) if (p === ancestor) return true;
+  return false;
+}
+
+export interface OpenSerialOptions {
+  /**
+   * The process that provides the port (an emulator that keeps its pty's other side open, as
+   * Renode does): it and its children are not other readers.
+   */
+  provider?: number;
+}
+
 /** Opens a port for reading the report stream, exclusively; resolves when it is open. */
-export async function openSerial(path: string, baudRate: number = DEFAULT_BAUD): Promise<SerialPort> {
+export async function openSerial(path: string, baudRate: number = DEFAULT_BAUD, opts: OpenSerialOptions = {}): Promise<SerialPort> {
   checkBaud(baudRate);
   const port = await new Promise<SerialPort>((resolve, reject) => {
     const p = new SerialPort({ path, baudRate, autoOpen: false, lock: true });
@@ -153,7 +178,8 @@ export async function openSerial(path: string, baudRate: number = DEFAULT_BAUD):
   });
   // Checked once the port is open (so it is a terminal, not /dev/null): a reader that was there
   // before, or that opened it at the same time.
-  const after = portHolders(path);
+  const provider = opts.provider;
+  const after = portHolders(path).filter((h) => provider === undefined || !descendsFrom(h.pid, provider));
   if (after.length > 0) {
     await closeSerial(port);
     throw heldError(path, after);
