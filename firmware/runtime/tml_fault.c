@@ -5,9 +5,15 @@
  * from it, moves to a fresh stack at the top of the stack region (the old one may be what
  * overflowed) and calls tml_fault_report. The report is an `error` record with the stacked PC and LR, the exception number and
  * the fault status registers, then a `done` record; the core then sleeps forever.
+ *
+ * A fault caused by the stack running into its guard (tml_stack.h) is reported with code
+ * `stack_overflow`; every fault names the op that was running (`op`, `op_type`) when it came
+ * during tml_model_invoke().
  */
+#include "model.h"
 #include "tml_platform.h"
 #include "tml_report.h"
+#include "tml_stack.h"
 
 #define SCB_CFSR  (*(volatile uint32_t *)0xE000ED28u)
 #define SCB_HFSR  (*(volatile uint32_t *)0xE000ED2Cu)
@@ -49,17 +55,54 @@ static const char *exception_name(uint32_t number)
     }
 }
 
+/* The op running now (tml_model_current_op), as the `op` and `op_type` keys. */
+static void report_current_op(void)
+{
+    const int op = tml_model_current_op;
+    tml_report_i32("op", op);
+    if (op >= 0 && op < TML_MODEL_NUM_OPS) tml_report_str("op_type", tml_model_op_types[op]);
+}
+
+static __attribute__((noreturn)) void halt(void)
+{
+    for (;;) {
+        __asm volatile("wfi");
+    }
+}
+
+__attribute__((noreturn)) void tml_stack_overflow_report(void)
+{
+    tml_report_reset();
+    tml_report_begin("error");
+    tml_report_str("code", "stack_overflow");
+    tml_report_str("guard", tml_stack_guard_kind());
+    tml_report_u32("stack_size_bytes", tml_stack_size());
+    report_current_op();
+    tml_report_end();
+    tml_report_begin("done");
+    tml_report_str("status", "fault");
+    tml_report_end();
+    halt();
+}
+
 __attribute__((noreturn, used)) void tml_fault_report(uint32_t pc, uint32_t lr, uint32_t ipsr, uint32_t exc_return, uint32_t xpsr)
 {
     uint32_t number = ipsr & 0x1FFu;
+    const uint32_t cfsr = SCB_CFSR;
+    const int overflow = tml_stack_guard_hit(cfsr, SCB_MMFAR);
     tml_report_reset();
     tml_report_begin("error");
-    tml_report_str("code", exception_name(number));
+    tml_report_str("code", overflow ? "stack_overflow" : exception_name(number));
+    if (overflow) {
+        tml_report_str("guard", tml_stack_guard_kind());
+        tml_report_u32("stack_size_bytes", tml_stack_size());
+    }
+    report_current_op();
     tml_report_u32("exception", number);
     tml_report_hex32("pc", pc);
     tml_report_hex32("lr", lr);
     tml_report_hex32("xpsr", xpsr);
-    tml_report_hex32("cfsr", SCB_CFSR);
+    tml_report_hex32("cfsr", cfsr);
     tml_report_hex32("hfsr", SCB_HFSR);
     tml_report_hex32("mmfar", SCB_MMFAR);
     tml_report_hex32("bfar", SCB_BFAR);
@@ -68,7 +111,5 @@ __attribute__((noreturn, used)) void tml_fault_report(uint32_t pc, uint32_t lr, 
     tml_report_begin("done");
     tml_report_str("status", "fault");
     tml_report_end();
-    for (;;) {
-        __asm volatile("wfi");
-    }
+    halt();
 }

@@ -96,6 +96,7 @@ static void report_hello(void)
     tml_report_u32("outputs", TML_MODEL_NUM_OUTPUTS);
     tml_report_u32("ops", TML_MODEL_NUM_OPS);
     tml_report_u32("profile", TML_PROFILE_ENABLED);
+    tml_report_str("stack_guard", tml_stack_guard_kind());
     tml_report_end();
 }
 
@@ -194,6 +195,7 @@ static void report_batch(uint64_t single_cost)
         status |= tml_model_invoke();
     }
     uint64_t both = tml_timer_to_cost(tml_timer_now() - start);
+    if (!tml_stack_guard_intact()) tml_stack_overflow_report();
     if (status != 0) fail("invoke_failed", status, "tml_model_invoke failed");
     tml_report_begin("batch");
     tml_report_u32("inferences", TML_BATCH_SIZE);
@@ -207,6 +209,7 @@ static void report_mem(void)
     tml_report_u32("arena_bytes", TML_MODEL_ARENA_BYTES);
     tml_report_u32("stack_high_water_bytes", tml_stack_high_water());
     tml_report_u32("stack_size_bytes", tml_stack_size());
+    tml_report_u32("stack_guard_bytes", tml_stack_guard_bytes());
     tml_report_u32("static_ram_bytes", (uint32_t)((uintptr_t)&_tml_static_end - (uintptr_t)&_tml_ram_start));
     tml_report_u32("flash_used_bytes", (uint32_t)((uintptr_t)&_tml_flash_end - (uintptr_t)&_tml_flash_start));
     tml_report_end();
@@ -216,6 +219,7 @@ int main(void)
 {
     tml_platform_init();
     tml_stack_paint();
+    tml_stack_guard_init();
     tml_timer_init();
     report_hello();
     check_inputs();
@@ -229,6 +233,7 @@ int main(void)
         uint64_t start = tml_timer_now();
         status = tml_model_invoke();
         uint64_t end = tml_timer_now();
+        if (!tml_stack_guard_intact()) tml_stack_overflow_report();
         if (status != 0) fail("invoke_failed", status, "tml_model_invoke failed");
         uint64_t cost = tml_timer_cost_between(start, end);
         if (run == 0) first_cost = cost;

@@ -5,7 +5,7 @@
  */
 import { getBoard } from '../boards/registry.ts';
 import { UsageError } from '../errors.ts';
-import { printJson, printLine } from '../cli/output.ts';
+import { printJson, printLine, safe } from '../cli/output.ts';
 import { deployArduino, type Progress } from './deploy.ts';
 
 /** True for boards that only a real Arduino board can run (an FQBN and no QEMU machine). */
@@ -15,7 +15,7 @@ export function isArduinoTarget(boardId: string): boolean {
 }
 
 /** Progress lines for the long steps, on stderr so --json output stays clean. */
-export const progressPrinter: Progress = (step, message) => void process.stderr.write(`tinyml: [${step}] ${message}\n`);
+export const progressPrinter: Progress = (step, message) => void process.stderr.write(`tinyml: [${step}] ${safe(message)}\n`);
 
 export interface ArduinoDeployCliOptions {
   board: string;
@@ -57,7 +57,7 @@ export async function runArduinoDeploy(model: string, opts: ArduinoDeployCliOpti
     timeoutSeconds: positive('--timeout', opts.timeout),
     jsonl: opts.jsonl,
     onProgress: progressPrinter,
-    onItem: opts.json ? undefined : (item) => (item.kind === 'log' ? printLine(`device: ${item.line}`) : undefined),
+    onItem: opts.json ? undefined : (item) => (item.kind === 'log' ? printLine(`device: ${safe(item.line)}`) : undefined),
   });
   const rep = r.monitor.report;
   if (opts.json) {

@@ -9,12 +9,13 @@
 import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { BoardError, DoesNotFitError, FileError, UsageError } from '../errors.ts';
-import type { Graph } from '../ir/graph.ts';
+import { tensorBytes, type Graph } from '../ir/graph.ts';
 import { readModelBytes, importModel } from '../formats/load.ts';
 import { getBoard, type Board } from '../boards/registry.ts';
 import { generateNative } from '../codegen/native/generate.ts';
 import { assertBackendRuns } from '../backends/support.ts';
-import { requireTool, runTool } from '../toolchain/tools.ts';
+import type { LoweredModel } from '../codegen/native/lower.ts';
+import { compilerMemoryLimit, requireTool, runTool } from '../toolchain/tools.ts';
 import { elfSections, mapSectionBytes } from '../toolchain/size.ts';
 import { KERNEL_INCLUDE_DIR, KERNELS_DIR, PLATFORM_DIR, RUNTIME_DIR } from './paths.ts';
 
@@ -90,6 +91,29 @@ export interface FirmwareBuild {
 
 /** Code the firmware adds besides the model's const data (kernels, runtime, startup, libc bits). */
 export const CODE_ESTIMATE_BYTES = 16 * 1024;
+/**
+ * Flash each op takes at least besides its const arrays: the kernel call and its arguments, the
+ * op-type table entry, the current-op store. Its parameter structs add about 2 bytes per
+ * initializer value at least (they are int32 and pointers today: 4). A lower bound: the check
+ * refuses only what cannot fit, and the linker has the last word.
+ */
+export const OP_CODE_ESTIMATE_BYTES = 24;
+export const PARAM_VALUE_ESTIMATE_BYTES = 2;
+/** Largest generated C handed to the compiler: far beyond the source of any model that fits a microcontroller. */
+export const MAX_GENERATED_SOURCE_BYTES = 64 * 1024 * 1024;
+
+/** Lower bound of the flash the ops' code and parameter structs take (see OP_CODE_ESTIMATE_BYTES). */
+export function opCodeEstimate(lowered: LoweredModel): { ops: number; bytes: number } {
+  let values = 0;
+  for (const op of lowered.ops) {
+    for (const line of op.params) {
+      // Initializer values: numbers and names between the braces of `... = { ... };`.
+      const body = line.includes('=') ? line.slice(line.indexOf('=') + 1) : line;
+      values += (body.match(/[-\w.+]+/g) ?? []).length;
+    }
+  }
+  return { ops: lowered.ops.length, bytes: lowered.ops.length * OP_CODE_ESTIMATE_BYTES + values * PARAM_VALUE_ESTIMATE_BYTES };
+}
 /** .data/.bss the runtime needs besides the arena. */
 export const RUNTIME_RAM_ESTIMATE_BYTES = 2 * 1024;
 
@@ -122,16 +146,21 @@ function cSources(dir: string): string[] {
     .map((f) => resolve(dir, f));
 }
 
-/** Throws DoesNotFitError when the model cannot fit the board, before anything is compiled. */
-export function checkFit(board: Board, need: { weights: number; inputs: number; arena: number; stack: number }): void {
-  const flashNeed = need.weights + need.inputs + CODE_ESTIMATE_BYTES;
+/**
+ * Throws DoesNotFitError when the model cannot fit the board, before anything is compiled.
+ * `code` is the ops' own code and parameters (opCodeEstimate), counted when given.
+ */
+export function checkFit(board: Board, need: { weights: number; inputs: number; arena: number; stack: number; code?: { ops: number; bytes: number } }): void {
+  const opsCode = need.code?.bytes ?? 0;
+  const flashNeed = need.weights + need.inputs + CODE_ESTIMATE_BYTES + opsCode;
   const ramNeed = need.arena + need.stack + RUNTIME_RAM_ESTIMATE_BYTES;
   const flash = board.usable.flash_bytes;
   const ram = board.usable.ram_bytes;
   const problems: string[] = [];
   if (flashNeed > flash) {
+    const ops = need.code ? ` + code of ${need.code.ops} op${need.code.ops === 1 ? '' : 's'} ~${opsCode}` : '';
     problems.push(
-      `flash: needs about ${flashNeed} bytes (weights ${need.weights} + inputs ${need.inputs} + code ~${CODE_ESTIMATE_BYTES}) but ${board.id} has ${flash}, ${flashNeed - flash} bytes too many`,
+      `flash: needs about ${flashNeed} bytes (weights ${need.weights} + inputs ${need.inputs} + code ~${CODE_ESTIMATE_BYTES}${ops}) but ${board.id} has ${flash}, ${flashNeed - flash} bytes too many`,
     );
   }
   if (ramNeed > ram) {
@@ -209,15 +238,25 @@ export function buildFirmware(opts: BuildFirmwareOptions): FirmwareBuild {
   const linker = join(PLATFORM_DIR, platform, 'linker.ld');
   const stack = stackReserve(linker);
   const t0 = performance.now();
+  const g = graph;
+  const inputBytes = g.inputs.reduce((n, i) => n + tensorBytes(g.tensors[i.tensor]!), 0);
   const gen = generateNative(graph, {
     modelBytes,
     modelLabel: opts.modelPath ? opts.modelPath.split('/').pop() : 'model',
     board: { id: board.id, clockHz: board.f_cpu, flashBytes: board.usable.flash_bytes, ramBytes: board.usable.ram_bytes },
     bakedInputs: opts.inputs,
     buildOptions: { optimize, kernels, profile: opts.profile ?? false, runs: opts.runs ?? 1 },
+    // Refused as soon as the model is lowered, before any C is rendered or compiled.
+    beforeRender: (lowered, plan) => checkFit(board, { weights: lowered.constBytes, inputs: inputBytes, arena: plan.arenaBytes, stack, code: opCodeEstimate(lowered) }),
   });
   const generateMs = performance.now() - t0;
-  checkFit(board, { weights: gen.weightBytes, inputs: gen.bakedInputBytes, arena: gen.arenaBytes, stack });
+  checkFit(board, { weights: gen.weightBytes, inputs: gen.bakedInputBytes, arena: gen.arenaBytes, stack, code: opCodeEstimate(gen.lowered) });
+  const sourceBytes = Object.values(gen.files).reduce((n, text) => n + text.length, 0);
+  if (sourceBytes > MAX_GENERATED_SOURCE_BYTES) {
+    throw new DoesNotFitError(
+      `the generated C for ${board.id} is ${sourceBytes} bytes (${graph.ops.length} ops), more than a firmware build should compile (${MAX_GENERATED_SOURCE_BYTES}): use a smaller model`,
+    );
+  }
 
   const gcc = requireTool('arm-none-eabi-gcc');
   const outDir = resolve(opts.outDir);
@@ -267,7 +306,7 @@ export function buildFirmware(opts: BuildFirmwareOptions): FirmwareBuild {
     '-lc',
     '-lgcc',
   ];
-  runTool(command[0]!, command.slice(1), { what: `compiling the firmware for ${board.id} (arm-none-eabi-gcc)` });
+  runTool(command[0]!, command.slice(1), { what: `compiling the firmware for ${board.id} (arm-none-eabi-gcc)`, memoryLimitBytes: compilerMemoryLimit() });
   // The flash image for uploaders that take raw bytes (bossac on the Nano 33 BLE, st-flash),
   // starting at the linker script's flash origin (0x10000 behind the Nano 33 BLE's bootloader).
   const binPath = join(outDir, 'firmware.bin');

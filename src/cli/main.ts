@@ -6,6 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { ExitCode, TinymlError } from '../errors.ts';
 import { commands } from './commands/index.ts';
+import { printError, safe } from './output.ts';
 
 export async function main(argv: string[]): Promise<number> {
   exitQuietlyOnClosedPipe();
@@ -17,7 +18,7 @@ export async function main(argv: string[]): Promise<number> {
     .exitOverride()
     // Commander's own usage errors ("error: unknown option ...") get the same prefix as ours,
     // on one line (its "(Did you mean --json?)" hint is the fix).
-    .configureOutput({ writeErr: (s) => process.stderr.write(s), outputError: (s, write) => write(`tinyml: ${oneLine(s)}\n`) });
+    .configureOutput({ writeErr: (s) => process.stderr.write(s), outputError: (s, write) => write(`tinyml: ${safe(oneLine(s))}\n`) });
   for (const register of commands) register(program);
 
   try {
@@ -40,11 +41,11 @@ function reportError(e: unknown, json: boolean): number {
   }
   if (e instanceof TinymlError) {
     if (json) process.stdout.write(JSON.stringify({ error: { kind: e.kind, message: e.message, exitCode: e.exitCode } }) + '\n');
-    process.stderr.write(`tinyml: error: ${e.message}\n`);
+    printError(e.message);
     return e.exitCode;
   }
   const err = e instanceof Error ? e : new Error(String(e));
-  process.stderr.write(`tinyml: internal error: ${err.message} (this is a tinyml bug; rerun with TINYML_DEBUG=1 and report it)\n`);
+  process.stderr.write(`tinyml: internal error: ${safe(err.message)} (this is a tinyml bug; rerun with TINYML_DEBUG=1 and report it)\n`);
   if (process.env.TINYML_DEBUG) process.stderr.write(`${err.stack}\n`);
   return ExitCode.INTERNAL;
 }

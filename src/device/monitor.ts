@@ -2,13 +2,14 @@
  * `tinyml monitor`: reads a board's report stream from a serial port. Finds the port by the
  * board registry's USB VID:PID (`--port auto`), decodes records and passes log lines through,
  * writes every item to the JSONL log the moment it arrives, and when the port vanishes
- * reconnects with back-off (or, with reconnect off, fails with a DeviceError).
+ * reconnects with back-off (or, with reconnect off, fails with a DeviceError). Another process
+ * reading the same port (found when opening and every second after) is a DeviceError naming it.
  */
 import type { SerialPort } from 'serialport';
 import { DeviceError } from '../errors.ts';
 import { boardMatchesUsb, loadBoards, type Board } from '../boards/registry.ts';
 import { ReportDecoder, type DecodedItem, type DecoderStats } from './protocol.ts';
-import { closeSerial, DEFAULT_BAUD, listPorts, openSerial, checkBaud, type PortInfo } from './serial.ts';
+import { closeSerial, DEFAULT_BAUD, heldError, PortHeldError, listPorts, openSerial, checkBaud, watchHolders, type PortHolder, type PortInfo } from './serial.ts';
 import { ReportCollector, type DeviceReport } from '../report/device-report.ts';
 import { JsonlLog } from '../report/jsonl.ts';
 
@@ -71,13 +72,18 @@ export async function autoDetectPort(boards: Board[] = loadBoards()): Promise<{ 
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+type Ended = 'done' | 'duration' | 'signal' | { lost: string } | { holders: PortHolder[] };
+
 /** Reads one connection until it closes; resolves with why it ended. */
-function readUntilClosed(port: SerialPort, decoder: ReportDecoder, handle: (items: DecodedItem[]) => boolean, stop: Promise<'duration' | 'signal'>): Promise<'done' | 'duration' | 'signal' | { lost: string }> {
+function readUntilClosed(port: SerialPort, path: string, decoder: ReportDecoder, handle: (items: DecodedItem[]) => boolean, stop: Promise<'duration' | 'signal'>): Promise<Ended> {
   return new Promise((resolve) => {
     let finished = false;
-    const finish = (why: 'done' | 'duration' | 'signal' | { lost: string }) => {
+    // A second reader (cat, screen) would silently take part of the stream: stop and name it.
+    const unwatch = watchHolders(path, (holders) => finish({ holders }));
+    const finish = (why: Ended) => {
       if (finished) return;
       finished = true;
+      unwatch();
       resolve(why);
     };
     port.on('data', (chunk: Buffer) => {
@@ -138,9 +144,10 @@ export async function monitorPort(opts: MonitorOptions): Promise<MonitorResult> 
     for (;;) {
       emit({ event: 'connected', port: path, ...(boardId ? { board: boardId } : {}) });
       const decoder = new ReportDecoder();
-      const why = await readUntilClosed(port, decoder, handle, stop);
+      const why = await readUntilClosed(port, path, decoder, handle, stop);
       for (const k of Object.keys(decoderStats) as (keyof DecoderStats)[]) decoderStats[k] += decoder.stats[k];
       await closeSerial(port);
+      if (typeof why === 'object' && 'holders' in why) throw heldError(path, why.holders);
       if (typeof why === 'string') {
         return { port: path, board: boardId, report: collector.report, decoder: decoderStats, reconnects, stoppedBy: why };
       }
@@ -159,7 +166,8 @@ export async function monitorPort(opts: MonitorOptions): Promise<MonitorResult> 
           port = await openSerial(path, baud);
           reconnects++;
           break;
-        } catch {
+        } catch (e) {
+          if (e instanceof PortHeldError) throw e;
           wait = Math.min(wait * 2, maxBackoff);
         }
       }

@@ -10,7 +10,10 @@
  * `@TML` that yields no valid record is counted as rejected; lines longer than `maxLineBytes`
  * are cut (counted as overlong) while keeping any record start that may still complete.
  * Bytes are handled as latin1 so that one char is one byte and the CRC is over the wire bytes.
+ * A record whose CRC is valid is still checked against its schema (records.ts) before it is
+ * handed on; one that fails is rejected and counted like a CRC failure.
  */
+import { checkRecord, jsonDepth, MAX_RECORD_DEPTH } from './records.ts';
 
 export const PROTOCOL_VERSION = 1;
 export const RECORD_MARKER = '@TML ';
@@ -73,15 +76,16 @@ function recordAt(line: string, start: number): { record: ReportRecord; end: num
       CRC_SUFFIX.lastIndex = m.index + 1;
       continue;
     }
+    // The CRC only proves the bytes arrived as sent: what they say is checked before use.
+    if (jsonDepth(json) > MAX_RECORD_DEPTH) return { error: `record nests deeper than ${MAX_RECORD_DEPTH} levels` };
     let value: unknown;
     try {
       value = JSON.parse(json);
     } catch {
       return { error: 'CRC matches but the JSON does not parse' };
     }
-    if (value === null || typeof value !== 'object' || Array.isArray(value) || typeof (value as { type?: unknown }).type !== 'string') {
-      return { error: 'record is not a JSON object with a string "type"' };
-    }
+    const check = checkRecord(value);
+    if (!check.ok) return { error: check.reason };
     const end = m.index + m[0].length;
     return { record: value as ReportRecord, end, raw: line.slice(start, end) };
   }

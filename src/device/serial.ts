@@ -6,9 +6,16 @@
  *
  * Never opens a port at 1200 baud: on Arduino boards that is the "touch" that resets the board
  * into its bootloader.
+ *
+ * Exclusive access: two readers of one port split its byte stream between them, so each loses
+ * records at random. A port is opened only when no other process holds it (found in /proc on
+ * Linux, and named in the error), with serialport's `lock` (flock: keeps out another tinyml and
+ * every program that locks the port), and `watchHolders` notices a reader that opens the port
+ * later. TIOCEXCL is not used: Node cannot issue it on its own descriptor, and on a pty the mode
+ * would outlive this process and lock its user out of the port.
  */
 import { SerialPort } from 'serialport';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { DeviceError, UsageError } from '../errors.ts';
 
@@ -48,13 +55,153 @@ export function serialError(path: string, err: unknown): DeviceError {
   return new DeviceError(`serial port ${path} failed (${detail}): check that it is the board's serial port, or pass --port auto`);
 }
 
-/** Opens a port for reading the report stream; resolves when it is open. */
-export function openSerial(path: string, baudRate: number = DEFAULT_BAUD): Promise<SerialPort> {
+/** Another process that has a port open for reading. */
+export interface PortHolder {
+  pid: number;
+  /** Its command name (/proc/<pid>/comm): untrusted text, print it escaped. */
+  name: string;
+}
+
+function devicePath(path: string): string | null {
+  try {
+    return realpathSync(path);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Processes other than this one that hold `path` open for reading (Linux: /proc/<pid>/fd).
+ * Processes of other users are visible only to root; elsewhere the list is empty.
+ */
+export function portHolders(path: string): PortHolder[] {
+  if (process.platform !== 'linux') return [];
+  const device = devicePath(path);
+  if (device === null) return [];
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
+  } catch {
+    return [];
+  }
+  const holders: PortHolder[] = [];
+  for (const pid of pids) {
+    if (Number(pid) === process.pid) continue;
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue; // exited, or another user's process
+    }
+    for (const fd of fds) {
+      let target: string;
+      try {
+        target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+      } catch {
+        continue;
+      }
+      if (target !== device || writeOnly(pid, fd)) continue;
+      let name = '?';
+      try {
+        name = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+      } catch {
+        // exited meanwhile
+      }
+      holders.push({ pid: Number(pid), name });
+      break;
+    }
+  }
+  return holders;
+}
+
+/** A descriptor opened O_WRONLY cannot take bytes from the stream. */
+function writeOnly(pid: string, fd: string): boolean {
+  try {
+    const flags = /^flags:\s*([0-7]+)/m.exec(readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8'));
+    return flags !== null && (parseInt(flags[1]!, 8) & 3) === 1;
+  } catch {
+    return false;
+  }
+}
+
+/** A port that another process reads (exit code 11, like every port problem). */
+export class PortHeldError extends DeviceError {
+  constructor(
+    message: string,
+    readonly holders: PortHolder[],
+  ) {
+    super(message);
+  }
+}
+
+/** The error for a port that another program reads: names it, says what happens and what to do. */
+export function heldError(path: string, holders: PortHolder[]): PortHeldError {
+  const shown = holders.slice(0, 5);
+  const who = shown.map((h) => `${h.name} (pid ${h.pid})`).join(', ') + (holders.length > shown.length ? ` and ${holders.length - shown.length} more` : '');
+  return new PortHeldError(
+    `serial port ${path} is also open in ${who}: two readers split the stream and records are lost; close it (kill ${shown.map((h) => h.pid).join(' ')}) and retry`,
+    holders,
+  );
+}
+
+/** The parent pid of `pid` (/proc/<pid>/stat), or 0. */
+function parentOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so split after the last ')'.
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) || 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** True when `pid` is `ancestor` or one of its descendants. */
+function descendsFrom(pid: number, ancestor: number): boolean {
+  for (let p = pid, hops = 0; p > 1 && hops < 64; p = parentOf(p), hops++) if (p === ancestor) return true;
+  return false;
+}
+
+export interface OpenSerialOptions {
+  /**
+   * The process that provides the port (an emulator that keeps its pty's other side open, as
+   * Renode does): it and its children are not other readers.
+   */
+  provider?: number;
+}
+
+/** Opens a port for reading the report stream, exclusively; resolves when it is open. */
+export async function openSerial(path: string, baudRate: number = DEFAULT_BAUD, opts: OpenSerialOptions = {}): Promise<SerialPort> {
   checkBaud(baudRate);
-  return new Promise((resolve, reject) => {
-    const port = new SerialPort({ path, baudRate, autoOpen: false, lock: true });
-    port.open((err) => (err ? reject(serialError(path, err)) : resolve(port)));
+  const port = await new Promise<SerialPort>((resolve, reject) => {
+    const p = new SerialPort({ path, baudRate, autoOpen: false, lock: true });
+    p.open((err) => (err ? reject(serialError(path, err)) : resolve(p)));
   });
+  // Checked once the port is open (so it is a terminal, not /dev/null): a reader that was there
+  // before, or that opened it at the same time.
+  const provider = opts.provider;
+  const after = portHolders(path).filter((h) => provider === undefined || !descendsFrom(h.pid, provider));
+  if (after.length > 0) {
+    await closeSerial(port);
+    throw heldError(path, after);
+  }
+  return port;
+}
+
+/**
+ * Checks every `intervalMs` that no other process has opened the port (root is not kept out by
+ * exclusive mode); calls `onIntruder` once with the holders. Returns a stop function.
+ */
+export function watchHolders(path: string, onIntruder: (holders: PortHolder[]) => void, intervalMs = 1000): () => void {
+  if (process.platform !== 'linux') return () => {};
+  const timer = setInterval(() => {
+    const holders = portHolders(path);
+    if (holders.length > 0) {
+      clearInterval(timer);
+      onIntruder(holders);
+    }
+  }, intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 export function closeSerial(port: SerialPort): Promise<void> {

@@ -318,7 +318,8 @@ export async function runRenode(opts: RenodeRunOptions): Promise<RenodeRunResult
       throw new ToolFailedError(`Renode failed on \`${failed.command}\`: ${failed.message}`);
     }
     if (!existsSync(ptyPath)) throw new ToolFailedError(`Renode did not create the UART pty ${ptyPath}: ${lastLine(output.text)}`);
-    port = await openSerial(ptyPath);
+    // Renode keeps the pty's other side open itself: it is the port's provider, not a second reader.
+    port = await openSerial(ptyPath, undefined, { provider: child.pid });
     const read = await readReportUntilDone({
       port,
       child,

@@ -9,6 +9,7 @@ import { FileError, InvalidModelError } from '../errors.ts';
 import type { Graph, ModelFormat } from '../ir/graph.ts';
 import { importTflite } from './tflite/import.ts';
 import { importOnnx } from './onnx/import.ts';
+import { checkDataflow } from '../ir/validate.ts';
 
 /** Largest model file we read (a Cortex-M has at most a few MiB of flash). */
 export const MAX_MODEL_BYTES = 512 * 1024 * 1024;
@@ -45,7 +46,10 @@ export function detectFormat(bytes: Uint8Array, path: string): ModelFormat {
 export function importModel(bytes: Uint8Array, name: string): Graph {
   if (bytes.length === 0) throw new InvalidModelError(`${name} is empty (0 bytes): re-export or re-download the model`);
   const format = detectFormat(bytes, name);
-  return format === 'tflite' ? importTflite(bytes, name) : importOnnx(bytes, name);
+  const graph = format === 'tflite' ? importTflite(bytes, name) : importOnnx(bytes, name);
+  // Every command sees the same verdict on a graph no stage could run (exit 4).
+  checkDataflow(graph, name);
+  return graph;
 }
 
 export function loadModel(path: string): Graph {

@@ -16,6 +16,7 @@
  * int8 directly.
  */
 import type { Graph, Op, Quantization, Tensor } from '../ir/graph.ts';
+import { UnsupportedError } from '../errors.ts';
 import { elementCount, isConstant } from '../ir/graph.ts';
 import { activationTensors } from './calibrate.ts';
 import { compact, constFloats, typedBytes } from './graph-edit.ts';
@@ -196,6 +197,11 @@ export function quantizeGraph(g: Graph, ranges: Map<number, Range>, opts: Quanti
         });
       }
       if (axis !== undefined && pos === 2) {
+        if (!xParams) {
+          throw new UnsupportedError(
+            `${op.type} (op #${op.index}, node ${JSON.stringify(op.source.name)}) has a constant as its input: only inputs computed at run time are quantized; fold the constant computation away in the source model and convert again`,
+          );
+        }
         return addConst(`${ti}:b:${op.index}`, () => {
           const wq = tensors[q.inputs[1]!]!.quant!;
           const r = quantizeBias(constFloats(src), xParams!.scale, wq.scale);

@@ -209,6 +209,9 @@ export async function runOnEmulator(opts: RunOptions): Promise<RunResult> {
   const rep = collector.report;
 
   const fault = rep.errors[0];
+  if (fault?.code === 'stack_overflow') {
+    throw new DeviceFaultError(`the firmware reported a ${describeDeviceError(fault)} on ${opts.board}: the op needs more stack than the firmware reserves (TML_STACK_SIZE in the board's linker script); see the JSONL log (--jsonl)`);
+  }
   if (fault) throw new DeviceFaultError(`the firmware reported ${describeDeviceError(fault)} on ${opts.board}: see the JSONL log (--jsonl) and the map file; addr2line -e ${elfPath} <pc> names the function`);
   if (!rep.hello) throw new DeviceError(`no hello record from the firmware on ${opts.board} (${emulated.stats.rejected} rejected lines): is ${basename(elfPath)} a tinyml firmware for ${opts.board}?`);
   if (!emulated.done || !rep.done) throw new DeviceError(`the firmware stopped without a done record on ${opts.board}: see the log lines it printed`);

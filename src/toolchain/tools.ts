@@ -53,9 +53,37 @@ export interface ToolResult {
   stderr: string;
 }
 
-/** Runs a tool to completion; a non-zero exit is a ToolFailedError quoting its first lines. */
-export function runTool(tool: string, args: string[], opts: { cwd?: string; what: string; env?: NodeJS.ProcessEnv }): ToolResult {
-  const r = spawnSync(tool, args, { cwd: opts.cwd, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, env: opts.env ?? process.env });
+/** Default address-space limit of a compiler run (MiB); `TINYML_COMPILER_MEMORY_MB` overrides it. */
+export const DEFAULT_COMPILER_MEMORY_MB = 4096;
+
+/** The compiler memory limit in bytes (environment override, else the default). */
+export function compilerMemoryLimit(env: NodeJS.ProcessEnv = process.env): number {
+  const v = Number(env['TINYML_COMPILER_MEMORY_MB']);
+  return (Number.isFinite(v) && v > 0 ? Math.floor(v) : DEFAULT_COMPILER_MEMORY_MB) * 1024 * 1024;
+}
+
+/**
+ * The command that runs `tool` under an address-space limit (RLIMIT_AS, inherited by the
+ * compiler's own children: cc1, as, ld): `prlimit` from util-linux, or the shell's `ulimit -v`.
+ */
+function limited(tool: string, args: string[], bytes: number): { file: string; args: string[] } {
+  if (process.platform !== 'linux') return { file: tool, args };
+  const prlimit = whichTool('prlimit');
+  if (prlimit) return { file: prlimit, args: [`--as=${bytes}`, '--', tool, ...args] };
+  return { file: '/bin/sh', args: ['-c', `ulimit -v ${Math.floor(bytes / 1024)} && exec "$0" "$@"`, tool, ...args] };
+}
+
+/** What a compiler says when the address-space limit stops it. */
+const OUT_OF_MEMORY = /out of memory|virtual memory exhausted|cannot allocate memory|std::bad_alloc|memory exhausted|signal terminated program/i;
+
+/**
+ * Runs a tool to completion; a non-zero exit is a ToolFailedError quoting its first lines.
+ * With `memoryLimitBytes` the tool runs under that address-space limit, and running out of it
+ * is a ToolFailedError that says so (never a machine brought to its knees by a huge model).
+ */
+export function runTool(tool: string, args: string[], opts: { cwd?: string; what: string; env?: NodeJS.ProcessEnv; memoryLimitBytes?: number }): ToolResult {
+  const cmd = opts.memoryLimitBytes ? limited(tool, args, opts.memoryLimitBytes) : { file: tool, args };
+  const r = spawnSync(cmd.file, cmd.args, { cwd: opts.cwd, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, env: opts.env ?? process.env });
   if (r.error) {
     if ((r.error as NodeJS.ErrnoException).code === 'ENOENT') requireTool(tool, { PATH: '' });
     throw new ToolFailedError(`${opts.what}: could not start ${tool} (${r.error.message})`);
@@ -65,7 +93,14 @@ export function runTool(tool: string, args: string[], opts: { cwd?: string; what
       .split('\n')
       .map((l) => l.trim())
       .filter((l) => l.length > 0);
-    const firstError = lines.find((l) => /error|undefined reference|overflowed/i.test(l)) ?? lines[0] ?? `exit status ${r.status}`;
+    if (opts.memoryLimitBytes && (lines.some((l) => OUT_OF_MEMORY.test(l)) || r.signal === 'SIGKILL' || r.signal === 'SIGSEGV')) {
+      const mib = Math.round(opts.memoryLimitBytes / (1024 * 1024));
+      const said = lines.find((l) => OUT_OF_MEMORY.test(l)) ?? `killed by ${r.signal ?? `exit status ${r.status}`}`;
+      throw new ToolFailedError(
+        `${opts.what} failed: the compiler ran out of memory (limit ${mib} MiB; ${said}): the generated code is too large to compile, use a smaller model or raise the limit with TINYML_COMPILER_MEMORY_MB`,
+      );
+    }
+    const firstError = lines.find((l) => /error|undefined reference|overflowed/i.test(l)) ?? lines[0] ?? `exit status ${r.status ?? r.signal}`;
     throw new ToolFailedError(`${opts.what} failed: ${firstError}`);
   }
   return { stdout: r.stdout, stderr: r.stderr };

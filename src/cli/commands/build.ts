@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.ts';
 import { build } from '../../build/build.ts';
-import { printJson, printLine, warn } from '../output.ts';
+import { printJson, printLine, safe, warn } from '../output.ts';
 import { buildArduinoSketch, wantsArduinoSketch } from '../../arduino/build-sketch.ts';
 
 export function register(program: Command): void {
@@ -67,8 +67,8 @@ export function register(program: Command): void {
           });
           return;
         }
-        printLine(`built ${r.elfPath} for ${r.board} (model ${r.modelHash}, build ${r.buildId}, -O${r.optimize}, ${r.kernels} kernels)`);
-        printLine(`flash image ${r.binPath} (raw bytes from the flash origin, for bossac or st-flash)`);
+        printLine(`built ${safe(r.elfPath)} for ${r.board} (model ${r.modelHash}, build ${r.buildId}, -O${r.optimize}, ${r.kernels} kernels)`);
+        printLine(`flash image ${safe(r.binPath)} (raw bytes from the flash origin, for bossac or st-flash)`);
         for (const line of r.summary) printLine(line);
       },
     );

@@ -7,14 +7,14 @@ import { UsageError } from '../../errors.ts';
 import { CALIBRATORS, parseCalibrator } from '../../quantize/calibrate.ts';
 import { convertModel, type ConvertSummary } from '../../quantize/convert.ts';
 import type { IoType } from '../../quantize/quantize-graph.ts';
-import { formatTable, printJson, printLine } from '../output.ts';
+import { formatTable, printJson, printLine, safe } from '../output.ts';
 
 const n = (x: number) => x.toLocaleString('en-US');
 
 function printSummary(s: ConvertSummary): void {
-  printLine(`converted ${s.model} -> ${s.output}`);
-  printLine(`calibration: ${s.calibration.source}, calibrator ${s.calibration.calibrator}`);
-  for (const p of s.passes) printLine(`  ${p}`);
+  printLine(`converted ${safe(s.model)} -> ${safe(s.output)}`);
+  printLine(`calibration: ${safe(s.calibration.source)}, calibrator ${s.calibration.calibrator}`);
+  for (const p of s.passes) printLine(`  ${safe(p)}`);
   const q = s.quantized;
   printLine(
     `quantized: ${q.activations} activation tensors (int8 per-tensor), ${q.weights} weight tensors (int8), ${q.biases} biases (int32), ${s.ops} ops` +
@@ -23,7 +23,7 @@ function printSummary(s: ConvertSummary): void {
   );
   const rows = [...s.inputs.map((t) => ['input', t] as const), ...s.outputs.map((t) => ['output', t] as const)].map(([kind, t]) => [
     kind,
-    t.name,
+    safe(t.name),
     t.dtype,
     `[${t.shape.join(',')}]`,
     t.scale !== undefined ? String(t.scale) : '-',

@@ -1,7 +1,7 @@
 /** `tinyml deploy <model> --board <emulated board>`: convert (float + --calib) + build + run in QEMU or Renode. */
 import type { Command } from 'commander';
 import { deploy } from '../../run/deploy.ts';
-import { printJson, printLine } from '../output.ts';
+import { printJson, printLine, safe } from '../output.ts';
 import { UsageError } from '../../errors.ts';
 import { isArduinoTarget, runArduinoDeploy } from '../../arduino/deploy-command.ts';
 import { addRunOptions, failOnBudgets, printRunReport, runOptionsFrom, runToJson, withJunit, type RunCliOptions } from './run.ts';
@@ -33,7 +33,7 @@ export function register(program: Command): void {
       });
       if (opts.json) printJson({ ...(runToJson(result) as object), int8Model: converted ?? model });
       else {
-        if (converted) printLine(`quantized ${model} -> ${converted}`);
+        if (converted) printLine(`quantized ${safe(model)} -> ${safe(converted)}`);
         printRunReport(result);
       }
       failOnBudgets(result);

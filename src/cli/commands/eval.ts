@@ -8,7 +8,7 @@ import { CALIBRATORS, parseCalibrator } from '../../quantize/calibrate.ts';
 import { evalModel, type DeviceColumnReport, type EvalModelReport } from '../../eval/eval-model.ts';
 import { DEFAULT_DEVICE_SAMPLES } from '../../eval/device.ts';
 import { jsonNumber } from '../../eval/metrics.ts';
-import { formatTable, printJson, printLine } from '../output.ts';
+import { formatTable, printError, printJson, printLine, safe } from '../output.ts';
 
 const db = (x: number | undefined) => (x === undefined ? '-' : x === Infinity ? 'inf' : x === -Infinity ? '-inf' : x.toFixed(1));
 const num = (x: number | undefined) => (x === undefined ? '-' : x.toPrecision(4));
@@ -16,8 +16,8 @@ const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
 
 function printReport(r: EvalModelReport): void {
   const cands = r.columns.filter((c) => c.role === 'candidate');
-  printLine(`eval ${r.model} on ${r.samples} samples from ${r.data}`);
-  for (const c of r.columns) printLine(`  ${c.id}: ${c.model}${c.role === 'reference' ? ' (reference)' : ''}`);
+  printLine(`eval ${safe(r.model)} on ${r.samples} samples from ${safe(r.data)}`);
+  for (const c of r.columns) printLine(`  ${c.id}: ${safe(c.model)}${c.role === 'reference' ? ' (reference)' : ''}`);
   if (r.int8.source === 'quantized') printLine(`  int8 model quantized here: ${r.int8.samples} calibration samples from ${r.int8.calib}, calibrator ${r.int8.calibrator}`);
   if (r.accuracy) printLine(`accuracy (top-1 vs labels): ${r.columns.map((c) => `${c.id} ${pct(r.accuracy![c.id]!)}`).join(', ')}`);
   printLine();
@@ -26,20 +26,20 @@ function printReport(r: EvalModelReport): void {
     outColumns.map((c) => {
       const m = o.engines[c.id]!;
       const label = c.role === 'device' ? `${c.id} (${r.device!.samples} samples)` : c.id;
-      return [o.name, label, pct(m.top1Agreement), num(m.maxAbsError), num(m.rmse), db(m.snrDb)];
+      return [safe(o.name), label, pct(m.top1Agreement), num(m.maxAbsError), num(m.rmse), db(m.snrDb)];
     }),
   );
   printLine(formatTable(['output', 'engine', 'top-1 agreement', 'max abs error', 'RMSE', 'SNR dB'], outRows));
   printLine();
   const L = r.layers;
   printLine(`per layer (first ${L.samples} samples; SNR of each engine vs float):`);
-  const layerRows = L.rows.map((row) => [String(row.opIndex), row.op, row.tensor.length > 60 ? `...${row.tensor.slice(-57)}` : row.tensor, ...cands.flatMap((c) => [db(row.engines[c.id]?.snrDb), num(row.engines[c.id]?.maxAbsError)])]);
+  const layerRows = L.rows.map((row) => [String(row.opIndex), safe(row.op), safe(row.tensor.length > 60 ? `...${row.tensor.slice(-57)}` : row.tensor), ...cands.flatMap((c) => [db(row.engines[c.id]?.snrDb), num(row.engines[c.id]?.maxAbsError)])]);
   printLine(formatTable(['#', 'op', 'tensor', ...cands.flatMap((c) => [`${c.id} SNR dB`, 'max abs err'])], layerRows));
   for (const c of cands) {
     const d = L.firstDivergence[c.id];
     printLine(
       d
-        ? `${c.id} first diverges at op ${d.opIndex} ${d.op} '${d.tensor}': SNR ${db(d.snrDb)} dB < ${L.snrThresholdDb} dB`
+        ? `${c.id} first diverges at op ${d.opIndex} ${safe(d.op)} '${safe(d.tensor)}': SNR ${db(d.snrDb)} dB < ${L.snrThresholdDb} dB`
         : `${c.id}: every layer stays above ${L.snrThresholdDb} dB SNR`,
     );
   }
@@ -70,7 +70,7 @@ export function failOnDeviceMismatch(r: EvalModelReport): void {
   const err = new MismatchError(
     `${r.device!.id} differs from the int8 reference in ${cmp.differing} of ${cmp.elements} output elements (first: sample ${first.sample} output ${first.output} index ${first.index}: device ${first.device ?? 'missing'}, reference ${first.reference ?? 'missing'}): the firmware's kernels disagree with the reference arithmetic, rerun with tinyml run --profile and compare op by op`,
   );
-  process.stderr.write(`tinyml: error: ${err.message}\n`);
+  printError(err.message);
   process.exitCode = ExitCode.MISMATCH;
 }
 

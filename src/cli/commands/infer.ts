@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { infer, jsonValues, type InferResult } from '../../infer/infer.ts';
 import { ENGINES } from '../../infer/engines.ts';
-import { printJson, printLine, warn } from '../output.ts';
+import { printJson, printLine, safe, warn } from '../output.ts';
 
 export function register(program: Command): void {
   program
@@ -45,12 +45,12 @@ const PREVIEW = 16;
 
 function printText(r: InferResult): void {
   for (const n of r.notes) warn(n);
-  printLine(`${r.model}: ${r.engine} engine`);
+  printLine(`${safe(r.model)}: ${r.engine} engine`);
   for (const o of r.outputs) {
     const values = jsonValues(o.data);
     const shown = values.slice(0, PREVIEW).map((v) => (o.dtype.startsWith('float') ? Number(v.toPrecision(6)) : v)).join(' ');
     const more = values.length > PREVIEW ? ` ... (${values.length} values)` : '';
-    printLine(`output ${o.index} '${o.name}' ${o.dtype} [${o.shape.join(',')}] argmax ${o.argmax}${o.file ? ` -> ${o.file}` : ''}`);
+    printLine(`output ${o.index} '${safe(o.name)}' ${o.dtype} [${o.shape.join(',')}] argmax ${o.argmax}${o.file ? ` -> ${safe(o.file)}` : ''}`);
     printLine(`  ${shown}${more}`);
   }
 }

@@ -1,7 +1,7 @@
 /** `tinyml inspect <model> [--json] [--board <id>]`: ops, shapes, quantization, MACs, bytes, fit. */
 import type { Command } from 'commander';
 import { inspectModel, type InspectReport, type MemoryFit, type TensorInfo } from '../../inspect/inspect.ts';
-import { formatTable, printJson, printLine, warn } from '../output.ts';
+import { formatTable, printJson, printLine, safe, warn } from '../output.ts';
 
 const n = (x: number) => x.toLocaleString('en-US');
 
@@ -15,7 +15,7 @@ function shape(t: TensorInfo): string {
 }
 
 function tensorLine(t: TensorInfo): string {
-  return `${t.name || `#${t.index}`} ${shape(t)}${t.quant ? ` (${t.quant})` : ''}`;
+  return `${safe(t.name) || `#${t.index}`} ${shape(t)}${t.quant ? ` (${t.quant})` : ''}`;
 }
 
 function fitLine(label: string, what: string, f: MemoryFit): string {
@@ -25,7 +25,7 @@ function fitLine(label: string, what: string, f: MemoryFit): string {
 
 function printReport(r: InspectReport): void {
   const size = r.model.fileBytes !== null ? `, ${n(r.model.fileBytes)} bytes` : '';
-  printLine(`model: ${r.model.path} (${r.model.format}${size}), ${r.totals.ops} ops`);
+  printLine(`model: ${safe(r.model.path)} (${r.model.format}${size}), ${r.totals.ops} ops`);
   for (const t of r.inputs) printLine(`input:  ${tensorLine(t)}`);
   for (const t of r.outputs) printLine(`output: ${tensorLine(t)}`);
   for (const w of r.model.warnings) warn(w);
@@ -39,8 +39,8 @@ function printReport(r: InspectReport): void {
     const quant = [...op.outputs.filter((t) => t.quant).map((t) => `out ${t.quant}`), ...(perChannel ? [`w ${perChannel.quant}`] : [])];
     return [
       String(op.index),
-      op.known ? op.type : `${op.type} (unknown)`,
-      truncate(op.sourceName, 48),
+      op.known ? op.type : `${safe(op.type)} (unknown)`,
+      truncate(safe(op.sourceName), 48),
       [...data, ...consts].join('; '),
       op.outputs.map(shape).join('; '),
       quant.join('; ') || '-',
@@ -59,9 +59,9 @@ function printReport(r: InspectReport): void {
   printLine();
 
   const backendIds = r.backends.map((b) => b.id);
-  const setRows = r.opSet.map((e) => [e.type + (e.known ? '' : ' (unknown)'), e.dtype, String(e.count), ...backendIds.map((id) => (e.backends[id] ? 'yes' : 'no'))]);
+  const setRows = r.opSet.map((e) => [safe(e.type) + (e.known ? '' : ' (unknown)'), e.dtype, String(e.count), ...backendIds.map((id) => (e.backends[id] ? 'yes' : 'no'))]);
   printLine(formatTable(['op set', 'dtype', 'count', ...backendIds], setRows));
-  if (r.unknownOps.length > 0) printLine(`ops tinyml's graph IR does not know (kept as read; only a backend marked yes runs them): ${r.unknownOps.join(', ')}`);
+  if (r.unknownOps.length > 0) printLine(`ops tinyml's graph IR does not know (kept as read; only a backend marked yes runs them): ${r.unknownOps.map(safe).join(', ')}`);
   for (const b of r.backends) {
     if (b.refused.length === 0) {
       printLine(`${b.id}: runs every op`);

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { monitorPort, type MonitorEvent } from '../../device/monitor.ts';
 import type { DecodedItem, ReportRecord } from '../../device/protocol.ts';
 import { describeDeviceError, summarizeCosts } from '../../report/device-report.ts';
-import { printLine } from '../output.ts';
+import { printLine, safe } from '../output.ts';
 import { intOption } from './run.ts';
 import { DeviceError, ExitCode, MismatchError, UsageError } from '../../errors.ts';
 import { modelHashOf } from '../../run/run.ts';
@@ -103,7 +103,7 @@ export function register(program: Command): void {
         const verdicts = checkMonitorBudgets(r.report, budgets);
         if (opts.json) printLine(JSON.stringify({ summary: { ...summary, budgets: verdicts } }));
         else {
-          printLine(`summary: ${r.decoder.records} records, ${r.decoder.rejected} rejected (CRC), ${r.reconnects} reconnect(s)`);
+          printLine(`summary: ${r.decoder.records} records, ${r.decoder.rejected} rejected (CRC or schema), ${r.reconnects} reconnect(s)`);
           if (costs) printLine(`  latency ${Math.round(costs.median)} ${costs.unit}/inference (median of ${costs.runs}; min ${costs.min}, max ${costs.max})`);
           for (const v of verdicts) printLine(`  budget ${v.option} ${v.limit}: ${v.ok ? 'ok' : 'EXCEEDED'} (${v.actual ?? 'unknown'})`);
         }
@@ -134,32 +134,32 @@ function describe(r: ReportRecord): string {
   const cost = r.instructions !== undefined ? `${String(r.instructions)} instructions` : r.cycles !== undefined ? `${String(r.cycles)} cycles` : '';
   switch (r.type) {
     case 'hello':
-      return `hello: model ${String(r.model_hash)} on ${String(r.board)}, ${String(r.clock_hz)} Hz, arena ${String(r.arena_bytes)} bytes, build ${String(r.build_id ?? '?')}`;
+      return `hello: model ${safe(r.model_hash)} on ${safe(r.board)}, ${safe(r.clock_hz)} Hz, arena ${safe(r.arena_bytes)} bytes, build ${safe(r.build_id ?? '?')}`;
     case 'inference':
       return `inference ${String(r.index)}: ${cost}`;
     case 'op':
-      return `  op ${String(r.index)} ${String(r.op)}: ${cost}`;
+      return `  op ${String(r.index)} ${safe(r.op)}: ${cost}`;
     case 'mem':
       return `memory: arena ${String(r.arena_bytes)} bytes, stack high-water ${String(r.stack_high_water_bytes)} bytes, static RAM ${String(r.static_ram_bytes ?? '?')} bytes`;
     case 'output':
       return `output ${String(r.index)} [${String(r.offset)}..] ${String(r.hex).slice(0, 48)}${String(r.hex).length > 48 ? '...' : ''}`;
     case 'error':
-      return `DEVICE ERROR: ${describeDeviceError(r)}`;
+      return `DEVICE ERROR: ${safe(describeDeviceError(r))}`;
     case 'done':
-      return `done: ${String(r.status)}`;
+      return `done: ${safe(r.status)}`;
     default:
-      return `${r.type}: ${JSON.stringify(r)}`;
+      return `${safe(r.type)}: ${safe(JSON.stringify(r))}`;
   }
 }
 
 function printItem(item: DecodedItem): void {
   if (item.kind === 'record') printLine(describe(item.record));
-  else if (item.kind === 'log') printLine(item.line);
-  else printLine(`(rejected line: ${item.reason})`);
+  else if (item.kind === 'log') printLine(safe(item.line));
+  else printLine(`(rejected line: ${safe(item.reason)})`);
 }
 
 function printEvent(e: MonitorEvent): void {
-  if (e.event === 'connected') printLine(`Connected to ${e.port}${e.board ? ` (${e.board})` : ''}`);
-  else if (e.event === 'disconnected') printLine(`Disconnected (${e.reason})`);
-  else printLine(`Reconnecting to ${e.port} ...`);
+  if (e.event === 'connected') printLine(`Connected to ${safe(e.port)}${e.board ? ` (${e.board})` : ''}`);
+  else if (e.event === 'disconnected') printLine(`Disconnected (${safe(e.reason)})`);
+  else printLine(`Reconnecting to ${safe(e.port)} ...`);
 }

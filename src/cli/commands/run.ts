@@ -4,7 +4,7 @@ import { BudgetError, ExitCode, TinymlError, UsageError } from '../../errors.ts'
 import { runOnEmulator, type Budgets, type RunOptions, type RunResult } from '../../run/run.ts';
 import { writeJunit, type JunitCase } from '../../report/junit.ts';
 import { budgetsFor, readCiConfig } from '../../ci/config.ts';
-import { formatTable, printJson, printLine } from '../output.ts';
+import { formatTable, printError, printJson, printLine, safe } from '../output.ts';
 
 export interface RunCliOptions {
   board: string;
@@ -87,7 +87,7 @@ export function runOptionsFrom(opts: RunCliOptions, model?: string): Omit<RunOpt
     timeoutMs: (intOption('--timeout', opts.timeout) ?? 120) * 1000,
     budgets,
     onItem: opts.json ? undefined : (item) => {
-      if (item.kind === 'log') printLine(`device: ${item.line}`);
+      if (item.kind === 'log') printLine(`device: ${safe(item.line)}`);
     },
   };
 }
@@ -129,7 +129,7 @@ export function failOnBudgets(result: RunResult): void {
   const over = result.budgets.filter((b) => !b.ok);
   if (over.length === 0) return;
   const err = new BudgetError(over.map((b) => `${b.name} ${b.actual ?? 'unknown'} exceeds ${b.option} ${b.limit}`).join('; ') + ': shrink the model or raise the budget');
-  process.stderr.write(`tinyml: error: ${err.message}\n`);
+  printError(err.message);
   process.exitCode = ExitCode.BUDGET;
 }
 
@@ -149,7 +149,7 @@ const n = (v: number) => Math.round(v).toLocaleString('en-US');
 
 export function printRunReport(r: RunResult): void {
   const emulated = r.unit !== 'cycles';
-  printLine(`${r.model ?? r.elf} on ${r.board} (${r.emulatorDescription}${emulated ? ': costs are guest instructions, not time' : ''})`);
+  printLine(`${safe(r.model ?? r.elf)} on ${r.board} (${r.emulatorDescription}${emulated ? ': costs are guest instructions, not time' : ''})`);
   if (r.latency) {
     const l = r.latency;
     printLine(`  latency     ${n(l.median)} ${l.unit}/inference (median of ${l.runs}; min ${n(l.min)}, max ${n(l.max)})`);
@@ -168,9 +168,9 @@ export function printRunReport(r: RunResult): void {
   }
   if (r.ops.length > 0) {
     printLine('');
-    printLine(formatTable(['#', 'op', r.unit ?? 'cost'], r.ops.map((o) => [String(o.index), o.op, n(o.cost)])));
+    printLine(formatTable(['#', 'op', r.unit ?? 'cost'], r.ops.map((o) => [String(o.index), safe(o.op), n(o.cost)])));
   }
   if (r.executedInstructions !== null) printLine(`  whole run   ${n(r.executedInstructions)} instructions executed (Renode's count: start-up, every inference and the report)`);
   for (const b of r.budgets) printLine(`  budget ${b.option} ${b.limit}: ${b.ok ? 'ok' : 'EXCEEDED'} (${b.actual ?? 'unknown'})`);
-  if (r.decoder.rejected > 0) printLine(`  ${r.decoder.rejected} corrupt report line(s) rejected (CRC)`);
+  if (r.decoder.rejected > 0) printLine(`  ${r.decoder.rejected} corrupt report line(s) rejected (CRC or schema)`);
 }

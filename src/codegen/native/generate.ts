@@ -27,7 +27,18 @@ export interface GenerateOptions {
   bakedInputs?: Uint8Array[];
   /** Build options folded into TML_BUILD_ID (optimisation level, profile, ...). */
   buildOptions?: Record<string, string | number | boolean>;
+  /**
+   * Ops per generated function when the op list is long (more than GROUPED_DISPATCH_ABOVE ops):
+   * tml_model_invoke() then runs the functions from a table. Tests set it to force the table.
+   */
+  opsPerGroup?: number;
+  /** Called once the model is lowered, before any C text is rendered: a size check can refuse here. */
+  beforeRender?: (lowered: LoweredModel, plan: MemoryPlan) => void;
 }
+
+/** Op lists longer than this are run from a table of functions of OPS_PER_GROUP ops each. */
+export const GROUPED_DISPATCH_ABOVE = 256;
+export const OPS_PER_GROUP = 64;
 
 export interface GeneratedModel {
   /** File name -> contents: model.h, model.c, tml_input.h, tml_input.c, tml_build_info.h. */
@@ -106,6 +117,7 @@ function tracedTensors(graph: Graph, plan: MemoryPlan, i: number): { tensor: num
 export function generateNative(graph: Graph, opts: GenerateOptions = {}): GeneratedModel {
   const plan = planMemory(graph);
   const lowered = lowerGraph(graph, plan);
+  opts.beforeRender?.(lowered, plan);
   const modelHash = sha256(opts.modelBytes ?? JSON.stringify(graph.ops.map((o) => o.type))).slice(0, 16);
   const label = commentText(opts.modelLabel ?? 'model', 80);
   const inputs = graph.inputs.map((i, k) => tensorInfo(graph.tensors[i.tensor]!, 'input', k));
@@ -135,6 +147,19 @@ export function generateNative(graph: Graph, opts: GenerateOptions = {}): Genera
     if (t.dtype === 'int8' && zp !== 0) stateInits.push(`memset(tml_arena + ${b.offset}, ${zp}, ${b.bytes}u); /* state tensor #${t.index} at its zero point */`);
   }
   const slots = (xs: number[]) => (xs.length === 0 ? '0' : xs.join(', '));
+  const ops = lowered.ops.map((o) => ({
+    ...o,
+    traced: tracedTensors(graph, plan, o.index),
+    typeLiteral: cString(o.type),
+    nodeComment: commentText(o.nodeName),
+    typeComment: commentText(o.type),
+    shapesComment: commentText(o.shapes, 200),
+  }));
+  const opsPerGroup = Math.max(1, Math.floor(opts.opsPerGroup ?? OPS_PER_GROUP));
+  const grouped = opts.opsPerGroup !== undefined || ops.length > GROUPED_DISPATCH_ABOVE;
+  const groups = grouped
+    ? Array.from({ length: Math.ceil(ops.length / opsPerGroup) }, (_, g) => ({ index: g, ops: ops.slice(g * opsPerGroup, (g + 1) * opsPerGroup) }))
+    : null;
   const modelC = template('model.c.hbs')({
     ...common,
     planStrategy: plan.strategy,
@@ -152,14 +177,9 @@ export function generateNative(graph: Graph, opts: GenerateOptions = {}): Genera
       what: commentText(c.what),
       body: c.values.length === 0 ? '  0' : arrayBody(c.values, c.ctype === 'int8_t' ? 16 : 8, formatterFor(c.ctype)),
     })),
-    ops: lowered.ops.map((o) => ({
-      ...o,
-      traced: tracedTensors(graph, plan, o.index),
-      typeLiteral: cString(o.type),
-      nodeComment: commentText(o.nodeName),
-      typeComment: commentText(o.type),
-      shapesComment: commentText(o.shapes, 200),
-    })),
+    ops,
+    groups,
+    opsPerGroup,
     stateInits,
     inputSlots: Math.max(graph.inputs.length, 1),
     outputSlots: Math.max(graph.outputs.length, 1),

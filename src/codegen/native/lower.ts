@@ -138,6 +138,8 @@ function shapeText(t: Tensor): string {
 export class Lowerer {
   consts: ConstArray[] = [];
   constNames = new Set<string>();
+  /** Const array of each constant tensor used as a plain operand, by tensor index. */
+  constOperands = new Map<number, string>();
 
   constructor(
     readonly graph: Graph,
@@ -172,7 +174,13 @@ export class Lowerer {
     const ctype = CTYPE[t.dtype];
     if (ctype === undefined) refuse(`tensor #${i} has dtype ${t.dtype}`);
     if (t.data !== undefined && !t.variable) {
-      return this.addConst(`tml_op${op.index}_${role}`, ctype, decode(t), `constant operand ${tensorText(t)}`);
+      // One array per constant tensor, however many ops read it (a shared constant must not
+      // make the flash grow with the number of readers).
+      const known = this.constOperands.get(i);
+      if (known !== undefined) return known;
+      const name = this.addConst(`tml_op${op.index}_${role}`, ctype, decode(t), `constant operand ${tensorText(t)}`);
+      this.constOperands.set(i, name);
+      return name;
     }
     const off = this.plan.tensorOffset.get(i);
     if (off === undefined) refuse(`tensor #${i} has no place in the memory plan`);

@@ -85,7 +85,13 @@ export function importOnnx(bytes: Uint8Array, name: string): Graph {
   // Readers of each value, graph outputs, and the image-graph test.
   const readers = new Map<string, number[]>();
   nodes.forEach((n, i) => {
-    for (const inp of n.input ?? []) if (inp) readers.set(inp, [...(readers.get(inp) ?? []), i]);
+    for (const inp of n.input ?? []) {
+      if (!inp) continue;
+      // Appended in place: a constant read by every node must not make this quadratic.
+      const list = readers.get(inp);
+      if (list) list.push(i);
+      else readers.set(inp, [i]);
+    }
   });
   for (const o of graph.output ?? []) b.graphOutputs.add(o.name!);
   const imageGraph = nodes.some((n) => normalDomain(n.domain) === '' && IMAGE_OPS.has(n.opType!));
