@@ -9,7 +9,8 @@
  * - portable (default): C99, unrolled so one input load feeds two output channels.
  * - dsp (-DTML_KERNELS_DSP, Armv7E-M such as Cortex-M4/M7): four int8 pairs per 32-bit load,
  *   sign-extended two at a time with SXTB16 and accumulated with SMLAD (two multiply-adds per
- *   instruction).
+ *   instruction), tml_simd.h. In a dsp build these serve the ops the dsp kernels
+ *   (tml_kernels_dsp.h) do not take.
  */
 #ifndef TML_DOT_H
 #define TML_DOT_H
@@ -19,33 +20,11 @@
 #include "tml_fixedpoint.h"
 
 #if defined(TML_KERNELS_DSP)
-#if !defined(__ARM_FEATURE_DSP)
+#if !defined(__ARM_FEATURE_DSP) && defined(__arm__)
 #error "the dsp kernel set needs a core with the Armv7E-M DSP extension (build with --kernels portable)"
 #endif
-
-TML_INLINE uint32_t tml_sxtb16(uint32_t x) {
-  uint32_t r;
-  __asm__("sxtb16 %0, %1" : "=r"(r) : "r"(x));
-  return r;
-}
-
-TML_INLINE uint32_t tml_sxtb16_ror8(uint32_t x) {
-  uint32_t r;
-  __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
-  return r;
-}
-
-TML_INLINE int32_t tml_smlad(uint32_t a, uint32_t b, int32_t acc) {
-  int32_t r;
-  __asm__("smlad %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
-  return r;
-}
-
-TML_INLINE uint32_t tml_load4(const int8_t *p) {
-  uint32_t w;
-  memcpy(&w, p, 4); /* one LDR: Armv7-M allows unaligned word loads */
-  return w;
-}
+#include "tml_simd.h"
+#define tml_load4 tml_read32
 #endif
 
 /** acc + sum a[i] * b[i], i < n. */

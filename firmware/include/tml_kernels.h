@@ -189,5 +189,6 @@ void tml_svdf_s8_s8(const tml_svdf_params *p, const int8_t *input, const int8_t 
 #include "tml_kernels_elementwise.h"
 #include "tml_kernels_shape.h"
 #include "tml_kernels_conv16.h"
+#include "tml_kernels_dsp.h"
 
 #endif /* TML_KERNELS_H */

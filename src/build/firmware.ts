@@ -19,8 +19,10 @@ import { compilerMemoryLimit, requireTool, runTool } from '../toolchain/tools.ts
 import { elfSections, mapSectionBytes } from '../toolchain/size.ts';
 import { KERNEL_INCLUDE_DIR, KERNELS_DIR, PLATFORM_DIR, RUNTIME_DIR } from './paths.ts';
 
+import type { KernelSet } from '../codegen/native/dsp.ts';
+
 export type OptLevel = 's' | '2';
-export type KernelSet = 'portable' | 'dsp';
+export type { KernelSet };
 
 export interface BuildFirmwareOptions {
   /** The model file (read for the graph and TML_MODEL_HASH), or a graph already in memory. */
@@ -248,6 +250,7 @@ export function buildFirmware(opts: BuildFirmwareOptions): FirmwareBuild {
     buildOptions: { optimize, kernels, profile: opts.profile ?? false, runs: opts.runs ?? 1 },
     // Refused as soon as the model is lowered, before any C is rendered or compiled.
     beforeRender: (lowered, plan) => checkFit(board, { weights: lowered.constBytes, inputs: inputBytes, arena: plan.arenaBytes, stack, code: opCodeEstimate(lowered) }),
+    kernels,
   });
   const generateMs = performance.now() - t0;
   checkFit(board, { weights: gen.weightBytes, inputs: gen.bakedInputBytes, arena: gen.arenaBytes, stack, code: opCodeEstimate(gen.lowered) });

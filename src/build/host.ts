@@ -15,6 +15,7 @@ import { promisify } from 'node:util';
 import { MismatchError, ToolFailedError } from '../errors.ts';
 import type { Graph } from '../ir/graph.ts';
 import { generateNative } from '../codegen/native/generate.ts';
+import type { KernelSet } from '../codegen/native/dsp.ts';
 import { requireTool } from '../toolchain/tools.ts';
 import { cacheDir, KERNEL_INCLUDE_DIR, KERNELS_DIR, NATIVE_TEMPLATES_DIR } from './paths.ts';
 
@@ -130,10 +131,17 @@ async function compileHostKernels(gcc: string, dir: string, id: string): Promise
 /** Generates and compiles the host runner for `graph`, or reuses the cached one. */
 export async function buildHostRunner(
   graph: Graph,
-  opts: { modelBytes?: Uint8Array; modelLabel?: string; /** -DTML_TRACE: dump every tensor each op writes */ trace?: boolean } = {},
+  opts: {
+    modelBytes?: Uint8Array;
+    modelLabel?: string;
+    /** -DTML_TRACE: dump every tensor each op writes (ops are not fused, so every tensor exists). */
+    trace?: boolean;
+    /** Kernel set (default portable). The dsp set's instructions are portable C on the host. */
+    kernels?: KernelSet;
+  } = {},
 ): Promise<HostRunner> {
   const traceFlags = opts.trace ? ['-DTML_TRACE'] : [];
-  const gen = generateNative(graph, { modelBytes: opts.modelBytes, modelLabel: opts.modelLabel });
+  const gen = generateNative(graph, { modelBytes: opts.modelBytes, modelLabel: opts.modelLabel, kernels: opts.kernels, fuse: !opts.trace });
   const hostMain = resolve(NATIVE_TEMPLATES_DIR, 'host_main.c');
   const headers = readdirSync(KERNEL_INCLUDE_DIR).sort().map((f) => resolve(KERNEL_INCLUDE_DIR, f));
   const id = createHash('sha256')

@@ -5,9 +5,15 @@
  * - Lifetimes are measured in op indices. A tensor produced by op i and last read by op j lives
  *   over [i, j]; graph inputs are live from before op 0, graph outputs until after the last op,
  *   and variable (state) tensors for the whole run (they keep their values between invokes).
- *   An op's inputs and outputs are live at the same instant, so no kernel runs in place.
+ *   An op's inputs and outputs are live at the same instant, so by default no kernel runs in
+ *   place.
  * - Ops that only reinterpret a tensor (RESHAPE) alias their output onto their input's buffer:
  *   the buffer's lifetime is the union of both tensors'.
+ * - A PlanRequest (from the code generator, which knows what its kernels can do) adds:
+ *   an execution order other than the graph's, in-place execution (an op's output takes over
+ *   the buffer of an input that dies at that op), per-op scratch buffers (live only while the
+ *   op runs), fused ops (an op whose work runs at another op's time) and elided tensors
+ *   (consumed as they are produced, never stored). Times are then positions in that order.
  * - Offsets: several greedy orders (largest first, longest-lived first, earliest first) are
  *   tried; each places a buffer at the lowest aligned offset that does not overlap any placed
  *   buffer live at the same time. The smallest arena wins.
@@ -32,6 +38,32 @@ export interface PlannedBuffer {
   offset: number;
   /** State tensors live for the whole run and are zeroed only by tml_model_init. */
   persistent: boolean;
+  /** Set on a scratch buffer: the op index whose kernel uses it. */
+  scratchFor?: number;
+}
+
+/** What the code generator's kernels can do, for planMemory() to use. */
+export interface PlanRequest {
+  /** Execution order (every op index once); default: graph order. Times are positions in it. */
+  order?: readonly number[];
+  /** Op index -> the op that does its work (fused ops run at that op's time). */
+  fusedInto?: ReadonlyMap<number, number>;
+  /** Tensors never stored: a fused op consumes them as they are produced. */
+  elide?: ReadonlySet<number>;
+  /**
+   * In-place wishes, in any order: when op `op` runs, `output` may take over the buffer of
+   * `input`. Granted when `input` (with its aliases) is last read then, `output` is first
+   * written then, no other input read then shares the buffer, and neither is a state tensor.
+   */
+  inPlace?: readonly InPlace[];
+  /** Op index -> scratch bytes its kernel needs while it runs. */
+  scratch?: ReadonlyMap<number, number>;
+}
+
+export interface InPlace {
+  op: number;
+  input: number;
+  output: number;
 }
 
 export interface MemoryPlan {
@@ -43,15 +75,28 @@ export interface MemoryPlan {
   constantBytes: number;
   /** Which greedy order produced the plan. */
   strategy: string;
+  /** Arena offset of each op's scratch buffer (ops with a scratch request). */
+  scratchOffset: Map<number, number>;
+  /** The in-place wishes that were granted (their input and output share a buffer). */
+  inPlace: InPlace[];
 }
 
 function alignUp(n: number, a: number): number {
   return Math.ceil(n / a) * a;
 }
 
-/** Builds buffers (with aliasing) and their lifetimes; offsets are left at 0. */
-export function bufferLifetimes(graph: Graph): PlannedBuffer[] {
+/** Builds buffers (with aliasing, in-place grants and scratch) and their lifetimes; offsets are left at 0. */
+export function bufferLifetimes(graph: Graph, request: PlanRequest = {}): PlannedBuffer[] {
+  return lifetimes(graph, request).buffers;
+}
+
+function lifetimes(graph: Graph, request: PlanRequest): { buffers: PlannedBuffer[]; granted: InPlace[] } {
   const numOps = graph.ops.length;
+  const elide = request.elide ?? new Set<number>();
+  const position = new Map<number, number>();
+  (request.order ?? graph.ops.map((_, i) => i)).forEach((op, k) => position.set(op, k));
+  if (position.size !== numOps || [...position.keys()].some((i) => i < 0 || i >= numOps)) throw new Error('memory plan: the execution order must hold every op once');
+  const timeOf = (i: number) => position.get(request.fusedInto?.get(i) ?? i)!;
   // Union-find over tensor indices for aliasing.
   const parent = new Map<number, number>();
   const find = (t: number): number => {
@@ -65,7 +110,7 @@ export function bufferLifetimes(graph: Graph): PlannedBuffer[] {
     }
     return r;
   };
-  const isActivation = (t: number) => t >= 0 && !isConstant(graph.tensors[t]!);
+  const isActivation = (t: number) => t >= 0 && !isConstant(graph.tensors[t]!) && !elide.has(t);
   for (const op of graph.ops) {
     if (!ALIAS_OPS.has(op.type)) continue;
     const src = op.inputs[0]!;
@@ -85,10 +130,36 @@ export function bufferLifetimes(graph: Graph): PlannedBuffer[] {
   };
   for (const inp of graph.inputs) touch(inp.tensor, -1);
   graph.ops.forEach((op, i) => {
-    for (const t of op.inputs) touch(t, i);
-    for (const t of op.outputs) touch(t, i);
+    for (const t of op.inputs) touch(t, timeOf(i));
+    for (const t of op.outputs) touch(t, timeOf(i));
   });
   for (const out of graph.outputs) touch(out.tensor, numOps);
+
+  // In-place grants, earliest op first: each union extends the surviving buffer's lifetime.
+  const granted: InPlace[] = [];
+  // The inputs read at each time (an op and the ops fused into it), built once.
+  const readAt = new Map<number, number[]>();
+  graph.ops.forEach((op, i) => {
+    const time = timeOf(i);
+    if (!readAt.has(time)) readAt.set(time, []);
+    readAt.get(time)!.push(...op.inputs);
+  });
+  const inputsAt = (time: number) => readAt.get(time) ?? [];
+  for (const w of [...(request.inPlace ?? [])].sort((a, b) => timeOf(a.op) - timeOf(b.op) || a.input - b.input)) {
+    if (!isActivation(w.input) || !isActivation(w.output)) continue;
+    if (graph.tensors[w.input]!.variable || graph.tensors[w.output]!.variable) continue;
+    const time = timeOf(w.op);
+    const ri = find(w.input);
+    const ro = find(w.output);
+    if (ri === ro || last.get(ri) !== time || first.get(ro) !== time) continue;
+    // The input is read once at that time (an op reading it twice, or two fused ops, would see it overwritten).
+    if (inputsAt(time).filter((t) => isActivation(t) && find(t) === ri).length !== 1) continue;
+    parent.set(ro, ri);
+    first.set(ri, Math.min(first.get(ri)!, first.get(ro)!));
+    last.set(ri, Math.max(last.get(ri)!, last.get(ro)!));
+    granted.push({ ...w });
+  }
+
   const members = new Map<number, number[]>();
   const persistent = new Set<number>();
   for (const t of graph.tensors) {
@@ -113,7 +184,11 @@ export function bufferLifetimes(graph: Graph): PlannedBuffer[] {
       persistent: p,
     });
   }
-  return buffers;
+  for (const [op, bytes] of [...(request.scratch ?? new Map<number, number>()).entries()].sort((a, b) => a[0] - b[0])) {
+    const time = timeOf(op);
+    if (bytes > 0) buffers.push({ id: buffers.length, tensors: [], bytes, first: time, last: time, offset: 0, persistent: false, scratchFor: op });
+  }
+  return { buffers, granted };
 }
 
 function overlapsInTime(a: PlannedBuffer, b: PlannedBuffer): boolean {
@@ -217,9 +292,14 @@ const STRATEGIES: Record<string, (a: PlannedBuffer, b: PlannedBuffer) => number>
   'largest-area-first': (a, b) => b.bytes * (b.last - b.first + 1) - a.bytes * (a.last - a.first + 1) || a.id - b.id,
 };
 
-export function planMemory(graph: Graph, alignment = ARENA_ALIGNMENT): MemoryPlan {
+/**
+ * Plans the arena for `graph`. Without a request, no op runs in place and nothing is fused (the
+ * layout TensorFlow Lite Micro's planner would also need); the native generator passes what its
+ * kernels can do.
+ */
+export function planMemory(graph: Graph, alignment = ARENA_ALIGNMENT, request: PlanRequest = {}): MemoryPlan {
   let best: { arena: number; offsets: number[]; strategy: string } | undefined;
-  const buffers = bufferLifetimes(graph);
+  const { buffers, granted } = lifetimes(graph, request);
   const index = new LifetimeIndex(buffers);
   for (const [name, cmp] of Object.entries(STRATEGIES)) {
     const arena = placeGreedy([...buffers].sort(cmp), alignment, index);
@@ -227,7 +307,11 @@ export function planMemory(graph: Graph, alignment = ARENA_ALIGNMENT): MemoryPla
   }
   buffers.forEach((b, i) => (b.offset = best ? best.offsets[i]! : 0));
   const tensorOffset = new Map<number, number>();
-  for (const b of buffers) for (const t of b.tensors) tensorOffset.set(t, b.offset);
+  const scratchOffset = new Map<number, number>();
+  for (const b of buffers) {
+    for (const t of b.tensors) tensorOffset.set(t, b.offset);
+    if (b.scratchFor !== undefined) scratchOffset.set(b.scratchFor, b.offset);
+  }
   let constantBytes = 0;
   for (const t of graph.tensors) if (isConstant(t)) constantBytes += t.data!.length;
   const plan: MemoryPlan = {
@@ -236,6 +320,8 @@ export function planMemory(graph: Graph, alignment = ARENA_ALIGNMENT): MemoryPla
     tensorOffset,
     constantBytes,
     strategy: best?.strategy ?? 'empty',
+    scratchOffset,
+    inPlace: granted,
   };
   verifyPlan(plan, alignment);
   return plan;

@@ -10,9 +10,10 @@ import { resolve } from 'node:path';
 import Handlebars from 'handlebars';
 import { DataError } from '../../errors.ts';
 import { elementCount, tensorBytes, type Graph, type Tensor } from '../../ir/graph.ts';
-import { planMemory, type MemoryPlan } from '../../plan/memory.ts';
+import { ARENA_ALIGNMENT, planMemory, type MemoryPlan } from '../../plan/memory.ts';
 import { arrayBody, commentText, cString, floatLiteral, int32Literal, int64Literal } from './c-syntax.ts';
 import { lowerGraph, type LoweredModel } from './lower.ts';
+import { chooseNative, type KernelSet } from './dsp.ts';
 
 export const TEMPLATE_DIR = resolve(import.meta.dirname, '../../../templates/native');
 
@@ -34,6 +35,10 @@ export interface GenerateOptions {
   opsPerGroup?: number;
   /** Called once the model is lowered, before any C text is rendered: a size check can refuse here. */
   beforeRender?: (lowered: LoweredModel, plan: MemoryPlan) => void;
+  /** Kernel set the C is generated for (default portable; see dsp.ts). */
+  kernels?: KernelSet;
+  /** Fuse ops where the kernels allow (default true; off when every tensor must be traced). */
+  fuse?: boolean;
 }
 
 /** Op lists longer than this are run from a table of functions of OPS_PER_GROUP ops each. */
@@ -69,6 +74,7 @@ function sha256(data: Uint8Array | string): string {
 }
 
 function formatterFor(ctype: string): (v: number) => string {
+  if (ctype === 'uint32_t') return (v) => `0x${v.toString(16).padStart(8, '0')}u`;
   return ctype === 'float' ? floatLiteral : ctype === 'int32_t' ? int32Literal : ctype === 'int64_t' ? int64Literal : String;
 }
 
@@ -115,8 +121,9 @@ function tracedTensors(graph: Graph, plan: MemoryPlan, i: number): { tensor: num
 }
 
 export function generateNative(graph: Graph, opts: GenerateOptions = {}): GeneratedModel {
-  const plan = planMemory(graph);
-  const lowered = lowerGraph(graph, plan);
+  const strategy = chooseNative(graph, { kernels: opts.kernels, fuse: opts.fuse });
+  const plan = planMemory(graph, ARENA_ALIGNMENT, strategy.request);
+  const lowered = lowerGraph(graph, plan, strategy);
   opts.beforeRender?.(lowered, plan);
   const modelHash = sha256(opts.modelBytes ?? JSON.stringify(graph.ops.map((o) => o.type))).slice(0, 16);
   const label = commentText(opts.modelLabel ?? 'model', 80);
@@ -164,12 +171,17 @@ export function generateNative(graph: Graph, opts: GenerateOptions = {}): Genera
     ...common,
     planStrategy: plan.strategy,
     arenaAlloc: Math.max(plan.arenaBytes, 16),
-    arenaTensors: [...plan.tensorOffset.entries()]
-      .sort(([ta, a], [tb, b]) => a - b || ta - tb)
-      .map(([ti, off]) => {
+    arenaTensors: [
+      ...[...plan.tensorOffset.entries()].map(([ti, off]) => {
         const t = graph.tensors[ti]!;
-        return `[${off}, ${off + tensorBytes(t)}) tensor #${ti} "${commentText(t.name, 80)}", [${t.shape.join(',')}] ${t.dtype}`;
+        return { off, key: ti, text: `[${off}, ${off + tensorBytes(t)}) tensor #${ti} "${commentText(t.name, 80)}", [${t.shape.join(',')}] ${t.dtype}` };
       }),
+      ...plan.buffers
+        .filter((b) => b.scratchFor !== undefined)
+        .map((b) => ({ off: b.offset, key: 1e9 + b.scratchFor!, text: `[${b.offset}, ${b.offset + b.bytes}) scratch of op ${b.scratchFor}` })),
+    ]
+      .sort((a, b) => a.off - b.off || a.key - b.key)
+      .map((e) => e.text),
     consts: lowered.consts.map((c) => ({
       name: c.name,
       ctype: c.ctype,

@@ -22,9 +22,10 @@ import { lowerConv16Family } from './lower-conv16.ts';
 import { lowerShapeOp, type LowerContext } from './lower-shape.ts';
 import { SHAPE_OPS } from './ops.ts';
 import { lowerElementwise } from './lower-elementwise.ts';
+import { chooseNative, lowerDsp, type NativeStrategy } from './dsp.ts';
 export { NATIVE_C_OPS } from './ops.ts';
 
-export type CType = 'int8_t' | 'int16_t' | 'int32_t' | 'int64_t' | 'float';
+export type CType = 'int8_t' | 'uint8_t' | 'int16_t' | 'int32_t' | 'uint32_t' | 'int64_t' | 'float';
 
 /** A `const` array placed in flash. */
 export interface ConstArray {
@@ -58,7 +59,7 @@ export interface LoweredModel {
 class OpRefusal extends Error {}
 
 const CTYPE: Partial<Record<DType, CType>> = { int8: 'int8_t', int16: 'int16_t', int32: 'int32_t', float32: 'float' };
-const CTYPE_BYTES: Record<CType, number> = { int8_t: 1, int16_t: 2, int32_t: 4, int64_t: 8, float: 4 };
+const CTYPE_BYTES: Record<CType, number> = { int8_t: 1, uint8_t: 1, int16_t: 2, int32_t: 4, uint32_t: 4, int64_t: 8, float: 4 };
 
 
 export function refuse(what: string): never {
@@ -144,6 +145,8 @@ export class Lowerer {
   constructor(
     readonly graph: Graph,
     readonly plan: MemoryPlan,
+    /** Which ops the dsp kernel set runs (default: none, every op gets its portable kernel). */
+    readonly strategy: NativeStrategy = chooseNative(graph),
   ) {}
 
   tensor(i: number): Tensor {
@@ -196,7 +199,8 @@ export class Lowerer {
       nodeName: op.source.name,
       shapes: `${ins.filter((t) => t.data === undefined || t.variable).map(shapeText).join(', ')} -> ${outs.map(shapeText).join(', ')}`,
     };
-    const body = this.body(op);
+    const choice = this.strategy.choices.get(op.index);
+    const body = choice ? lowerDsp(this, this.graph, this.plan, op, choice) : this.body(op);
     return { ...base, ...body };
   }
 
@@ -553,12 +557,17 @@ export function nativeOpRefusals(graph: Graph, plan: MemoryPlan): Map<number, st
   return refused;
 }
 
-/** Lowers every op; throws one UnsupportedError naming every op that cannot be generated. */
-export function lowerGraph(graph: Graph, plan: MemoryPlan): LoweredModel {
-  const l = new Lowerer(graph, plan);
+/**
+ * Lowers every op; throws one UnsupportedError naming every op that cannot be generated.
+ * `strategy` (from chooseNative, the same one the plan was made with) says which ops the dsp
+ * kernel set runs; without it every op gets its portable kernel.
+ */
+export function lowerGraph(graph: Graph, plan: MemoryPlan, strategy: NativeStrategy = chooseNative(graph)): LoweredModel {
+  const l = new Lowerer(graph, plan, strategy);
   const ops: LoweredOp[] = [];
   const problems: string[] = [];
-  for (const op of graph.ops) {
+  for (const i of strategy.request.order ?? graph.ops.map((_, k) => k)) {
+    const op = graph.ops[i]!;
     try {
       ops.push(l.lower(op));
     } catch (e) {
