@@ -15,7 +15,8 @@
  * - Padding: convolutions gather each window with padding taps at the input zero point (they
  *   contribute exactly nothing, as in TFLite); depthwise skips them and takes the bias of each
  *   border region from a table corrected at generation time.
- * - Requantization: tml_rq entries (tml_requant.h), one per output channel or one for all.
+ * - Requantization: tml_rq entries (tml_requant.h), one per output channel (a per-tensor
+ *   multiplier is repeated), padded to whole groups of 4.
  */
 #ifndef TML_KERNELS_DSP_H
 #define TML_KERNELS_DSP_H
@@ -47,11 +48,11 @@ typedef struct {
 typedef struct {
   tml_window_dims d;
   int32_t im2col;
+  int32_t x16;                  /* widen each window to int16 pairs once, in scratch */
   int32_t k_len;                /* k values per window, padded to a multiple of 4 */
   const uint32_t *weights;      /* [ceil(out_c / 4)][k_len / 4][8] packed pairs, doubled */
   const int32_t *bias;          /* [ceil(out_c / 4) * 4], doubled, input offset folded in */
-  const tml_rq *rq;
-  int32_t rq_per_channel;
+  const tml_rq *rq;             /* [ceil(out_c / 4) * 4], one per channel */
   int32_t act_min, act_max;
   int32_t input_zero_point;     /* im2col padding value */
   int32_t copy_pixel;           /* 1x1 running in place: copy each input pixel to scratch first */
@@ -61,7 +62,8 @@ typedef struct {
 /**
  * Runs output rows [oy0, oy1) of every batch. `output` points at row oy0 of batch 0 (so a row
  * buffer works); `other` is the fused ADD's other input with the output's layout, or NULL.
- * `scratch`: im2col: k_len bytes; copy_pixel: in_c bytes; else unused. Each output value is
+ * `scratch` (4-byte aligned): im2col: k_len bytes, then 2 k_len more with x16; 1x1: 2 k_len
+ * bytes with x16, in_c bytes with copy_pixel; else unused. Each output value is
  * written after everything it depends on has been read, so with copy_pixel the output may
  * overwrite the input (pixel by pixel) and a fused ADD's output may overwrite `other`.
  */
@@ -77,28 +79,26 @@ void tml_conv2d_s8_dsp(const tml_conv_dsp_params *p, const int8_t *input, int8_t
 void tml_fc_accumulate_s8_dsp(const uint32_t *weights, int32_t units, int32_t k_len, int32_t k0,
                               int32_t depth, const int8_t *x, int32_t *acc);
 
-/** Requantizes acc[units] (doubled sums, bias included) into output, clamped to [act_min, act_max]. */
-void tml_fc_finish_s8_dsp(int32_t units, const tml_rq *rq, int32_t rq_per_channel, int32_t act_min,
-                          int32_t act_max, const int32_t *acc, int8_t *output);
+/** Requantizes acc[units] (doubled sums, bias included; rq one entry per unit) into output. */
+void tml_fc_finish_s8_dsp(int32_t units, const tml_rq *rq, int32_t act_min, int32_t act_max,
+                          const int32_t *acc, int8_t *output);
 
 /**
  * DEPTHWISE_CONV_2D with depth multiplier 1 and in_c % 4 == 0, int8.
- * weights: [in_c / 4][k_h][k_w][2] words: per group of 4 channels and tap, the doubled int16
- * pairs (2 w[c0], 2 w[c2]) and (2 w[c1], 2 w[c3]) (matching SXTB16 of the input word and of
- * the input word rotated by 8); bias: [regions][in_c], doubled, per border region as for conv.
- * in_place: the output overwrites the input (same shape, stride 1): before output row oy is
- * written, input row oy is saved in `scratch`, a ring of pad_top + 1 rows of in_w * in_c bytes.
+ * weights: [in_c / 4][k_w][k_h][2] words (taps column by column): per group of 4 channels and
+ * tap, the doubled int16 pairs (2 w[c0], 2 w[c2]) and (2 w[c1], 2 w[c3]) (matching SXTB16 of the
+ * input word and of the input word rotated by 8); bias: [in_c], doubled; rq: [in_c].
+ * scratch (4-byte aligned): the line buffer, columns * k_h * in_c bytes, where columns =
+ * in_w + pad_left + the right padding the last window needs.
+ * in_place: the output overwrites the input (same shape, stride 1).
  */
 typedef struct {
   tml_window_dims d;
   const uint32_t *weights;
   const int32_t *bias;
-  const uint8_t *row_region;
-  const uint8_t *col_region;
-  int32_t col_regions;
   const tml_rq *rq;
-  int32_t rq_per_channel;
   int32_t act_min, act_max;
+  int32_t input_zero_point;
   int32_t in_place;
 } tml_dw_dsp_params;
 

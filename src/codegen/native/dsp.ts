@@ -19,13 +19,11 @@ import { ARENA_ALIGNMENT, planMemory, type InPlace, type MemoryPlan, type PlanRe
 import {
   accumulatorBound,
   addLut,
-  clippedWindows,
   fastRequant,
   kLength,
   maxAbs,
   packConvWeights,
   pair,
-  regionBiases,
 } from './pack.ts';
 
 /** Kernel sets: `portable` C99 kernels (any core), `dsp` (Armv7E-M DSP instructions). */
@@ -75,7 +73,19 @@ interface ConvInfo {
 }
 
 export type OpChoice =
-  | { kind: 'conv'; info: ConvInfo; im2col: boolean; scratch: number; add?: AddInfo & { op: number; other: number; conv: number }; stream?: StreamInfo }
+  | {
+      kind: 'conv';
+      info: ConvInfo;
+      im2col: boolean;
+      /** Widen each window to int16 once (scratch 2 k_len bytes more), for fewer instructions per MAC. */
+      x16: boolean;
+      /** Scratch bytes of the conv kernel itself (im2col window, widened window, pixel copy). */
+      convScratch: number;
+      /** All scratch of the op: with a streamed FULLY_CONNECTED, its sums and the row buffer first. */
+      scratch: number;
+      add?: AddInfo & { op: number; other: number; conv: number };
+      stream?: StreamInfo;
+    }
   | { kind: 'dw'; info: ConvInfo; scratch: number }
   | { kind: 'add'; add: AddInfo; op: Op }
   | { kind: 'fused'; into: number };
@@ -300,13 +310,15 @@ export function chooseNative(graph: Graph, opts: NativeOptions = {}): NativeStra
   }
   // Start from the fusion that moves nothing (the nearest convolution), then try the others.
   const chosen = new Map<number, number>([...candidates].map(([j, list]) => [j, list[0]!]));
-  let best = buildStrategy(graph, chosen);
-  let bestArena = planMemory(graph, ARENA_ALIGNMENT, best.request).arenaBytes;
+  const wide = new Set<number>();
+  const arenaOf = (s: NativeStrategy) => planMemory(graph, ARENA_ALIGNMENT, s.request).arenaBytes;
+  let best = buildStrategy(graph, chosen, wide);
+  let bestArena = arenaOf(best);
   for (const [j, list] of candidates) {
     for (const p of list.slice(1)) {
       const trial = new Map(chosen).set(j, p);
-      const s = buildStrategy(graph, trial);
-      const arena = planMemory(graph, ARENA_ALIGNMENT, s.request).arenaBytes;
+      const s = buildStrategy(graph, trial, wide);
+      const arena = arenaOf(s);
       if (arena < bestArena) {
         best = s;
         bestArena = arena;
@@ -314,11 +326,20 @@ export function chooseNative(graph: Graph, opts: NativeOptions = {}): NativeStra
       }
     }
   }
+  // Widened windows cost scratch: take them for every convolution where the arena stays as small.
+  for (const [i, c] of best.choices) {
+    if (c.kind !== 'conv') continue;
+    const trial = buildStrategy(graph, chosen, new Set(wide).add(i));
+    if (arenaOf(trial) <= bestArena) {
+      wide.add(i);
+      best = trial;
+    }
+  }
   return best;
 }
 
 /** The strategy for one choice of fusions (ADD op -> the convolution fused into it). */
-function buildStrategy(graph: Graph, fusions: ReadonlyMap<number, number>): NativeStrategy {
+function buildStrategy(graph: Graph, fusions: ReadonlyMap<number, number>, wide: ReadonlySet<number>): NativeStrategy {
   const choices = new Map<number, OpChoice>();
   const fusedInto = new Map<number, number>();
   const elide = new Set<number>();
@@ -344,7 +365,9 @@ function buildStrategy(graph: Graph, fusions: ReadonlyMap<number, number>): Nati
       if (!info) continue;
       const mode = convMode(info);
       const kLen = kLength(info.kH * info.kW * info.inC);
-      const choice: Extract<OpChoice, { kind: 'conv' }> = { kind: 'conv', info, im2col: mode.im2col, scratch: mode.im2col ? kLen : 0 };
+      const x16 = wide.has(i);
+      const convScratch = (mode.im2col ? kLen : 0) + (x16 ? 2 * kLen : 0);
+      const choice: Extract<OpChoice, { kind: 'conv' }> = { kind: 'conv', info, im2col: mode.im2col, x16, convScratch, scratch: convScratch };
       const y = info.y.index;
       const j = convOf.get(i);
       if (j !== undefined) {
@@ -371,23 +394,22 @@ function buildStrategy(graph: Graph, fusions: ReadonlyMap<number, number>): Nati
       }
       if (!choice.add && !choice.stream && !choice.im2col && !info.fc && pointwiseInPlace(info)) {
         inPlace.push({ op: i, input: info.x.index, output: y });
-        choice.scratch += info.inC;
+        // The widened pixel is already a copy; else the kernel copies the pixel.
+        if (!x16) {
+          choice.convScratch += info.inC;
+          choice.scratch += info.inC;
+        }
       }
       if (choice.scratch > 0) scratch.set(i, choice.scratch);
       choices.set(i, choice);
     } else if (op.type === 'DEPTHWISE_CONV_2D') {
       const info = convInfo(graph, op);
-      if (!info || info.inC !== info.outC || info.inC % 4 !== 0 || info.dilH !== 1 || info.dilW !== 1 || info.kH > 16) continue;
-      const rows = clippedWindows(info.outH, info.inH, info.kH, info.strideH, info.padTop);
-      const cols = clippedWindows(info.outW, info.inW, info.kW, info.strideW, info.padLeft);
-      if (!rows || !cols || rows.classes.length * cols.classes.length > 64) continue;
-      const choice: Extract<OpChoice, { kind: 'dw' }> = { kind: 'dw', info, scratch: 0 };
+      if (!info || info.inC !== info.outC || info.inC % 4 !== 0 || info.dilH !== 1 || info.dilW !== 1) continue;
+      const right = Math.max(0, (info.outW - 1) * info.strideW + info.kW - info.padLeft - info.inW);
+      const choice: Extract<OpChoice, { kind: 'dw' }> = { kind: 'dw', info, scratch: (info.inW + info.padLeft + right) * info.kH * info.inC };
       const sameShape = info.strideH === 1 && info.strideW === 1 && info.outH === info.inH && info.outW === info.inW && info.padTop < info.kH;
-      if (sameShape) {
-        inPlace.push({ op: i, input: info.x.index, output: info.y.index });
-        choice.scratch = (info.padTop + 1) * info.inW * info.inC;
-        scratch.set(i, choice.scratch);
-      }
+      if (sameShape) inPlace.push({ op: i, input: info.x.index, output: info.y.index });
+      scratch.set(i, choice.scratch);
       choices.set(i, choice);
     } else if (op.type === 'ADD') {
       const add = addInfo(graph, op);
@@ -433,8 +455,15 @@ function tensorText(t: Tensor): string {
   return `tensor #${t.index} "${t.name}" [${t.shape.join(',')}]`;
 }
 
-function rqArray(e: DspEmitter, name: string, rq: Int32Array): string {
-  return `(const tml_rq *)(const void *)${e.addConst(name, 'int32_t', rq, 'requantization {multiplier, k, shift} per entry (tml_requant.h)')}`;
+/** One tml_rq entry per channel (a per-tensor entry repeated), padded to whole groups of 4. */
+function rqArray(e: DspEmitter, name: string, c: ConvInfo): string {
+  const n = Math.ceil(c.outC / 4) * 4;
+  const rq = new Int32Array(3 * n);
+  for (let i = 0; i < n; i++) {
+    const k = c.perChannel ? Math.min(i, c.outC - 1) : 0;
+    rq.set(c.rq.subarray(3 * k, 3 * k + 3), 3 * i);
+  }
+  return `(const tml_rq *)(const void *)${e.addConst(name, 'int32_t', rq, 'requantization {multiplier, k, shift} per channel (tml_requant.h)')}`;
 }
 
 function dimsInit(c: ConvInfo): string {
@@ -447,27 +476,11 @@ function scratchPtr(plan: MemoryPlan, op: number, at = 0): string {
   return `((int8_t *)(tml_arena + ${off + at}))`;
 }
 
-/** Per-border-region biases (depthwise) or the single bias table (conv: padding is gathered). */
-function biasTables(e: DspEmitter, name: string, c: ConvInfo, single: boolean): { bias: string; rowRegion: string; colRegion: string; colRegions: number } {
-  const cp = Math.ceil(c.outC / 4) * 4;
-  if (single) {
-    const b = new Int32Array(cp);
-    for (let i = 0; i < c.outC; i++) b[i] = 2 * c.folded[i]!;
-    return { bias: e.addConst(`${name}_bias`, 'int32_t', b, 'bias with the input offset folded in, doubled'), rowRegion: '0', colRegion: '0', colRegions: 1 };
-  }
-  const rows = clippedWindows(c.outH, c.inH, c.kH, c.strideH, c.padTop)!;
-  const cols = clippedWindows(c.outW, c.inW, c.kW, c.strideW, c.padLeft)!;
-  const inC = c.depthwise ? 1 : c.inC;
-  const b = regionBiases(c.filter, c.outC, c.kH, c.kW, inC, c.folded, c.inputOffset, rows.classes, cols.classes);
-  const regions = rows.classes.length * cols.classes.length;
-  const bias = e.addConst(`${name}_bias`, 'int32_t', b, `bias with the input offset folded in, doubled, per border region (${regions})`);
-  if (regions === 1) return { bias, rowRegion: '0', colRegion: '0', colRegions: 1 };
-  return {
-    bias,
-    rowRegion: e.addConst(`${name}_row_region`, 'uint8_t', rows.index, 'border region row class of each output row'),
-    colRegion: e.addConst(`${name}_col_region`, 'uint8_t', cols.index, 'border region column class of each output column'),
-    colRegions: cols.classes.length,
-  };
+/** Doubled biases, padded to whole groups of 4 channels. */
+function biasTable(e: DspEmitter, name: string, c: ConvInfo): string {
+  const b = new Int32Array(Math.ceil(c.outC / 4) * 4);
+  for (let i = 0; i < c.outC; i++) b[i] = 2 * c.folded[i]!;
+  return e.addConst(`${name}_bias`, 'int32_t', b, 'bias with the input offset folded in, doubled');
 }
 
 /** The C for an op the dsp set runs (or a comment for an op fused into another). */
@@ -491,27 +504,30 @@ export function lowerDsp(e: DspEmitter, graph: Graph, plan: MemoryPlan, op: Op, 
     }
     case 'dw': {
       const c = choice.info;
+      // [group][kx][ky][2]: the taps column by column, as the line buffer holds them.
       const w = new Uint32Array((c.inC / 4) * c.kH * c.kW * 2);
       const taps = c.kH * c.kW;
-      const k = taps;
+      let o = 0;
       for (let g = 0; g < c.inC / 4; g++) {
-        for (let tap = 0; tap < taps; tap++) {
-          const at = (ch: number) => 2 * c.filter[(4 * g + ch) * k + tap]!;
-          w[(g * taps + tap) * 2] = pair(at(0), at(2));
-          w[(g * taps + tap) * 2 + 1] = pair(at(1), at(3));
+        for (let kx = 0; kx < c.kW; kx++) {
+          for (let ky = 0; ky < c.kH; ky++) {
+            const at = (ch: number) => 2 * c.filter[(4 * g + ch) * taps + ky * c.kW + kx]!;
+            w[o++] = pair(at(0), at(2));
+            w[o++] = pair(at(1), at(3));
+          }
         }
       }
-      const wn = e.addConst(`${name}_weights`, 'uint32_t', w, `depthwise filter ${tensorText(graph.tensors[op.inputs[1]!]!)}, doubled int16 pairs per 4 channels and tap`);
-      const t = biasTables(e, name, c, false);
-      const rq = rqArray(e, `${name}_rq`, c.rq);
+      const wn = e.addConst(`${name}_weights`, 'uint32_t', w, `depthwise filter ${tensorText(c.w)}, doubled int16 pairs per 4 channels and tap`);
+      const bias = biasTable(e, name, c);
+      const rq = rqArray(e, `${name}_rq`, c);
       const inPlace = plan.inPlace.some((g) => g.op === op.index);
       const params = [
         `static const tml_dw_dsp_params ${name}_params = {`,
         `  ${dimsInit(c)},`,
-        `  ${wn}, ${t.bias}, ${t.rowRegion}, ${t.colRegion}, ${t.colRegions}, ${rq}, ${c.perChannel ? 1 : 0}, ${c.actMin}, ${c.actMax}, ${inPlace ? 1 : 0}`,
+        `  ${wn}, ${bias}, ${rq}, ${c.actMin}, ${c.actMax}, ${-c.inputOffset}, ${inPlace ? 1 : 0}`,
         '};',
       ];
-      const call = `tml_depthwise_conv2d_s8_dsp(&${name}_params, ${e.ptr(op, c.x.index, 'input')}, ${e.ptr(op, c.y.index, 'output')}, ${inPlace ? scratchPtr(plan, op.index) : '0'});`;
+      const call = `tml_depthwise_conv2d_s8_dsp(&${name}_params, ${e.ptr(op, c.x.index, 'input')}, ${e.ptr(op, c.y.index, 'output')}, ${scratchPtr(plan, op.index)});`;
       return { params, call: [call] };
     }
     case 'conv':
@@ -519,17 +535,17 @@ export function lowerDsp(e: DspEmitter, graph: Graph, plan: MemoryPlan, op: Op, 
   }
 }
 
-function convParams(e: DspEmitter, name: string, c: ConvInfo, im2col: boolean, copyPixel: boolean, add: string): string[] {
+function convParams(e: DspEmitter, name: string, c: ConvInfo, im2col: boolean, x16: boolean, copyPixel: boolean, add: string): string[] {
   const k = c.kH * c.kW * c.inC;
   const kLen = kLength(k);
   const w = e.addConst(`${name}_weights`, 'uint32_t', packConvWeights(c.filter, c.outC, k), `${c.fc ? 'weights' : 'filter'} ${tensorText(c.w)}, packed doubled int16 pairs (tml_kernels_dsp.h)`);
-  const t = biasTables(e, name, c, true);
-  const rq = rqArray(e, `${name}_rq`, c.rq);
+  const bias = biasTable(e, name, c);
+  const rq = rqArray(e, `${name}_rq`, c);
   return [
     `static const tml_conv_dsp_params ${name}_params = {`,
     `  ${dimsInit(c)},`,
-    `  ${im2col ? 1 : 0}, ${kLen}, ${w}, ${t.bias},`,
-    `  ${rq}, ${c.perChannel ? 1 : 0}, ${c.actMin}, ${c.actMax}, ${-c.inputOffset}, ${copyPixel ? 1 : 0}, ${add}`,
+    `  ${im2col ? 1 : 0}, ${x16 ? 1 : 0}, ${kLen}, ${w}, ${bias},`,
+    `  ${rq}, ${c.actMin}, ${c.actMax}, ${-c.inputOffset}, ${copyPixel ? 1 : 0}, ${add}`,
     '};',
   ];
 }
@@ -547,7 +563,7 @@ function lowerConv(e: DspEmitter, graph: Graph, plan: MemoryPlan, op: Op, choice
     const lc = e.addConst(`${name}_add_lut_conv`, 'int32_t', lutConv, `fused ADD (op ${a.op}): this convolution's output rescaled, doubled, per int8 value + 128`);
     const params = [
       `static const tml_add_epilogue ${name}_add = { ${lo}, ${lc}, { ${a.rq[0]}, ${a.rq[1]}, ${a.rq[2]} }, ${a.actMin}, ${a.actMax} };`,
-      ...convParams(e, name, c, choice.im2col, false, `&${name}_add`),
+      ...convParams(e, name, c, choice.im2col, choice.x16, false, `&${name}_add`),
     ];
     const y = e.ptr(addOp, addOp.outputs[0]!, 'output');
     const other = e.ptr(addOp, a.other, 'input');
@@ -562,26 +578,26 @@ function lowerConv(e: DspEmitter, graph: Graph, plan: MemoryPlan, op: Op, choice
     const fb = new Int32Array(up);
     for (let u = 0; u < f.outC; u++) fb[u] = 2 * f.folded[u]!;
     const fbn = e.addConst(`${name}_fc_bias`, 'int32_t', fb, `FULLY_CONNECTED op ${s.fcOp} bias with the input offset folded in, doubled`);
-    const frq = rqArray(e, `${name}_fc_rq`, f.rq);
+    const frq = rqArray(e, `${name}_fc_rq`, f);
     const accBytes = up * 4;
     const rowBytes = Math.ceil(s.rowBytes / 4) * 4;
     const acc = `((int32_t *)(void *)(tml_arena + ${plan.scratchOffset.get(op.index)!}))`;
-    const params = convParams(e, name, c, choice.im2col, false, '0');
+    const params = convParams(e, name, c, choice.im2col, choice.x16, false, '0');
     const call = [
       `{ /* + FULLY_CONNECTED op ${s.fcOp}, fed one output row at a time (the ${c.outH}x${c.outW}x${c.outC} tensor is never stored) */`,
       `  int32_t r;`,
       `  memcpy(${acc}, ${fbn}, ${accBytes}u);`,
       `  for (r = 0; r < ${c.outH}; ++r) {`,
-      `    tml_conv2d_s8_dsp(&${name}_params, ${x}, ${scratchPtr(plan, op.index, accBytes)}, 0, ${choice.im2col ? scratchPtr(plan, op.index, accBytes + rowBytes) : '0'}, r, r + 1);`,
+      `    tml_conv2d_s8_dsp(&${name}_params, ${x}, ${scratchPtr(plan, op.index, accBytes)}, 0, ${choice.convScratch > 0 ? scratchPtr(plan, op.index, accBytes + rowBytes) : '0'}, r, r + 1);`,
       `    tml_fc_accumulate_s8_dsp(${fw}, ${f.outC}, ${kLength(f.inC)}, r * ${s.rowBytes}, ${s.rowBytes}, ${scratchPtr(plan, op.index, accBytes)}, ${acc});`,
       '  }',
-      `  tml_fc_finish_s8_dsp(${f.outC}, ${frq}, ${f.perChannel ? 1 : 0}, ${f.actMin}, ${f.actMax}, ${acc}, ${e.ptr(fcOp, fcOp.outputs[0]!, 'output')});`,
+      `  tml_fc_finish_s8_dsp(${f.outC}, ${frq}, ${f.actMin}, ${f.actMax}, ${acc}, ${e.ptr(fcOp, fcOp.outputs[0]!, 'output')});`,
       '}',
     ];
     return { params, call };
   }
   const copyPixel = plan.inPlace.some((g) => g.op === op.index);
-  const params = convParams(e, name, c, choice.im2col, copyPixel, '0');
+  const params = convParams(e, name, c, choice.im2col, choice.x16, copyPixel, '0');
   const call = `tml_conv2d_s8_dsp(&${name}_params, ${x}, ${e.ptr(op, c.y.index, 'output')}, 0, ${scratchPtr(plan, op.index)}, 0, ${c.outH});`;
   return { params, call: [call] };
 }

@@ -1,8 +1,7 @@
 /**
  * Generation-time precomputation for the dsp kernel set (firmware/include/tml_kernels_dsp.h):
- * weights packed in the order the inner loops read them, per-border-region biases, the fast
- * requantization tables of tml_requant.h with the checks that make them exact, and the ADD
- * lookup tables. Pure functions of the model's numbers; lower.ts turns them into C arrays.
+ * weights packed in the order the inner loops read them, the fast requantization tables of
+ * tml_requant.h with the checks that make them exact, and the ADD lookup tables. Pure functions of the model's numbers; lower.ts turns them into C arrays.
  */
 import { multiplyByQuantizedMultiplier } from '../../reference/fixedpoint.ts';
 
@@ -42,66 +41,6 @@ export function packConvWeights(w: Int8Array, channels: number, k: number): Uint
 /** Two int16 values in one word, `lo` in the low half. */
 export function pair(lo: number, hi: number): number {
   return ((lo & 0xffff) | ((hi & 0xffff) << 16)) >>> 0;
-}
-
-/** The distinct clipped windows of one axis: for each output index, [k0, k1) inside the input. */
-export function clippedWindows(outLen: number, inLen: number, k: number, stride: number, padBefore: number): { index: Uint8Array; classes: [number, number][] } | undefined {
-  const classes: [number, number][] = [];
-  const index = new Uint8Array(outLen);
-  for (let o = 0; o < outLen; o++) {
-    const i0 = o * stride - padBefore;
-    const k0 = Math.max(0, -i0);
-    const k1 = Math.min(k, inLen - i0);
-    let c = classes.findIndex(([a, b]) => a === k0 && b === k1);
-    if (c < 0) {
-      c = classes.length;
-      classes.push([k0, k1]);
-    }
-    if (c > 255) return undefined;
-    index[o] = c;
-  }
-  return { index, classes };
-}
-
-/**
- * Per-region doubled biases: region (r, c) of rows[r] x cols[c] holds, per channel,
- * 2 * (folded - inputOffset * sum of the channel's weights over the taps outside the window).
- * `w` is [channels][kH][kW][inC]; the result is [regions][ceil(channels/4)*4] int32.
- */
-export function regionBiases(
-  w: Int8Array,
-  channels: number,
-  kH: number,
-  kW: number,
-  inC: number,
-  folded: Int32Array,
-  inputOffset: number,
-  rows: [number, number][],
-  cols: [number, number][],
-): Int32Array {
-  const cp = Math.ceil(channels / 4) * 4;
-  const out = new Int32Array(rows.length * cols.length * cp);
-  // Per-tap weight sums, [channel][ky][kx].
-  const tap = new Int32Array(channels * kH * kW);
-  for (let c = 0; c < channels; c++) {
-    for (let t = 0; t < kH * kW; t++) {
-      let s = 0;
-      for (let i = 0; i < inC; i++) s += w[(c * kH * kW + t) * inC + i]!;
-      tap[c * kH * kW + t] = s;
-    }
-  }
-  rows.forEach(([ky0, ky1], r) =>
-    cols.forEach(([kx0, kx1], q) => {
-      for (let c = 0; c < channels; c++) {
-        let outside = 0;
-        for (let ky = 0; ky < kH; ky++) {
-          for (let kx = 0; kx < kW; kx++) if (ky < ky0 || ky >= ky1 || kx < kx0 || kx >= kx1) outside += tap[(c * kH + ky) * kW + kx]!;
-        }
-        out[(r * cols.length + q) * cp + c] = 2 * (folded[c]! - inputOffset * outside);
-      }
-    }),
-  );
-  return out;
 }
 
 /**
