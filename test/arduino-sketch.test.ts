@@ -179,7 +179,7 @@ describe('board coverage', () => {
   it.each(arduinoBoards.map((b) => [b.id, b] as const))('%s has a native sketch configuration with a pinned core', (_id, board) => {
     const cfg = sketchConfig(board, 'native');
     expect(CORE_PINS[cfg.platform]).toBeDefined();
-    expect(cfg.kernels).toBe('portable');
+    expect(cfg.kernels).toBe(board.dsp ? 'dsp' : 'portable');
     const model = loadInt8Model(sharedPath('models/tflm-hello-world/hello_world_int8.tflite'));
     const s = generateNativeSketch(model, { board: board.id, outDir: join(tmp, `cov-${board.id}`) });
     expect(s.files['sketch.yaml']).toContain(`fqbn: ${board.fqbn}\n`);

@@ -1,8 +1,8 @@
 /**
  * Operator conformance on the emulated Cortex-M4: a representative subset of
- * ../shared/golden-ops per op family, built as native firmware for QEMU mps2-an386 (arm-none-eabi-gcc,
- * the board's default kernels) and run there; every output byte of both cases equals TFLite
- * Micro's reference kernels. The host build of every variant is checked in golden-ops.test.ts.
+ * ../shared/golden-ops per op family, built as native firmware for QEMU mps2-an386 (arm-none-eabi-gcc)
+ * with each kernel set the board can use (dsp, its default, and portable) and run there; every
+ * output byte of both cases equals TFLite Micro's reference kernels. The host build of every variant is checked in golden-ops.test.ts.
  */
 import { describe, expect, it } from 'vitest';
 import { loadModel } from '../src/formats/load.ts';
@@ -11,6 +11,7 @@ import { decodeBytes } from '../src/reference/int8/common.ts';
 import type { TensorValue } from '../src/reference/tensor-value.ts';
 import { runSamplesOnEmulator } from '../src/eval/device.ts';
 import { byteDiff, GOLDEN_OP_IDS, goldenOp } from './helpers/golden-ops.ts';
+import { KERNEL_SETS, type KernelSet } from '../src/codegen/native/dsp.ts';
 
 /** Convolutions, fully connected, pooling, softmax, SVDF (and their 16x8 forms, LSTM). */
 const CONV_FAMILY = [
@@ -31,6 +32,10 @@ const CONV_FAMILY = [
   'transpose_conv_3x3_same_s2',
   'lstm_b2_t4',
 ];
+
+/** Variants that take the dsp kernel set's assembly loops (activation range [-128, 127]): 1x1,
+ * im2col and FULLY_CONNECTED convolutions, depthwise, ADD. */
+const DSP_PATHS = ['conv2d_1x1_valid_s1_none_c8_nobias', 'conv2d_3x3_valid_s2_none_c3', 'fc_bias_none', 'dwconv_3x3_valid_s2_m1_none_c8', 'add_same_none'];
 
 /** Element-wise arithmetic and activations. */
 const ELEMENTWISE_FAMILY = [
@@ -64,13 +69,13 @@ const SHAPE_FAMILY = [
   'batch_matmul',
 ];
 
-const SUBSET = [...CONV_FAMILY, ...ELEMENTWISE_FAMILY, ...SHAPE_FAMILY];
+const SUBSET = [...CONV_FAMILY, ...DSP_PATHS, ...ELEMENTWISE_FAMILY, ...SHAPE_FAMILY];
 
 it('every id of the QEMU subset is a golden-ops variant', () => {
   for (const id of SUBSET) expect(GOLDEN_OP_IDS).toContain(id);
 });
 
-describe.each(SUBSET)('%s on QEMU mps2-an386', (id) => {
+describe.each(SUBSET.flatMap((id) => KERNEL_SETS.map((k) => [id, k] as [string, KernelSet])))('%s on QEMU mps2-an386, %s kernels', (id, kernels) => {
   it('both cases: every output byte equals TFLite Micro', async () => {
     const g = goldenOp(id);
     const graph = loadModel(g.modelPath);
@@ -81,7 +86,7 @@ describe.each(SUBSET)('%s on QEMU mps2-an386', (id) => {
       }),
     );
     // One firmware build; each case runs in its own QEMU boot with its input patched into the ELF.
-    const runs = await runSamplesOnEmulator(graph, samples, 'mps2-an386');
+    const runs = await runSamplesOnEmulator(graph, samples, 'mps2-an386', undefined, kernels);
     g.cases.forEach((c, k) =>
       c.outputs.forEach((want, j) => {
         const v = runs.outputs[k]![j]!.data;

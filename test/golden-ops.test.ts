@@ -1,8 +1,8 @@
 /**
  * Operator conformance: every variant in ../shared/golden-ops (one-op TFLite models, int8 and
  * 16x8, with outputs of the real TFLite Micro reference kernels) through the int8 reference and
- * through the native C compiled for the host under ASan+UBSan: every output byte of every case
- * equals TFLM's. No variant is skipped: the folder must hold the variants this file knows, and a
+ * through the native C compiled for the host under ASan+UBSan, with each kernel set (portable,
+ * and dsp with its instructions as portable C): every output byte of every case equals TFLM's. No variant is skipped: the folder must hold the variants this file knows, and a
  * variant an engine does not run yet is listed below by name and must be refused with an
  * UnsupportedError (so the list can only shrink, never hide a wrong answer).
  */
@@ -19,6 +19,7 @@ import { decodeBytes } from '../src/reference/int8/common.ts';
 import { prepareInt8 } from '../src/reference/int8/index.ts';
 import type { TensorValue } from '../src/reference/tensor-value.ts';
 import { byteDiff, GOLDEN_OP_IDS, goldenOp } from './helpers/golden-ops.ts';
+import { KERNEL_SETS } from '../src/codegen/native/dsp.ts';
 
 process.env['TINYML_CACHE_DIR'] = mkdtempSync(join(tmpdir(), 'tinyml-golden-ops-cache-'));
 
@@ -73,8 +74,8 @@ describe.each(GOLDEN_OP_IDS)('%s', (id) => {
       await expect(buildHostRunner(graph())).rejects.toThrow(UnsupportedError);
     });
   } else {
-    it('native C (host, ASan+UBSan): every output byte of every case equals TFLite Micro', async () => {
-      const runner = await buildHostRunner(graph());
+    it.each(KERNEL_SETS)('native C (host, ASan+UBSan, %s kernels): every output byte of every case equals TFLite Micro', async (kernels) => {
+      const runner = await buildHostRunner(graph(), { kernels });
       const outs = await runHostRunner(runner, g.cases.map((c) => c.inputs));
       g.cases.forEach((c, k) => c.outputs.forEach((want, j) => expect(byteDiff(outs[k]![j]!, want), `case ${k} output ${j}`).toEqual([])));
     });

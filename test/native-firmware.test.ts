@@ -1,6 +1,7 @@
 /**
  * Cortex-M firmware builds of the native backend with the real arm-none-eabi-gcc (-Werror),
- * the size report, one run in the real QEMU, determinism, and every bad input of `tinyml build`
+ * the size report, every golden model run in the real QEMU with each kernel set (case 0 must
+ * print TFLite Micro's golden output), determinism, and every bad input of `tinyml build`
  * through the real binary: one line, the documented exit code, nothing written.
  */
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -12,7 +13,8 @@ import { BoardError, DoesNotFitError, ExitCode } from '../src/errors.ts';
 import { loadModel } from '../src/formats/load.ts';
 import { writeTflite } from '../src/formats/tflite/write.ts';
 import type { Graph } from '../src/ir/graph.ts';
-import { planMemory } from '../src/plan/memory.ts';
+import { ARENA_ALIGNMENT, planMemory } from '../src/plan/memory.ts';
+import { chooseNative, KERNEL_SETS } from '../src/codegen/native/dsp.ts';
 import { buildFirmware, checkFit, sizeSummary, usageLine, type FirmwareBuild } from '../src/build/firmware.ts';
 import { getBoard } from '../src/boards/registry.ts';
 import { runCli } from './helpers/cli.ts';
@@ -26,19 +28,22 @@ const tmp = mkdtempSync(join(tmpdir(), 'tinyml-native-fw-'));
 // does them); give vitest's RPC a turn of the event loop between tests.
 afterEach(() => new Promise<void>((r) => setImmediate(r)));
 
-describe.each(GOLDEN_IDS)('Cortex-M4 firmware for %s (mps2-an386, -Os)', (id) => {
+describe.each(GOLDEN_IDS)('Cortex-M4 firmware for %s (mps2-an386, defaults: dsp kernels, -O2)', (id) => {
   const gm = goldenModel(id);
   let graph: Graph;
   let fw: FirmwareBuild;
 
   beforeAll(() => {
     graph = loadModel(gm.modelPath);
-    fw = buildFirmware({ modelPath: gm.modelPath, board: 'mps2-an386', outDir: join(tmp, id), optimize: 's' });
+    fw = buildFirmware({ modelPath: gm.modelPath, board: 'mps2-an386', outDir: join(tmp, id), inputs: gm.cases[0]!.inputs });
   });
 
-  it('compiles and links with -Werror and the board\'s FPU flags', () => {
+  it('compiles and links with -Werror, the board\'s FPU flags and its default kernel set and level', () => {
     expect(existsSync(fw.elfPath)).toBe(true);
-    expect(fw.command).toEqual(expect.arrayContaining(['-Werror', '-Wall', '-Wextra', '-mcpu=cortex-m4', '-mthumb', '-mfloat-abi=hard', '-mfpu=fpv4-sp-d16', '-Os']));
+    expect(fw.kernels).toBe('dsp');
+    expect(fw.optimize).toBe('2');
+    expect(fw.command).toEqual(expect.arrayContaining(['-Werror', '-Wall', '-Wextra', '-mcpu=cortex-m4', '-mthumb', '-mfloat-abi=hard', '-mfpu=fpv4-sp-d16', '-O2', '-DTML_KERNELS_DSP']));
+    expect(fw.kernelCommand).toEqual(expect.arrayContaining(['-Werror', '-O2', '-DTML_KERNELS_DSP', '-c']));
     const magic = readFileSync(fw.elfPath).subarray(0, 4);
     expect(Buffer.from(magic).toString('latin1')).toBe('\x7fELF');
   });
@@ -47,7 +52,7 @@ describe.each(GOLDEN_IDS)('Cortex-M4 firmware for %s (mps2-an386, -Os)', (id) =>
     const report = JSON.parse(readFileSync(join(fw.outDir, 'size.json'), 'utf8'));
     expect(report).toEqual(fw.sizes);
     const s = fw.sizes;
-    expect(s.arena).toBe(planMemory(graph).arenaBytes);
+    expect(s.arena).toBe(planMemory(graph, ARENA_ALIGNMENT, chooseNative(graph, { kernels: 'dsp' }).request).arenaBytes);
     expect(s.weights).toBe(fw.weightBytes);
     // The const arrays are read-only data inside .text, and the rest of .text is code.
     expect(s.rodata).toBeGreaterThanOrEqual(s.weights + s.inputs);
@@ -59,28 +64,28 @@ describe.each(GOLDEN_IDS)('Cortex-M4 firmware for %s (mps2-an386, -Os)', (id) =>
     expect(s.ram_used).toBe(s.data + s.bss + s.stack_reserve);
     expect(s.flash_total).toBe(getBoard('mps2-an386').usable.flash_bytes);
   });
+
+  it.each(KERNEL_SETS)('case 0 runs in QEMU with the %s kernels and prints the TFLite Micro golden output', async (kernels) => {
+    const elf = kernels === fw.kernels ? fw.elfPath : buildFirmware({ modelPath: gm.modelPath, board: 'mps2-an386', outDir: join(tmp, `${id}-${kernels}`), inputs: gm.cases[0]!.inputs, kernels }).elfPath;
+    const stdout = await runQemuUntilDone(elf);
+    expect(stdout).toContain(`"kernels":"${kernels}"`);
+    const hexes = [...stdout.matchAll(/"type":"output"[^\n]*"hex":"([0-9a-f]+)"/g)].map((m) => m[1]);
+    expect(hexes.join(''), stdout).toBe(gm.cases[0]!.outputs.map((o) => Buffer.from(o).toString('hex')).join(''));
+    expect(stdout).toContain('"type":"done","status":"ok"');
+  });
 });
 
-describe('a firmware built with a golden input runs in QEMU and prints the golden output', () => {
-  it('hello_world case 1: the output record over the UART equals the TFLite Micro golden bytes', async () => {
+describe('an -Os build', () => {
+  it('hello_world case 1 at -Os with the portable kernels: the output over the UART equals the golden bytes', async () => {
     const gm = goldenModel('tflm-hello-world');
-    const fw = buildFirmware({ modelPath: gm.modelPath, board: 'mps2-an386', outDir: join(tmp, 'hello-qemu'), inputs: gm.cases[1]!.inputs, optimize: '2' });
+    const fw = buildFirmware({ modelPath: gm.modelPath, board: 'mps2-an386', outDir: join(tmp, 'hello-os'), inputs: gm.cases[1]!.inputs, optimize: 's', kernels: 'portable' });
+    expect(fw.command).toEqual(expect.arrayContaining(['-Os']));
+    expect(fw.command).not.toContain('-DTML_KERNELS_DSP');
     const stdout = await runQemuUntilDone(fw.elfPath);
     const output = stdout.split('\n').find((l) => l.includes('"type":"output"'));
     expect(output, stdout).toBeDefined();
     const hex = /"hex":"([0-9a-f]+)"/.exec(output!)![1]!;
     expect(hex).toBe(Buffer.from(gm.cases[1]!.outputs[0]!).toString('hex'));
-    expect(stdout).toContain('"type":"done","status":"ok"');
-  });
-
-  it('kws case 0 with the dsp kernel set (SXTB16/SMLAD dot products): the output equals the golden bytes', async () => {
-    const gm = goldenModel('mlperf-tiny-kws');
-    const fw = buildFirmware({ modelPath: gm.modelPath, board: 'mps2-an386', outDir: join(tmp, 'kws-dsp'), inputs: gm.cases[0]!.inputs, optimize: '2', kernels: 'dsp' });
-    expect(fw.command).toContain('-DTML_KERNELS_DSP');
-    const stdout = await runQemuUntilDone(fw.elfPath);
-    expect(stdout).toContain('"kernels":"dsp"');
-    const hex = /"type":"output".*"hex":"([0-9a-f]+)"/.exec(stdout)![1]!;
-    expect(hex).toBe(Buffer.from(gm.cases[0]!.outputs[0]!).toString('hex'));
   });
 });
 
@@ -122,7 +127,7 @@ describe('other boards and options', () => {
       expect(readFileSync(join(a.outDir, f)).equals(readFileSync(join(b.outDir, f))), f).toBe(true);
     }
     expect(a.buildId).toBe(b.buildId);
-    const c = buildFirmware({ modelPath: model, board: 'mps2-an386', outDir: join(tmp, 'det-c'), optimize: '2' });
+    const c = buildFirmware({ modelPath: model, board: 'mps2-an386', outDir: join(tmp, 'det-c'), optimize: 's' });
     expect(c.buildId).not.toBe(a.buildId);
   });
 

@@ -1,7 +1,9 @@
 /**
  * The native backend's generated C, compiled for the host with gcc -Werror under ASan+UBSan:
- * for every shared int8 model with TFLite Micro golden outputs, every case's outputs equal the
- * golden bytes and the TS int8 reference, element by element. Each model compiles once.
+ * for every shared int8 model with TFLite Micro golden outputs and every kernel set (portable;
+ * dsp, whose SIMD instructions are portable C on the host, same source), every case's outputs
+ * equal the golden bytes and the TS int8 reference, element by element. Each model compiles
+ * once per kernel set.
  * mnist-8, quantized in memory from real MNIST digits, is checked against the int8 reference
  * too, with int8 I/O and with float I/O (QUANTIZE/DEQUANTIZE kernels).
  */
@@ -21,6 +23,7 @@ import { encodeNpy } from '../src/data/npy.ts';
 import { GOLDEN, sharedPath } from './helpers/shared.ts';
 import { GOLDEN_IDS, goldenModel } from './helpers/native-models.ts';
 import { runCli } from './helpers/cli.ts';
+import { KERNEL_SETS, type KernelSet } from '../src/codegen/native/dsp.ts';
 
 // A private cache so this file always compiles what it tests.
 process.env['TINYML_CACHE_DIR'] = mkdtempSync(join(tmpdir(), 'tinyml-native-cache-'));
@@ -44,7 +47,9 @@ function diff(a: Uint8Array, b: Uint8Array): number[] {
   return out;
 }
 
-describe.each(GOLDEN_IDS)('native C on the host, %s', (id) => {
+const MODEL_SETS = GOLDEN_IDS.flatMap((id) => KERNEL_SETS.map((k) => [id, k] as [string, KernelSet]));
+
+describe.each(MODEL_SETS)('native C on the host, %s, %s kernels', (id, kernels) => {
   const gm = goldenModel(id);
   let graph: Graph;
   let runner: HostRunner;
@@ -52,7 +57,7 @@ describe.each(GOLDEN_IDS)('native C on the host, %s', (id) => {
 
   beforeAll(async () => {
     graph = loadModel(gm.modelPath);
-    runner = await buildHostRunner(graph);
+    runner = await buildHostRunner(graph, { kernels });
     outputs = await runHostRunner(runner, gm.cases.map((c) => c.inputs));
   });
 
@@ -146,14 +151,14 @@ describe('tinyml infer --engine native', () => {
   });
 });
 
-describe.each(GOLDEN_IDS)('every intermediate tensor of %s case 0 equals TFLite Micro\'s', (id) => {
-  it('traced after each op (host build with -DTML_TRACE), byte for byte, including state tensors', async () => {
+describe.each(MODEL_SETS)('every intermediate tensor of %s case 0 equals TFLite Micro\'s (%s kernels)', (id, kernels) => {
+  it('traced after each op (host build with -DTML_TRACE, ops not fused), byte for byte, including state tensors', async () => {
     const gm = goldenModel(id);
     const meta = JSON.parse(readFileSync(join(GOLDEN, id, 'meta.json'), 'utf8')) as {
       intermediates: { tensors: { tensor_index: number; file: string; role: string }[] };
     };
     const graph = loadModel(gm.modelPath);
-    const runner = await buildHostRunner(graph, { trace: true });
+    const runner = await buildHostRunner(graph, { trace: true, kernels });
     const traceDir = mkdtempSync(join(tmpdir(), 'tinyml-trace-'));
     await runHostRunner(runner, [gm.cases[0]!.inputs], { traceDir });
     const checked: number[] = [];

@@ -14,6 +14,7 @@
  */
 import { BoardError } from '../errors.ts';
 import type { Board } from '../boards/registry.ts';
+import { defaultKernels, type KernelSet } from '../build/firmware.ts';
 
 export type ArduinoRuntime = 'tflm' | 'native';
 
@@ -69,8 +70,8 @@ export interface SketchConfig {
   /** The library the TFLM runtime needs, or null when the runtime is native. */
   library: TflmLibrary | null;
   runtime: ArduinoRuntime;
-  /** Native kernel set: 'portable' everywhere (Cortex-M0+ has no DSP instructions; the DSP set is not used in sketches). */
-  kernels: 'portable';
+  /** Native kernel set: the board's default (dsp on cores with the DSP extension, else portable). */
+  kernels: KernelSet;
   /** Serial the report goes to. */
   reportSerial: 'Serial' | 'Serial1';
   /** Profile name in sketch.yaml. */
@@ -117,7 +118,7 @@ export function sketchConfig(board: Board, runtime: ArduinoRuntime, reportSerial
     core,
     library: runtime === 'tflm' ? TFLM_LIBRARY : null,
     runtime,
-    kernels: 'portable',
+    kernels: defaultKernels(board),
     reportSerial: serial,
     profile: `${board.id}-${runtime}`,
   };

@@ -7,7 +7,7 @@
 import { getBoard } from '../boards/registry.ts';
 import { commentText } from '../codegen/native/c-syntax.ts';
 import { generateNative } from '../codegen/native/generate.ts';
-import { checkFit } from '../build/firmware.ts';
+import { checkFit, constBudget, optimizePragma } from '../build/firmware.ts';
 import { sketchConfig, sketchYaml } from './profiles.ts';
 import {
   ARDUINO_TEMPLATES_DIR,
@@ -43,12 +43,17 @@ export function generateNativeSketch(model: Int8Model, opts: SketchOptions): Nat
     board: { id: board.id, clockHz: board.f_cpu, flashBytes: board.usable.flash_bytes, ramBytes: board.usable.ram_bytes },
     bakedInputs: inputs,
     buildOptions: { runtime: 'arduino-native', kernels: config.kernels, runs, serial: config.reportSerial },
+    kernels: config.kernels,
+    constBudget: constBudget(board, model.graph),
   });
   checkFit(board, { weights: gen.weightBytes, inputs: gen.bakedInputBytes, arena: gen.arenaBytes, stack: ARDUINO_MAIN_STACK_BYTES });
 
   const files: Record<string, string> = {};
   for (const [f, text] of Object.entries(gen.files)) files[`src/${f}`] = text;
   for (const [f, text] of Object.entries(runtimeFiles('native'))) files[`src/${f}`] = text;
+  // The core compiles with its own flags (-Os on the Mbed cores): the model and the kernels get
+  // the optimisation level of every tinyml build.
+  for (const f of Object.keys(files)) if (f.endsWith('.c')) files[f] = `${optimizePragma()}\n${files[f]!}`;
   files['src/tml_sketch_config.h'] = sketchConfigHeader(config, runs);
   files['sketch.yaml'] = sketchYaml(config);
   files[`${name}.ino`] = renderTemplate(ARDUINO_TEMPLATES_DIR, 'native.ino.hbs', {

@@ -10,7 +10,7 @@ import { loadInput } from '../infer/inputs.ts';
 import { bytesOfTyped } from '../data/npy.ts';
 import { loadSamples } from '../quantize/calib-data.ts';
 import { DEFAULT_QUANTIZE_OPTIONS, quantizeFloatGraph } from '../quantize/convert.ts';
-import { buildFirmware, isFloatGraph, sizeSummary, type FirmwareBuild, type KernelSet, type OptLevel } from './firmware.ts';
+import { buildFirmware, DEFAULT_OPT, isFloatGraph, sizeSummary, type FirmwareBuild, type KernelSet, type OptLevel } from './firmware.ts';
 
 export interface BuildOptions {
   board: string;
@@ -37,10 +37,10 @@ export function defaultOutDir(board: string): string {
 }
 
 export function build(modelPath: string, opts: BuildOptions): BuildResult {
-  const optimize = opts.opt ?? 's';
+  const optimize = opts.opt ?? DEFAULT_OPT;
   if (optimize !== 's' && optimize !== '2') throw new UsageError(`--opt must be s or 2, not '${optimize}'`);
-  const kernels = opts.kernels ?? 'portable';
-  if (kernels !== 'portable' && kernels !== 'dsp') throw new UsageError(`--kernels must be portable or dsp, not '${kernels}'`);
+  const kernels = opts.kernels;
+  if (kernels !== undefined && kernels !== 'portable' && kernels !== 'dsp') throw new UsageError(`--kernels must be portable or dsp, not '${kernels}'`);
   const modelBytes = readModelBytes(modelPath);
   let graph = importModel(modelBytes, modelPath);
   let quantized = false;
@@ -79,7 +79,7 @@ export function build(modelPath: string, opts: BuildOptions): BuildResult {
     outDir: opts.out ?? defaultOutDir(opts.board),
     inputs,
     optimize: optimize as OptLevel,
-    kernels: kernels as KernelSet,
+    kernels: kernels as KernelSet | undefined,
     profile: opts.profile,
     runs: opts.runs,
   });

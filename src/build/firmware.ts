@@ -6,8 +6,9 @@
  * Nothing is written to outDir until the model has been lowered completely and the fit check
  * has passed, so an unsupported op or an oversized model leaves no partial output.
  */
-import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { createHash } from 'node:crypto';
+import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { BoardError, DoesNotFitError, FileError, UsageError } from '../errors.ts';
 import { tensorBytes, type Graph } from '../ir/graph.ts';
 import { readModelBytes, importModel } from '../formats/load.ts';
@@ -17,12 +18,28 @@ import { assertBackendRuns } from '../backends/support.ts';
 import type { LoweredModel } from '../codegen/native/lower.ts';
 import { compilerMemoryLimit, requireTool, runTool } from '../toolchain/tools.ts';
 import { elfSections, mapSectionBytes } from '../toolchain/size.ts';
-import { KERNEL_INCLUDE_DIR, KERNELS_DIR, PLATFORM_DIR, RUNTIME_DIR } from './paths.ts';
+import { cacheDir, KERNEL_INCLUDE_DIR, KERNELS_DIR, PLATFORM_DIR, RUNTIME_DIR } from './paths.ts';
 
 import type { KernelSet } from '../codegen/native/dsp.ts';
 
 export type OptLevel = 's' | '2';
 export type { KernelSet };
+
+/** The optimisation level of every tinyml build (build, run, deploy, the Arduino native sketch). */
+export const DEFAULT_OPT: OptLevel = '2';
+
+/** For C compiled with someone else's flags (an Arduino core): the DEFAULT_OPT level, as a pragma. */
+export function optimizePragma(level: OptLevel = DEFAULT_OPT): string {
+  return `#pragma GCC optimize ("O${level}")`;
+}
+
+/**
+ * The fastest kernel set a board's core runs, the default everywhere: dsp on cores with the
+ * Armv7E-M DSP extension (Cortex-M4/M7/M33), portable elsewhere (Cortex-M0+).
+ */
+export function defaultKernels(board: Board): KernelSet {
+  return board.dsp ? 'dsp' : 'portable';
+}
 
 export interface BuildFirmwareOptions {
   /** The model file (read for the graph and TML_MODEL_HASH), or a graph already in memory. */
@@ -35,13 +52,13 @@ export interface BuildFirmwareOptions {
   outDir: string;
   /** Raw bytes per model input baked into the firmware; default: zero points. */
   inputs?: Uint8Array[];
-  /** -Os (default) or -O2. */
+  /** -O2 (default, DEFAULT_OPT) or -Os. */
   optimize?: OptLevel;
   /** Compile the per-op profiling hooks (-DTML_PROFILE). */
   profile?: boolean;
   /** How many timed inferences the firmware runs (-DTML_RUNS). */
   runs?: number;
-  /** 'portable' C kernels, or 'dsp': the same kernels with Armv7E-M SIMD dot products. */
+  /** 'portable' C kernels, or 'dsp' (Armv7E-M SIMD kernels); default: defaultKernels(board). */
   kernels?: KernelSet;
 }
 
@@ -83,8 +100,10 @@ export interface FirmwareBuild {
   sizes: SizeReport;
   /** Generated and written files (absolute paths). */
   files: string[];
-  /** The compile command, for reproducing the build by hand. */
+  /** The compile and link command, for reproducing the build by hand (after kernelCommand). */
   command: string[];
+  /** The command that compiled the kernel objects `command` links (run in their cache folder). */
+  kernelCommand: string[];
   optimize: OptLevel;
   kernels: KernelSet;
   /** Milliseconds spent generating C (plan + lowering + templates). */
@@ -146,6 +165,48 @@ function cSources(dir: string): string[] {
     .filter((f) => f.endsWith('.c'))
     .sort()
     .map((f) => resolve(dir, f));
+}
+
+/**
+ * The kernels compiled once per compiler, flags and sources (they include no generated file),
+ * cached in <cache>/firmware-kernels/<hash>/: every firmware built with the same flags links the
+ * same objects, so a build compiles only the model and the runtime.
+ */
+function kernelObjects(gcc: string, flags: string[]): { objects: string[]; command: string[] } {
+  const sources = cSources(KERNELS_DIR);
+  const headers = readdirSync(KERNEL_INCLUDE_DIR).sort().map((f) => join(KERNEL_INCLUDE_DIR, f));
+  const hash = createHash('sha256').update(gcc).update(flags.join('\0'));
+  for (const p of [...sources, ...headers]) hash.update(p).update(readFileSync(p));
+  const root = join(cacheDir(), 'firmware-kernels');
+  const dir = join(root, hash.digest('hex').slice(0, 16));
+  const objects = sources.map((src) => join(dir, basename(src).replace(/\.c$/, '.o')));
+  const command = [gcc, ...flags, '-c', ...sources];
+  if (existsSync(join(dir, 'done'))) return { objects, command };
+  try {
+    mkdirSync(root, { recursive: true });
+  } catch {
+    throw new FileError(`cannot create the build cache ${root}: set TINYML_CACHE_DIR to a writable folder`);
+  }
+  // Compile in a private folder, then rename: a concurrent build never sees half the objects.
+  const work = mkdtempSync(join(root, '.work-'));
+  try {
+    runTool(gcc, command.slice(1), { cwd: work, what: 'compiling the kernels (arm-none-eabi-gcc)' });
+    writeFileSync(join(work, 'done'), '');
+    try {
+      renameSync(work, dir);
+    } catch {
+      if (!existsSync(join(dir, 'done'))) throw new FileError(`could not store the kernel objects in ${dir}: check that the cache folder is writable`);
+    }
+  } finally {
+    if (existsSync(work)) rmSync(work, { recursive: true, force: true });
+  }
+  return { objects, command };
+}
+
+/** Flash the model's constants may take on a board: what the fit check leaves after code and inputs. */
+export function constBudget(board: Board, graph: Graph): number {
+  const inputs = graph.inputs.reduce((n, i) => n + tensorBytes(graph.tensors[i.tensor]!), 0);
+  return board.usable.flash_bytes - CODE_ESTIMATE_BYTES - inputs;
 }
 
 /**
@@ -211,7 +272,7 @@ export function isQuantizedGraph(graph: Graph): boolean {
 
 export function buildFirmware(opts: BuildFirmwareOptions): FirmwareBuild {
   const board = getBoard(opts.board);
-  const kernels = opts.kernels ?? 'portable';
+  const kernels = opts.kernels ?? defaultKernels(board);
   if (kernels === 'dsp' && !board.dsp) {
     throw new BoardError(`the dsp kernel set needs the Armv7E-M DSP instructions and ${board.id} (${board.cpu}) has none: build with --kernels portable`);
   }
@@ -222,7 +283,7 @@ export function buildFirmware(opts: BuildFirmwareOptions): FirmwareBuild {
       `board '${board.id}' has no bare-metal platform for the native backend (firmware/platform/${board.id}): build for ${platforms.join(' or ')}, or use the TFLite Micro backend for Arduino boards`,
     );
   }
-  const optimize = opts.optimize ?? 's';
+  const optimize = opts.optimize ?? DEFAULT_OPT;
   if (optimize !== 's' && optimize !== '2') throw new UsageError(`--opt must be s or 2, not '${String(optimize)}'`);
 
   let graph = opts.graph;
@@ -251,6 +312,7 @@ export function buildFirmware(opts: BuildFirmwareOptions): FirmwareBuild {
     // Refused as soon as the model is lowered, before any C is rendered or compiled.
     beforeRender: (lowered, plan) => checkFit(board, { weights: lowered.constBytes, inputs: inputBytes, arena: plan.arenaBytes, stack, code: opCodeEstimate(lowered) }),
     kernels,
+    constBudget: constBudget(board, graph),
   });
   const generateMs = performance.now() - t0;
   checkFit(board, { weights: gen.weightBytes, inputs: gen.bakedInputBytes, arena: gen.arenaBytes, stack, code: opCodeEstimate(gen.lowered) });
@@ -278,25 +340,20 @@ export function buildFirmware(opts: BuildFirmwareOptions): FirmwareBuild {
   const elfPath = join(outDir, 'firmware.elf');
   const defines = [`-DTML_KERNEL_SET="${kernels}"`, `-DTML_RUNS=${opts.runs ?? 1}`];
   if (opts.profile) defines.push('-DTML_PROFILE');
-  if (kernels === 'dsp') defines.push('-DTML_KERNELS_DSP');
+  const kernelDefines = kernels === 'dsp' ? ['-DTML_KERNELS_DSP'] : [];
+  const cflags = [...cpuFlags(board), '-std=c99', `-O${optimize}`, '-Wall', '-Wextra', '-Werror', '-ffunction-sections', '-fdata-sections', '-fno-common'];
+  const kernelBuild = kernelObjects(gcc, [...cflags, ...kernelDefines, `-I${KERNEL_INCLUDE_DIR}`]);
   const command = [
     gcc,
-    ...cpuFlags(board),
-    '-std=c99',
-    `-O${optimize}`,
-    '-Wall',
-    '-Wextra',
-    '-Werror',
-    '-ffunction-sections',
-    '-fdata-sections',
-    '-fno-common',
+    ...cflags,
     ...defines,
+    ...kernelDefines,
     `-I${outDir}`,
     `-I${KERNEL_INCLUDE_DIR}`,
     `-I${RUNTIME_DIR}`,
     join(outDir, 'model.c'),
     join(outDir, 'tml_input.c'),
-    ...cSources(KERNELS_DIR),
+    ...kernelBuild.objects,
     ...cSources(RUNTIME_DIR),
     ...cSources(join(PLATFORM_DIR, platform)),
     '-nostartfiles',
@@ -352,6 +409,7 @@ export function buildFirmware(opts: BuildFirmwareOptions): FirmwareBuild {
     sizes,
     files,
     command,
+    kernelCommand: kernelBuild.command,
     optimize,
     kernels,
     generateMs,

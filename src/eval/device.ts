@@ -16,7 +16,7 @@ import { DeviceError, DeviceFaultError, MismatchError, UnsupportedError } from '
 import type { Graph } from '../ir/graph.ts';
 import type { TensorValue } from '../reference/tensor-value.ts';
 import { bytesOfTyped, isNpyDType, typedFromBytes } from '../data/npy.ts';
-import { buildFirmware } from '../build/firmware.ts';
+import { buildFirmware, DEFAULT_OPT, type KernelSet } from '../build/firmware.ts';
 import { ReportCollector, describeDeviceError } from '../report/device-report.ts';
 import { emulatedBoard } from '../run/run.ts';
 import { symbolBytes } from './elf-symbols.ts';
@@ -87,9 +87,9 @@ export interface EmulatorRuns {
 /**
  * Runs each sample (model inputs in IR layout and dtype) through the graph's firmware on an
  * emulated board. `modelBytes`, when the graph came from a file, lets the firmware's model
- * hash be the file's, as `tinyml run` reports it.
+ * hash be the file's, as `tinyml run` reports it. `kernels`: the board's default set unless given.
  */
-export async function runSamplesOnEmulator(graph: Graph, samples: TensorValue[][], board: string, modelBytes?: Uint8Array): Promise<EmulatorRuns> {
+export async function runSamplesOnEmulator(graph: Graph, samples: TensorValue[][], board: string, modelBytes?: Uint8Array, kernels?: KernelSet): Promise<EmulatorRuns> {
   const { machine, emulator } = emulatedBoard(board);
   const outDir = mkdtempSync(join(tmpdir(), 'tinyml-eval-device-'));
   try {
@@ -97,7 +97,7 @@ export async function runSamplesOnEmulator(graph: Graph, samples: TensorValue[][
     if (samples.length === 0) return { board, emulator: emulatorName, machine, outputs: [], builds: 0, buildMs: 0, emulatorMs: 0 };
     const bytesOf = (sample: TensorValue[]) => sample.map((v) => bytesOfTyped(v.data));
     const t0 = performance.now();
-    const build = buildFirmware({ graph, modelBytes, board, outDir, inputs: bytesOf(samples[0]!), optimize: '2', runs: 1 });
+    const build = buildFirmware({ graph, modelBytes, board, outDir, inputs: bytesOf(samples[0]!), optimize: DEFAULT_OPT, kernels, runs: 1 });
     const buildMs = performance.now() - t0;
 
     const elf = new Uint8Array(readFileSync(build.elfPath));

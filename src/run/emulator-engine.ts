@@ -11,7 +11,7 @@ import { DeviceError, DeviceFaultError, UnsupportedError } from '../errors.ts';
 import type { Graph } from '../ir/graph.ts';
 import type { RunOptions, RunResult, TensorValue } from '../reference/tensor-value.ts';
 import { bytesOfTyped, isNpyDType, typedFromBytes } from '../data/npy.ts';
-import { buildFirmware, isQuantizedGraph } from '../build/firmware.ts';
+import { buildFirmware, DEFAULT_OPT, isQuantizedGraph, type KernelSet } from '../build/firmware.ts';
 import { ReportCollector, describeDeviceError } from '../report/device-report.ts';
 import { assertBackendRuns, floatModelRefusal } from '../backends/support.ts';
 import { emulatedBoard } from './run.ts';
@@ -32,11 +32,12 @@ export const emulatorEngine = {
   },
 };
 
-export async function inferOnEmulator(graph: Graph, inputs: TensorValue[], board: string = DEFAULT_EMULATED_BOARD): Promise<RunResult> {
+/** `kernels`: the board's default kernel set unless given (tests run every set the board can use). */
+export async function inferOnEmulator(graph: Graph, inputs: TensorValue[], board: string = DEFAULT_EMULATED_BOARD, kernels?: KernelSet): Promise<RunResult> {
   const { emulator } = emulatedBoard(board);
   const outDir = mkdtempSync(join(tmpdir(), 'tinyml-emulator-'));
   try {
-    const build = buildFirmware({ graph, board, outDir, inputs: inputs.map((v) => bytesOfTyped(v.data)), optimize: '2', runs: 1 });
+    const build = buildFirmware({ graph, board, outDir, inputs: inputs.map((v) => bytesOfTyped(v.data)), optimize: DEFAULT_OPT, kernels, runs: 1 });
     const collector = new ReportCollector();
     await emulator.run({ elfPath: build.elfPath, onItem: (item) => collector.add(item) });
     const rep = collector.report;

@@ -24,7 +24,7 @@ import type { DecodedItem, DecoderStats } from '../device/protocol.ts';
 import { loadModel, readModelBytes } from '../formats/load.ts';
 import type { Graph } from '../ir/graph.ts';
 import { opMacs } from '../inspect/metrics.ts';
-import { buildFirmware, type FirmwareBuild, type OptLevel } from '../build/firmware.ts';
+import { buildFirmware, DEFAULT_OPT, type FirmwareBuild, type KernelSet, type OptLevel } from '../build/firmware.ts';
 import { loadInput } from '../infer/inputs.ts';
 import { bytesOfTyped } from '../data/npy.ts';
 
@@ -52,8 +52,10 @@ export interface RunOptions {
   /** One raw input file per model input, baked into the firmware. */
   inputs?: string[];
   profile?: boolean;
-  /** Compiler optimisation: 's' or '2' (the anchors were measured at -O2, so run defaults to 2). */
+  /** Compiler optimisation: '2' (default, as every tinyml build) or 's'. */
   optimize?: OptLevel;
+  /** Kernel set; default: the board's (dsp on cores with the DSP extension). */
+  kernels?: KernelSet;
   /** Build output folder (default: a fresh temporary folder). */
   outDir?: string;
   /** Every decoded record is appended here as it arrives. */
@@ -182,7 +184,8 @@ export async function runOnEmulator(opts: RunOptions): Promise<RunResult> {
       board: opts.board,
       outDir,
       inputs: opts.inputs ? bakedInputs(graph!, opts.inputs) : undefined,
-      optimize: opts.optimize ?? '2',
+      optimize: opts.optimize ?? DEFAULT_OPT,
+      kernels: opts.kernels,
       profile: opts.profile ?? false,
       runs: opts.runs ?? DEFAULT_RUNS,
     });

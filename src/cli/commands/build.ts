@@ -15,10 +15,10 @@ export function register(program: Command): void {
     .argument('<model>', 'int8 .tflite (or a float model with --calib)')
     .option('--board <id>', 'target board (see `tinyml boards`); the native backend builds bare-metal firmware for mps2-an386, netduinoplus2, nano33ble(-sense) with --bare-metal, stm32f4-discovery and disco-f746ng')
     .option('--out <dir>', 'output folder for the generated C, firmware.elf and size.json (default: build/<board>)')
-    .option('--opt <level>', 'optimisation: s (size) or 2 (speed)', 's')
+    .option('--opt <level>', 'optimisation: 2 (speed, default) or s (size)')
     .option('--input <file...>', 'input(s) baked into the firmware, one per model input (raw .bin or .npy); default: zero points')
     .option('--calib <data>', 'calibration data: quantizes a float model to int8 on the way')
-    .option('--kernels <set>', 'kernel set: portable (C99) or dsp (Armv7E-M SIMD; boards with DSP only)', 'portable')
+    .option('--kernels <set>', "kernel set: dsp (Armv7E-M SIMD, the default on cores with DSP) or portable (C99, the default elsewhere)")
     .option('--profile', 'compile the per-op profiling hooks')
     .option('--json', 'print the build result as JSON')
     .option('--runtime <name>', 'Arduino boards: an Arduino sketch with tflm (TensorFlow Lite Micro, default) or native (tinyml C) runtime')
@@ -27,7 +27,7 @@ export function register(program: Command): void {
     .action(
       (
         model: string,
-        opts: { board?: string; out?: string; opt: string; input?: string[]; calib?: string; kernels: string; profile?: boolean; json?: boolean; runtime?: string; reportSerial?: string; bareMetal?: boolean },
+        opts: { board?: string; out?: string; opt?: string; input?: string[]; calib?: string; kernels?: string; profile?: boolean; json?: boolean; runtime?: string; reportSerial?: string; bareMetal?: boolean },
       ) => {
         if (!opts.board) throw new UsageError('build needs a board: pass --board <id> (run `tinyml boards` to list them)');
         if (opts.bareMetal && (opts.runtime !== undefined || opts.reportSerial !== undefined)) {

@@ -20,6 +20,7 @@ export interface RunCliOptions {
   elf?: string;
   out?: string;
   opt?: string;
+  kernels?: string;
   timeout?: string;
   maxInstructions?: string;
   maxArena?: string;
@@ -33,6 +34,12 @@ export function intOption(name: string, value: string | undefined): number | und
     throw new UsageError(`${name} '${value}' is not a positive integer: pass a whole number, e.g. ${name} 100000`);
   }
   return Number(value);
+}
+
+function kernelSet(v: string | undefined): 'portable' | 'dsp' | undefined {
+  if (v === undefined) return undefined;
+  if (v !== 'portable' && v !== 'dsp') throw new UsageError(`--kernels ${v} is not a kernel set: use dsp or portable`);
+  return v;
 }
 
 function optLevel(v: string | undefined): '2' | 's' | undefined {
@@ -52,7 +59,8 @@ export function addRunOptions(cmd: Command): Command {
     .option('-i, --input <file...>', 'input file per model input (raw bytes in the input dtype, .npy or .npz), baked into the firmware; default: every input at its zero point')
     .option('--profile', 'per-op cost records')
     .option('-o, --out <dir>', 'build folder (default: a temporary folder)')
-    .option('-O, --opt <level>', 'compiler optimisation: 2 | s (default 2, as the TFLite Micro anchors were built)')
+    .option('-O, --opt <level>', 'compiler optimisation: 2 | s (default 2, as every tinyml build)')
+    .option('--kernels <set>', 'kernel set: dsp | portable (default: dsp on cores with the DSP extension, else portable)')
     .option('--timeout <s>', 'wall-clock limit of the emulated run in seconds (default 120)')
     .option('--jsonl <file>', 'append every report record to this JSONL file as it arrives')
     .option('--junit <file>', 'write a JUnit XML report (the run and each budget as a test case)')
@@ -82,6 +90,7 @@ export function runOptionsFrom(opts: RunCliOptions, model?: string): Omit<RunOpt
     inputs: opts.input,
     profile: opts.profile,
     optimize: optLevel(opts.opt),
+    kernels: kernelSet(opts.kernels),
     outDir: opts.out,
     jsonl: opts.jsonl,
     timeoutMs: (intOption('--timeout', opts.timeout) ?? 120) * 1000,

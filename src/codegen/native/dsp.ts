@@ -35,6 +35,12 @@ export interface NativeOptions {
   kernels?: KernelSet;
   /** Fuse ops (conv + ADD, conv streamed into FULLY_CONNECTED). Off for tracing every tensor. */
   fuse?: boolean;
+  /**
+   * Bytes of flash the model's constants may take. The dsp set stores weights as int16 (twice
+   * the int8 bytes); ops whose widened weights would not fit keep their portable kernel
+   * (largest first), so a model that fits with int8 weights still builds.
+   */
+  constBudget?: number;
 }
 
 interface ConvInfo {
@@ -290,6 +296,7 @@ export function chooseNative(graph: Graph, opts: NativeOptions = {}): NativeStra
     return { kernels, choices: new Map(), request: { order: graph.ops.map((_, i) => i) } };
   }
   const fuse = opts.fuse ?? true;
+  const excluded = flashExclusions(graph, opts.constBudget);
   // ADD op -> the convolutions that could be fused into it.
   const candidates = new Map<number, number[]>();
   if (fuse) {
@@ -297,7 +304,7 @@ export function chooseNative(graph: Graph, opts: NativeOptions = {}): NativeStra
       if (op.type !== 'ADD' || !addInfo(graph, op)) return;
       const list = op.inputs.flatMap((t) => {
         const p = graph.ops.findIndex((o) => o.outputs.includes(t));
-        if (p < 0 || p >= j || graph.ops[p]!.type !== 'CONV_2D') return [];
+        if (p < 0 || p >= j || graph.ops[p]!.type !== 'CONV_2D' || excluded.has(p)) return [];
         const info = convInfo(graph, graph.ops[p]!);
         const other = op.inputs[0] === t ? op.inputs[1]! : op.inputs[0]!;
         if (!info || info.batches !== 1 || other === t || other === info.x.index) return [];
@@ -312,12 +319,12 @@ export function chooseNative(graph: Graph, opts: NativeOptions = {}): NativeStra
   const chosen = new Map<number, number>([...candidates].map(([j, list]) => [j, list[0]!]));
   const wide = new Set<number>();
   const arenaOf = (s: NativeStrategy) => planMemory(graph, ARENA_ALIGNMENT, s.request).arenaBytes;
-  let best = buildStrategy(graph, chosen, wide);
+  let best = buildStrategy(graph, chosen, wide, excluded);
   let bestArena = arenaOf(best);
   for (const [j, list] of candidates) {
     for (const p of list.slice(1)) {
       const trial = new Map(chosen).set(j, p);
-      const s = buildStrategy(graph, trial, wide);
+      const s = buildStrategy(graph, trial, wide, excluded);
       const arena = arenaOf(s);
       if (arena < bestArena) {
         best = s;
@@ -329,7 +336,7 @@ export function chooseNative(graph: Graph, opts: NativeOptions = {}): NativeStra
   // Widened windows cost scratch: take them for every convolution where the arena stays as small.
   for (const [i, c] of best.choices) {
     if (c.kind !== 'conv') continue;
-    const trial = buildStrategy(graph, chosen, new Set(wide).add(i));
+    const trial = buildStrategy(graph, chosen, new Set(wide).add(i), excluded);
     if (arenaOf(trial) <= bestArena) {
       wide.add(i);
       best = trial;
@@ -338,8 +345,31 @@ export function chooseNative(graph: Graph, opts: NativeOptions = {}): NativeStra
   return best;
 }
 
+/**
+ * The conv-like ops that must keep their portable kernel (int8 weights) for the constants to fit
+ * `budget`: the dsp set adds about one byte per weight; the ops adding most go first.
+ */
+function flashExclusions(graph: Graph, budget: number | undefined): Set<number> {
+  const excluded = new Set<number>();
+  if (budget === undefined) return excluded;
+  let total = graph.tensors.reduce((n, t) => n + (isConstant(t) ? tensorBytes(t) : 0), 0);
+  const extra: [number, number][] = [];
+  graph.ops.forEach((op, i) => {
+    if (op.type !== 'CONV_2D' && op.type !== 'FULLY_CONNECTED' && op.type !== 'DEPTHWISE_CONV_2D') return;
+    const w = graph.tensors[op.inputs[1]!];
+    if (w && isConstant(w)) extra.push([i, tensorBytes(w) + 16 * (w.shape[0] ?? 0)]);
+  });
+  total += extra.reduce((n, [, e]) => n + e, 0);
+  for (const [i, e] of extra.sort((a, b) => b[1] - a[1] || a[0] - b[0])) {
+    if (total <= budget) break;
+    excluded.add(i);
+    total -= e;
+  }
+  return excluded;
+}
+
 /** The strategy for one choice of fusions (ADD op -> the convolution fused into it). */
-function buildStrategy(graph: Graph, fusions: ReadonlyMap<number, number>, wide: ReadonlySet<number>): NativeStrategy {
+function buildStrategy(graph: Graph, fusions: ReadonlyMap<number, number>, wide: ReadonlySet<number>, excluded: ReadonlySet<number>): NativeStrategy {
   const choices = new Map<number, OpChoice>();
   const fusedInto = new Map<number, number>();
   const elide = new Set<number>();
@@ -357,7 +387,7 @@ function buildStrategy(graph: Graph, fusions: ReadonlyMap<number, number>, wide:
     order.push(i);
   });
   for (let i = 0; i < ops.length; i++) {
-    if (choices.has(i)) continue;
+    if (choices.has(i) || excluded.has(i)) continue;
     const op = ops[i]!;
     const single = op.type === 'DEPTHWISE_CONV_2D' && graph.tensors[op.inputs[0]!]?.shape[3] === 1;
     if (op.type === 'CONV_2D' || op.type === 'FULLY_CONNECTED' || single) {
@@ -382,7 +412,7 @@ function buildStrategy(graph: Graph, fusions: ReadonlyMap<number, number>, wide:
       const onlyReader = readers(graph, y).length === 1 && !isGraphOutput(graph, y);
       if (!choice.add && !info.fc && onlyReader && info.batches === 1 ) {
         const stream = streamedFc(graph, i, info);
-        if (stream) {
+        if (stream && !excluded.has(stream.info.fcOp)) {
           choice.stream = stream.info;
           for (const k of stream.ops) {
             choices.set(k, { kind: 'fused', into: i });

@@ -39,6 +39,8 @@ export interface GenerateOptions {
   kernels?: KernelSet;
   /** Fuse ops where the kernels allow (default true; off when every tensor must be traced). */
   fuse?: boolean;
+  /** Flash bytes the constants may take (the dsp set's int16 weights fall back to int8 beyond it). */
+  constBudget?: number;
 }
 
 /** Op lists longer than this are run from a table of functions of OPS_PER_GROUP ops each. */
@@ -121,7 +123,7 @@ function tracedTensors(graph: Graph, plan: MemoryPlan, i: number): { tensor: num
 }
 
 export function generateNative(graph: Graph, opts: GenerateOptions = {}): GeneratedModel {
-  const strategy = chooseNative(graph, { kernels: opts.kernels, fuse: opts.fuse });
+  const strategy = chooseNative(graph, { kernels: opts.kernels, fuse: opts.fuse, constBudget: opts.constBudget });
   const plan = planMemory(graph, ARENA_ALIGNMENT, strategy.request);
   const lowered = lowerGraph(graph, plan, strategy);
   opts.beforeRender?.(lowered, plan);
