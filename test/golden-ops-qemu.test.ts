@@ -34,8 +34,8 @@ const CONV_FAMILY = [
 ];
 
 /** Variants that take the dsp kernel set's assembly loops (activation range [-128, 127]): 1x1,
- * im2col and FULLY_CONNECTED convolutions, depthwise, ADD. */
-const DSP_PATHS = ['conv2d_1x1_valid_s1_none_c8_nobias', 'conv2d_3x3_valid_s2_none_c3', 'fc_bias_none', 'dwconv_3x3_valid_s2_m1_none_c8', 'add_same_none'];
+ * im2col (with a last partial group of channels) and FULLY_CONNECTED convolutions, depthwise, ADD. */
+const DSP_PATHS = ['conv2d_1x1_valid_s1_none_c8_nobias', 'conv2d_3x3_valid_s2_none_c3', 'conv2d_5x1_same_s2_none_c17_nobias', 'fc_bias_none', 'dwconv_3x3_valid_s2_m1_none_c8', 'add_same_none'];
 
 /** Element-wise arithmetic and activations. */
 const ELEMENTWISE_FAMILY = [

@@ -1,12 +1,14 @@
 /**
  * The static memory planner on the real shared models and on hand-made graphs: lifetimes,
- * RESHAPE aliasing, state tensors, the overlap verifier, and arena bounds.
+ * RESHAPE aliasing, state tensors, the overlap verifier, arena bounds, and what the code
+ * generator may request (in-place execution, scratch, an execution order, fused ops).
  */
 import { describe, expect, it } from 'vitest';
 import { loadModel } from '../src/formats/load.ts';
 import { isConstant, tensorBytes, type Graph } from '../src/ir/graph.ts';
 import { bufferLifetimes, planMemory, verifyPlan, type PlannedBuffer } from '../src/plan/memory.ts';
 import { GOLDEN_IDS, goldenModel } from './helpers/native-models.ts';
+import { chooseNative } from '../src/codegen/native/dsp.ts';
 
 /** The largest total of bytes live at any single op: no valid plan can use less. */
 function peakLiveBytes(buffers: PlannedBuffer[], numOps: number): number {
@@ -141,5 +143,89 @@ describe('placement on hand-made graphs', () => {
     const b = planMemory(g);
     expect(a.buffers.map((x) => x.offset)).toEqual(b.buffers.map((x) => x.offset));
     expect(a.arenaBytes).toBe(b.arenaBytes);
+  });
+});
+
+/** Two independent branches x -> op0 -> a, x -> op1 -> b, then op2 = ADD(a, b) -> y. */
+function diamond(sizes: { x: number; a: number; b: number; y: number }): Graph {
+  const g = chain([sizes.x, sizes.a]);
+  const t = (i: number, n: number) => ({ index: i, name: `t${i}`, shape: [1, n], dtype: 'int8' as const });
+  const op = (index: number, type: string, inputs: number[], outputs: number[]) => ({
+    index, type, version: 1, inputs, outputs, attrs: {}, source: { format: 'tflite' as const, opType: type, name: `op${index}` },
+  });
+  return {
+    ...g,
+    tensors: [t(0, sizes.x), t(1, sizes.a), t(2, sizes.b), t(3, sizes.y)],
+    ops: [op(0, 'QUANTIZE', [0], [1]), op(1, 'QUANTIZE', [0], [2]), op(2, 'ADD', [1, 2], [3])],
+    outputs: [{ tensor: 3 }],
+  };
+}
+
+describe('requests from the code generator: in place, scratch, execution order, fusion', () => {
+  it('an in-place wish is granted when the input dies at that op: input and output share one buffer', () => {
+    const g = chain([100, 400, 400, 20]);
+    const plain = planMemory(g);
+    const plan = planMemory(g, 4, { inPlace: [{ op: 1, input: 1, output: 2 }] });
+    expect(plan.inPlace).toEqual([{ op: 1, input: 1, output: 2 }]);
+    expect(plan.tensorOffset.get(1)).toBe(plan.tensorOffset.get(2));
+    expect(plan.arenaBytes).toBe(500); // x + the shared 400 bytes, instead of 800 at op 1
+    expect(plain.arenaBytes).toBe(800);
+    expect(() => verifyPlan(plan)).not.toThrow();
+  });
+
+  it('an in-place wish is refused when the input is read later, read twice by the op, or a state tensor', () => {
+    // ADD(a, b) at op 2 reads a and b: a wish at op 0 (x -> a) must be refused, x is read again by op 1.
+    const d = diamond({ x: 64, a: 64, b: 64, y: 64 });
+    expect(planMemory(d, 4, { inPlace: [{ op: 0, input: 0, output: 1 }] }).inPlace).toEqual([]);
+    expect(planMemory(d, 4, { inPlace: [{ op: 1, input: 0, output: 2 }] }).inPlace).toEqual([{ op: 1, input: 0, output: 2 }]);
+    const twice: Graph = { ...d, ops: d.ops.map((o) => (o.index === 2 ? { ...o, inputs: [1, 1] } : o)) };
+    expect(planMemory(twice, 4, { inPlace: [{ op: 2, input: 1, output: 3 }] }).inPlace).toEqual([]);
+    const state: Graph = { ...d, tensors: d.tensors.map((t) => (t.index === 2 ? { ...t, variable: true } : t)) };
+    expect(planMemory(state, 4, { inPlace: [{ op: 2, input: 2, output: 3 }] }).inPlace).toEqual([]);
+  });
+
+  it('scratch lives only while its op runs, and its offset is reported', () => {
+    const g = chain([100, 400, 100, 20]);
+    const plan = planMemory(g, 4, { scratch: new Map([[0, 96]]) });
+    const s = plan.buffers.find((b) => b.scratchFor === 0)!;
+    expect([s.first, s.last, s.bytes]).toEqual([0, 0, 96]);
+    expect(plan.scratchOffset.get(0)).toBe(s.offset);
+    expect(plan.arenaBytes).toBe(596); // op 0: x + a + scratch
+    expect(() => verifyPlan(plan)).not.toThrow();
+  });
+
+  it('an execution order is a timeline: running the ADD\'s inputs back to back changes which buffers meet', () => {
+    const d = diamond({ x: 100, a: 10, b: 10, y: 10 });
+    const lives = (order?: number[]) => Object.fromEntries(bufferLifetimes(d, order ? { order } : {}).map((b) => [b.tensors[0], [b.first, b.last]]));
+    expect(lives()).toEqual({ 0: [-1, 1], 1: [0, 2], 2: [1, 2], 3: [2, 3] });
+    expect(lives([1, 0, 2])).toEqual({ 0: [-1, 1], 1: [1, 2], 2: [0, 2], 3: [2, 3] });
+    expect(() => planMemory(d, 4, { order: [0, 2] })).toThrow(/every op once/);
+  });
+
+  it('a fused op runs at its host\'s time, and an elided tensor takes no bytes', () => {
+    const d = diamond({ x: 100, a: 10, b: 50, y: 50 });
+    // op 1 (x -> b) fused into op 2 (the ADD): b is never stored, the ADD's operands are read at time 1.
+    const plan = planMemory(d, 4, { order: [0, 1, 2], fusedInto: new Map([[2, 1]]), elide: new Set([2]), inPlace: [{ op: 1, input: 1, output: 3 }] });
+    expect(plan.tensorOffset.has(2)).toBe(false);
+    expect(plan.inPlace).toEqual([{ op: 1, input: 1, output: 3 }]);
+    expect(plan.arenaBytes).toBe(152); // x + the shared a/y buffer (50 bytes, aligned to 52)
+    expect(() => verifyPlan(plan)).not.toThrow();
+  });
+});
+
+describe.each(GOLDEN_IDS)('the dsp kernel set\'s plan of %s', (id) => {
+  const graph = loadModel(goldenModel(id).modelPath);
+  const strategy = chooseNative(graph, { kernels: 'dsp' });
+  const plan = planMemory(graph, 4, strategy.request);
+
+  it('passes the overlap check; every granted in-place pair shares an offset; nothing elided is placed', () => {
+    expect(() => verifyPlan(plan)).not.toThrow();
+    for (const g of plan.inPlace) expect(plan.tensorOffset.get(g.input), `op ${g.op}`).toBe(plan.tensorOffset.get(g.output));
+    for (const t of strategy.request.elide ?? []) expect(plan.tensorOffset.has(t)).toBe(false);
+    expect([...(strategy.request.order ?? [])].sort((a, b) => a - b)).toEqual(graph.ops.map((_, i) => i));
+  });
+
+  it('is no larger than the plan without in-place execution or fusion', () => {
+    expect(plan.arenaBytes).toBeLessThanOrEqual(planMemory(graph).arenaBytes);
   });
 });

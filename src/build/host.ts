@@ -138,10 +138,12 @@ export async function buildHostRunner(
     trace?: boolean;
     /** Kernel set (default portable). The dsp set's instructions are portable C on the host. */
     kernels?: KernelSet;
+    /** Flash bytes for constants, as a board would give (dsp ops beyond it keep int8 weights). */
+    constBudget?: number;
   } = {},
 ): Promise<HostRunner> {
   const traceFlags = opts.trace ? ['-DTML_TRACE'] : [];
-  const gen = generateNative(graph, { modelBytes: opts.modelBytes, modelLabel: opts.modelLabel, kernels: opts.kernels, fuse: !opts.trace });
+  const gen = generateNative(graph, { modelBytes: opts.modelBytes, modelLabel: opts.modelLabel, kernels: opts.kernels, fuse: !opts.trace, constBudget: opts.constBudget });
   const hostMain = resolve(NATIVE_TEMPLATES_DIR, 'host_main.c');
   const headers = readdirSync(KERNEL_INCLUDE_DIR).sort().map((f) => resolve(KERNEL_INCLUDE_DIR, f));
   const id = createHash('sha256')
