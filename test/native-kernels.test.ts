@@ -113,8 +113,8 @@ describe.each(KERNEL_SETS)('kernel paths beyond the shared models (%s kernels)',
  * A graph for the dsp set's generation-time decisions: a 1x1 convolution narrowing 16 -> 8
  * channels in place, a 5x5 depthwise in place (two rows above each window: the line buffer
  * shifts), a 1x1 convolution fused into the ADD after it (whose other input is the depthwise
- * output, overwritten in place), and a strided 3x3 convolution streamed row by row into a
- * FULLY_CONNECTED through a RESHAPE.
+ * output, overwritten in place), a strided 3x3 convolution streamed row by row into a
+ * FULLY_CONNECTED through a RESHAPE, and a padded 3x3 average pool (SIMD sums, clipped windows).
  */
 function dspGraph(): Graph {
   const next = rng(0x1234567);
@@ -149,6 +149,7 @@ function dspGraph(): Graph {
   const w7 = t([5, 36], pc(5, 0.003), z(5), bytes(int8s(180)));
   const b7 = t([5], pc(5, 0.0003), z(5), bytes(int32s(5, 2000)), 'int32');
   const g = t([1, 5], [0.2], [2]);
+  const pooled = t([1, 8, 6, 8], [0.15], [-7]);
   const op = (type: string, inputs: number[], outputs: number[], attrs: Op['attrs']): Op => ({
     index: 0, type, version: 1, inputs, outputs, attrs, source: { format: 'tflite', opType: type, name: type.toLowerCase() },
   });
@@ -162,9 +163,10 @@ function dspGraph(): Graph {
     op('CONV_2D', [e, w5, b5], [f], { strideH: 2, strideW: 2, dilationH: 1, dilationW: 1, padding: 'VALID', pads: [0, 0, 0, 0], fusedActivation: 'RELU' }),
     op('RESHAPE', [f], [flat], { newShape: [1, 36] }),
     op('FULLY_CONNECTED', [flat, w7, b7], [g], { fusedActivation: 'NONE', keepNumDims: false }),
+    op('AVERAGE_POOL_2D', [e], [pooled], { filterH: 3, filterW: 3, strideH: 1, strideW: 1, padding: 'SAME', pads: [1, 1, 1, 1], fusedActivation: 'RELU6', countIncludePad: false }),
   ];
   ops.forEach((o, i) => (o.index = i));
-  return { format: 'tflite', tensors, ops, inputs: [{ tensor: x }], outputs: [{ tensor: g }, { tensor: e }], meta: {}, warnings: [] };
+  return { format: 'tflite', tensors, ops, inputs: [{ tensor: x }], outputs: [{ tensor: g }, { tensor: e }, { tensor: pooled }], meta: {}, warnings: [] };
 }
 
 describe('the dsp set\'s fusion, in-place execution and streaming', () => {
@@ -175,6 +177,7 @@ describe('the dsp set\'s fusion, in-place execution and streaming', () => {
     expect(plan.inPlace.map((p) => p.op).sort()).toEqual([0, 1, 3]); // 1x1, depthwise, conv+ADD over the depthwise output
     expect(s.choices.get(4)).toEqual({ kind: 'fused', into: 3 });
     expect([6, 7].map((i) => s.choices.get(i))).toEqual([{ kind: 'fused', into: 5 }, { kind: 'fused', into: 5 }]);
+    expect(s.choices.get(8)).toEqual({ kind: 'avgpool' });
   });
 
   it.each([['all dsp', undefined], ['some ops back to int8 weights by the flash budget', 3500]] as const)(

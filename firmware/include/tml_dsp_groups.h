@@ -14,8 +14,8 @@
  *   conv, int8 input:   LDR, 2 SXTB16, 2 LDM, 8 SMLAD   = 13 per 16 multiply-adds
  *   conv, int16 input:  LDRD, 2 LDM, 8 SMLAD            = 11 per 16 multiply-adds
  *   depthwise (1 tap):  LDR, ADD, 2 SXTB16, LDRD, 4 SMLAxy = 9 per 4 multiply-adds
- * plus 2 per loop iteration (the conv loops are unrolled twice), 6 per output value and about
- * 14 per group.
+ * plus 2 per loop iteration (the loops are unrolled: conv twice, depthwise three times), 6 per
+ * output value and about 14 per group.
  */
 #ifndef TML_DSP_GROUPS_H
 #define TML_DSP_GROUPS_H
@@ -38,7 +38,7 @@ typedef struct {
 /** Arguments of tml_dw_groups(); field order is read by the assembly (do not reorder). */
 typedef struct {
   const int8_t *x;         /* [taps][stride] gathered input, group g at x + 4 g */
-  int32_t taps;            /* >= 1 */
+  int32_t taps3;           /* taps / 3 (the loop does 3 taps a turn), >= 1 */
   int32_t stride;          /* bytes between taps (the channel count) */
   const uint32_t *w;       /* [groups][taps][2] doubled weight pairs */
   const int32_t *bias;
@@ -131,14 +131,26 @@ TML_INLINE void tml_conv_groups(const tml_conv_groups_args *args, int x16) {
   }
 }
 
-/** Every group of one pixel of a depthwise convolution. */
+/* One tap of 4 channels: the input word at r4 (then r4 += stride), its weight pairs at r5. */
+#define TML_DW_TAP                                                                                 \
+  "ldr r12, [r4]\n\t"                                                                             \
+  "add r4, r4, r11\n\t"                                                                           \
+  "sxtb16 lr, r12\n\t"                                                                            \
+  "sxtb16 r12, r12, ror #8\n\t"                                                                   \
+  "ldrd r8, r9, [r5], #8\n\t"                                                                     \
+  "smlabb r0, lr, r8, r0\n\t"                                                                     \
+  "smlatt r2, lr, r8, r2\n\t"                                                                     \
+  "smlabb r1, r12, r9, r1\n\t"                                                                    \
+  "smlatt r3, r12, r9, r3\n\t"
+
+/** Every group of one pixel of a depthwise convolution whose window has a multiple of 3 taps. */
 TML_INLINE void tml_dw_groups(const tml_dw_groups_args *args) {
   register const tml_dw_groups_args *a __asm__("r0") = args;
   /* Frame as for the conv loops, with the tap stride kept at [sp, #4] beside the tap count. */
   __asm__ volatile(
-      "ldmia r0, {r1, r2, r3, r4, r5, r6}\n\t" /* x, taps, stride, w, bias, q */
+      "ldmia r0, {r1, r2, r3, r4, r5, r6}\n\t" /* x, taps3, stride, w, bias, q */
       "ldrd r11, r12, [r0, #24]\n\t"           /* out, groups */
-      "push {r1, r2, r3, r5, r6, r11, r12}\n\t" /* [sp] x, +4 taps, +8 stride, +12 bias, +16 q, +20 out, +24 groups */
+      "push {r1, r2, r3, r5, r6, r11, r12}\n\t" /* [sp] x, +4 taps3, +8 stride, +12 bias, +16 q, +20 out, +24 groups */
       "mov r5, r4\n\t"
       "1:\n\t"
       "ldr r12, [sp, #12]\n\t"
@@ -147,17 +159,8 @@ TML_INLINE void tml_dw_groups(const tml_dw_groups_args *args) {
       "ldr r4, [sp]\n\t"
       "add r12, r4, #4\n\t"
       "str r12, [sp]\n\t"
-      "ldrd r6, r11, [sp, #4]\n\t" /* taps, stride */
-      "2:\n\t"
-      "ldr r12, [r4]\n\t"
-      "add r4, r4, r11\n\t"
-      "sxtb16 lr, r12\n\t"
-      "sxtb16 r12, r12, ror #8\n\t"
-      "ldrd r8, r9, [r5], #8\n\t"
-      "smlabb r0, lr, r8, r0\n\t"
-      "smlatt r2, lr, r8, r2\n\t"
-      "smlabb r1, r12, r9, r1\n\t"
-      "smlatt r3, r12, r9, r3\n\t"
+      "ldrd r6, r11, [sp, #4]\n\t" /* taps3, stride */
+      "2:\n\t" TML_DW_TAP TML_DW_TAP TML_DW_TAP
       "subs r6, r6, #1\n\t"
       "bne 2b\n\t"
       "ldr r4, [sp, #16]\n\t"
@@ -218,7 +221,7 @@ TML_INLINE void tml_dw_groups(const tml_dw_groups_args *args) {
     const int32_t *b = args->bias + 4 * g;
     int32_t a0 = b[0], a1 = b[1], a2 = b[2], a3 = b[3];
     const int8_t *x = args->x + 4 * g;
-    for (t = 0; t < args->taps; ++t, x += args->stride, w += 2) {
+    for (t = 0; t < 3 * args->taps3; ++t, x += args->stride, w += 2) {
       const uint32_t v = tml_read32(x);
       const uint32_t e = tml_sxtb16(v), o = tml_sxtb16_ror8(v);
       a0 = tml_smlabb(e, w[0], a0);

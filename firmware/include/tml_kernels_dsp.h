@@ -117,6 +117,14 @@ typedef struct {
 /** out[i] = ADD(in1[i], in2[i]); out may be in1 or in2 (each element is read before it is written). */
 void tml_add_s8_dsp(const tml_add_dsp_params *p, const int8_t *in1, const int8_t *in2, int8_t *out);
 
+/**
+ * AVERAGE_POOL_2D, int8, in_c % 4 == 0 and k_h * k_w <= 256: as tml_avg_pool2d_s8 (same
+ * arguments, same results), four channels per SIMD add. Returns 0, or -1 if a window has no
+ * tap inside the image.
+ */
+int tml_avg_pool2d_s8_dsp(const tml_window_dims *d, int32_t act_min, int32_t act_max,
+                          const int8_t *input, int8_t *output);
+
 #ifdef __cplusplus
 }
 #endif

@@ -73,7 +73,7 @@ void tml_depthwise_conv2d_s8_dsp(const tml_dw_dsp_params *p, const int8_t *input
   const int fast = p->act_min == -128 && p->act_max == 127;
   tml_dw_groups_args args;
   int32_t b, oy, ox, ky, g, t, i;
-  args.taps = taps;
+  args.taps3 = taps / 3;
   args.stride = c;
   args.groups = c >> 2;
   for (b = 0; b < d->batches; ++b) {
@@ -95,7 +95,7 @@ void tml_depthwise_conv2d_s8_dsp(const tml_dw_dsp_params *p, const int8_t *input
       }
       for (ox = 0; ox < d->out_w; ++ox, out += c) {
         const int8_t *x = scratch + ox * d->stride_w * col_bytes;
-        if (fast) {
+        if (fast && taps % 3 == 0) {
           args.x = x;
           args.w = p->weights;
           args.bias = p->bias;
@@ -104,7 +104,8 @@ void tml_depthwise_conv2d_s8_dsp(const tml_dw_dsp_params *p, const int8_t *input
           tml_dw_groups(&args);
           continue;
         }
-        /* A fused activation narrower than [-128, 127]: the same sums in C, then the clamp. */
+        /* A fused activation narrower than [-128, 127], or a window of other than 3k taps: the
+           same sums in C, then the clamp. */
         for (g = 0; g < c; g += 4) {
           const uint32_t *w = p->weights + g / 4 * taps * 2;
           int32_t a[4];

@@ -94,6 +94,7 @@ export type OpChoice =
     }
   | { kind: 'dw'; info: ConvInfo; scratch: number }
   | { kind: 'add'; add: AddInfo; op: Op }
+  | { kind: 'avgpool' }
   | { kind: 'fused'; into: number };
 
 interface AddInfo {
@@ -441,6 +442,14 @@ function buildStrategy(graph: Graph, fusions: ReadonlyMap<number, number>, wide:
       if (sameShape) inPlace.push({ op: i, input: info.x.index, output: info.y.index });
       scratch.set(i, choice.scratch);
       choices.set(i, choice);
+    } else if (op.type === 'AVERAGE_POOL_2D') {
+      // Four channels per SIMD add into int16 lanes: at most 256 taps per window.
+      const x = graph.tensors[op.inputs[0]!];
+      const y = graph.tensors[op.outputs[0]!];
+      const k = num(op, 'filterH', 0) * num(op, 'filterW', 0);
+      if (!x || !y || x.dtype !== 'int8' || y.dtype !== 'int8' || x.shape.length !== 4 || y.shape.length !== 4) continue;
+      if (x.shape[3]! % 4 !== 0 || k < 1 || k > 256 || scaleOf(x) !== scaleOf(y) || zpOf(x) !== zpOf(y) || !ACTIVATIONS.has(activation(op))) continue;
+      choices.set(i, { kind: 'avgpool' });
     } else if (op.type === 'ADD') {
       const add = addInfo(graph, op);
       if (!add) continue;
@@ -479,6 +488,8 @@ export interface DspEmitter {
   addConst(name: string, ctype: 'int8_t' | 'int32_t' | 'uint32_t' | 'uint8_t', values: ArrayLike<number>, what: string): string;
   /** C pointer expression of an arena tensor. */
   ptr(op: Op, tensor: number, role: string): string;
+  /** The portable kernel's lowering of an op. */
+  portable(op: Op): { params: string[]; call: string[] };
 }
 
 function tensorText(t: Tensor): string {
@@ -562,6 +573,11 @@ export function lowerDsp(e: DspEmitter, graph: Graph, plan: MemoryPlan, op: Op, 
     }
     case 'conv':
       return lowerConv(e, graph, plan, op, choice);
+    case 'avgpool': {
+      // The portable kernel's parameters, the dsp kernel's name.
+      const p = e.portable(op);
+      return { params: p.params, call: p.call.map((line) => line.replace('tml_avg_pool2d_s8(', 'tml_avg_pool2d_s8_dsp(')) };
+    }
   }
 }
 

@@ -200,7 +200,7 @@ export class Lowerer {
       shapes: `${ins.filter((t) => t.data === undefined || t.variable).map(shapeText).join(', ')} -> ${outs.map(shapeText).join(', ')}`,
     };
     const choice = this.strategy.choices.get(op.index);
-    const body = choice ? lowerDsp(this, this.graph, this.plan, op, choice) : this.body(op);
+    const body = choice ? lowerDsp({ addConst: (...a) => this.addConst(...a), ptr: (...a) => this.ptr(...a), portable: (o) => this.body(o) }, this.graph, this.plan, op, choice) : this.body(op);
     return { ...base, ...body };
   }
 
