@@ -2,7 +2,9 @@
  * The native backend beside TensorFlow Lite Micro on the emulated Cortex-M4 (mps2-an386), per
  * shared int8 model: planned arena, const data (weights), code, whole-firmware text, generation
  * time, and instructions per inference under QEMU -icount (the anchors' method: inputs filled
- * with byte[j] = (j*37 + 11) & 0xFF, outputs checked against the anchors' `outputs_case`).
+ * with byte[j] = (j*37 + 11) & 0xFF, outputs checked against the anchors' `outputs_case`), for
+ * the default build (the board's dsp kernels, -O2) and the portable kernels at -O2 and -Os (the
+ * smallest flash: int8 weights, no packing).
  * TFLite Micro's numbers come from ../shared/anchors/tflm-cortex-m4.json.
  *
  *   node bin/run-ts.js bench/native.ts [--no-qemu]
@@ -62,8 +64,8 @@ interface Run {
   outputs_match_anchor: boolean;
 }
 
-async function measure(model: string, inputs: Uint8Array[], optimize: OptLevel, kernels: KernelSet, expect: string) {
-  const fw = buildFirmware({ modelPath: model, board: 'mps2-an386', outDir: join(tmp, `${model.split('/').pop()}-${optimize}-${kernels}`), inputs, optimize, kernels });
+async function measure(model: string, inputs: Uint8Array[], optimize: OptLevel | undefined, kernels: KernelSet | undefined, expect: string) {
+  const fw = buildFirmware({ modelPath: model, board: 'mps2-an386', outDir: join(tmp, `${model.split('/').pop()}-${optimize ?? 'default'}-${kernels ?? 'default'}`), inputs, optimize, kernels });
   let run: Run | undefined;
   if (withQemu) {
     const out = await runQemu(fw.elfPath);
@@ -86,28 +88,29 @@ for (const [name, a] of Object.entries(anchors.models)) {
   const times: number[] = [];
   for (let i = 0; i < 5; i++) {
     const t0 = performance.now();
-    generateNative(graph, { modelBytes: bytes });
+    generateNative(graph, { modelBytes: bytes, kernels: 'dsp' });
     times.push(performance.now() - t0);
   }
   times.sort((x, y) => x - y);
   const inputs = graph.inputs.map((inp) => anchorInput(tensorBytes(graph.tensors[inp.tensor]!)));
+  const dsp = await measure(modelPath, inputs, undefined, undefined, a.reference.outputs_case);
   const os = await measure(modelPath, inputs, 's', 'portable', a.reference.outputs_case);
   const o2 = await measure(modelPath, inputs, '2', 'portable', a.reference.outputs_case);
-  const dsp = await measure(modelPath, inputs, '2', 'dsp', a.reference.outputs_case);
-  const s = os.fw.sizes;
+  const s = dsp.fw.sizes;
   const entry = {
     model: a.model,
+    build: `default: ${dsp.fw.kernels} kernels, -O${dsp.fw.optimize}`,
     arena_bytes: s.arena,
     weights_bytes: s.weights,
     code_bytes: s.text - s.weights,
     code_bytes_note: 'ELF .text minus the model const arrays: kernels, runtime, startup, libc pieces, params and baked input',
     text_bytes: s.text,
     generation_ms: Number(times[2]!.toFixed(1)),
-    sizes_Os: s,
-    text_bytes_O2: o2.fw.sizes.text,
-    text_bytes_O2_dsp: dsp.fw.sizes.text,
+    sizes: s,
+    sizes_Os_portable: os.fw.sizes,
+    text_bytes_O2_portable: o2.fw.sizes.text,
     instructions_per_inference: withQemu
-      ? { Os_portable: os.run!.instructions, O2_portable: o2.run!.instructions, O2_dsp: dsp.run!.instructions }
+      ? { O2_dsp: dsp.run!.instructions, O2_portable: o2.run!.instructions, Os_portable: os.run!.instructions }
       : null,
     outputs_match_tflm_anchor: withQemu ? [os, o2, dsp].every((m) => m.run!.outputs_match_anchor) : null,
     tflm: {
@@ -134,7 +137,7 @@ for (const [name, a] of Object.entries(anchors.models)) {
   ]);
 }
 
-const header = ['model', 'arena ours/TFLM', 'text ours/TFLM (-Os)', 'weights', 'code', 'instructions: ours dsp -O2 vs CMSIS-NN; ours portable -O2 vs reference', 'outputs = TFLM'];
+const header = ['model', 'arena ours/TFLM', 'text ours/TFLM (default build)', 'weights', 'code', 'instructions: ours dsp -O2 vs CMSIS-NN; ours portable -O2 vs reference', 'outputs = TFLM'];
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
 for (const r of [header, ...rows]) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join('  '));
 
@@ -142,7 +145,7 @@ writeFileSync(
   join(ROOT, 'bench/results/native.json'),
   `${JSON.stringify(
     {
-      what: 'native backend (tinyml build, mps2-an386) vs TensorFlow Lite Micro anchors (../shared/anchors/tflm-cortex-m4.json); sizes from arm-none-eabi-size -A of the -Os portable ELF; instructions under qemu-system-arm -icount shift=0 (the anchors\' method and input pattern)',
+      what: 'native backend (tinyml build, mps2-an386) vs TensorFlow Lite Micro anchors (../shared/anchors/tflm-cortex-m4.json); sizes from arm-none-eabi-size -A of the default ELF (dsp kernels, -O2; sizes_Os_portable: the smallest build); instructions under qemu-system-arm -icount shift=0 (the anchors\' method and input pattern)',
       toolchain: 'arm-none-eabi-gcc 12.2.1, -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16',
       models: results,
     },

@@ -85,50 +85,68 @@ TML_INLINE void dot4(const uint8_t *x, const uint32_t **wp, int32_t n, int x16, 
   *wp = w;
 }
 
-/* Copies n bytes a word at a time (unaligned words are fine on Armv7-M and the host). */
+/* Copies n bytes, a word at a time (unaligned words are fine on Armv7-M and on the host). */
 TML_INLINE void copy_bytes(int8_t *dst, const int8_t *src, int32_t n) {
   for (; n >= 4; n -= 4, dst += 4, src += 4) tml_write32(dst, tml_read32(src));
   for (; n > 0; --n) *dst++ = *src++;
 }
 
-TML_INLINE void fill_bytes(int8_t *dst, int32_t value, int32_t n) {
-  for (; n > 0; --n) *dst++ = (int8_t)value;
+/* Fills n bytes with the byte of v (v holds it four times). */
+TML_INLINE void fill_bytes(int8_t *dst, uint32_t v, int32_t n) {
+  for (; n >= 4; n -= 4, dst += 4) tml_write32(dst, v);
+  for (; n > 0; --n) *dst++ = (int8_t)v;
 }
 
-/* Gathers the window at (iy0, ix0) into col (k_len bytes): padding taps at the zero point. */
+/*
+ * Gathers the window at (iy0, ix0) into col (k_len bytes): padding taps at the zero point, then
+ * zeros up to k_len (their weights are zero). Without dilation across, each filter row is one
+ * contiguous run of the input, clipped the same way in every row.
+ */
 static void im2col(const tml_conv_dsp_params *p, const int8_t *in_b, int32_t iy0, int32_t ix0, int8_t *col) {
   const tml_window_dims *d = &p->d;
   const int32_t c = d->in_c;
-  const int32_t zp = p->input_zero_point;
+  const int32_t row_bytes = d->k_w * c;
+  const uint32_t zp4 = (uint32_t)(uint8_t)p->input_zero_point * 0x01010101u;
   int32_t ky, kx;
   int8_t *o = col;
-  for (ky = 0; ky < d->k_h; ++ky) {
-    const int32_t iy = iy0 + ky * d->dil_h;
-    if (iy < 0 || iy >= d->in_h) {
-      fill_bytes(o, zp, d->k_w * c);
-      o += d->k_w * c;
-      continue;
+  if (d->dil_w == 1 && (row_bytes & 3) == 0 && ix0 >= 0 && ix0 + d->k_w <= d->in_w && iy0 >= 0 &&
+      iy0 + (d->k_h - 1) * d->dil_h < d->in_h) {
+    /* The window inside the image (most pixels): k_h runs of whole words. */
+    const int32_t words = row_bytes >> 2;
+    const int32_t skip = d->dil_h * d->in_w * c - row_bytes;
+    const int8_t *src = in_b + (iy0 * d->in_w + ix0) * c;
+    for (ky = 0; ky < d->k_h; ++ky, src += skip) {
+      for (kx = 0; kx < words; ++kx, src += 4, o += 4) tml_write32(o, tml_read32(src));
     }
-    if (d->dil_w == 1) {
-      const int32_t kx0 = ix0 < 0 ? -ix0 : 0;
-      const int32_t kx1 = d->in_w - ix0 < d->k_w ? d->in_w - ix0 : d->k_w;
-      if (kx1 <= kx0) {
-        fill_bytes(o, zp, d->k_w * c);
-      } else {
-        fill_bytes(o, zp, kx0 * c);
-        copy_bytes(o + kx0 * c, in_b + (iy * d->in_w + ix0 + kx0) * c, (kx1 - kx0) * c);
-        fill_bytes(o + kx1 * c, zp, (d->k_w - kx1) * c);
+  } else if (d->dil_w == 1) {
+    const int32_t kx0 = ix0 < 0 ? -ix0 : 0;
+    const int32_t kx1 = d->in_w - ix0 < d->k_w ? d->in_w - ix0 : d->k_w;
+    const int32_t left = kx0 * c;
+    const int32_t mid = kx1 > kx0 ? (kx1 - kx0) * c : 0;
+    const int32_t right = row_bytes - left - mid;
+    const int8_t *src = in_b + (iy0 * d->in_w + ix0 + kx0) * c;
+    const int32_t step = d->dil_h * d->in_w * c;
+    for (ky = 0; ky < d->k_h; ++ky, src += step, o += row_bytes) {
+      const int32_t iy = iy0 + ky * d->dil_h;
+      if (iy < 0 || iy >= d->in_h) {
+        fill_bytes(o, zp4, row_bytes);
+        continue;
       }
-      o += d->k_w * c;
-      continue;
+      if (left) fill_bytes(o, zp4, left);
+      copy_bytes(o + left, src, mid);
+      if (right) fill_bytes(o + left + mid, zp4, right);
     }
-    for (kx = 0; kx < d->k_w; ++kx, o += c) {
-      const int32_t ix = ix0 + kx * d->dil_w;
-      if (ix < 0 || ix >= d->in_w) fill_bytes(o, zp, c);
-      else copy_bytes(o, in_b + (iy * d->in_w + ix) * c, c);
+  } else {
+    for (ky = 0; ky < d->k_h; ++ky) {
+      const int32_t iy = iy0 + ky * d->dil_h;
+      for (kx = 0; kx < d->k_w; ++kx, o += c) {
+        const int32_t ix = ix0 + kx * d->dil_w;
+        if (iy < 0 || iy >= d->in_h || ix < 0 || ix >= d->in_w) fill_bytes(o, zp4, c);
+        else copy_bytes(o, in_b + (iy * d->in_w + ix) * c, c);
+      }
     }
   }
-  fill_bytes(o, 0, p->k_len - (int32_t)(o - col)); /* k padding: its weights are zero */
+  fill_bytes(o, 0, p->k_len - (int32_t)(o - col));
 }
 
 /* Widens n int8 words at src into int16 pair words at dst, (x0, x2) then (x1, x3) per word. */

@@ -320,12 +320,12 @@ export function chooseNative(graph: Graph, opts: NativeOptions = {}): NativeStra
   const chosen = new Map<number, number>([...candidates].map(([j, list]) => [j, list[0]!]));
   const wide = new Set<number>();
   const arenaOf = (s: NativeStrategy) => planMemory(graph, ARENA_ALIGNMENT, s.request).arenaBytes;
-  let best = buildStrategy(graph, chosen, wide, excluded);
+  let best = buildStrategy(graph, chosen, wide, excluded, fuse);
   let bestArena = arenaOf(best);
   for (const [j, list] of candidates) {
     for (const p of list.slice(1)) {
       const trial = new Map(chosen).set(j, p);
-      const s = buildStrategy(graph, trial, wide, excluded);
+      const s = buildStrategy(graph, trial, wide, excluded, fuse);
       const arena = arenaOf(s);
       if (arena < bestArena) {
         best = s;
@@ -337,7 +337,7 @@ export function chooseNative(graph: Graph, opts: NativeOptions = {}): NativeStra
   // Widened windows cost scratch: take them for every convolution where the arena stays as small.
   for (const [i, c] of best.choices) {
     if (c.kind !== 'conv') continue;
-    const trial = buildStrategy(graph, chosen, new Set(wide).add(i), excluded);
+    const trial = buildStrategy(graph, chosen, new Set(wide).add(i), excluded, fuse);
     if (arenaOf(trial) <= bestArena) {
       wide.add(i);
       best = trial;
@@ -370,7 +370,7 @@ function flashExclusions(graph: Graph, budget: number | undefined): Set<number> 
 }
 
 /** The strategy for one choice of fusions (ADD op -> the convolution fused into it). */
-function buildStrategy(graph: Graph, fusions: ReadonlyMap<number, number>, wide: ReadonlySet<number>, excluded: ReadonlySet<number>): NativeStrategy {
+function buildStrategy(graph: Graph, fusions: ReadonlyMap<number, number>, wide: ReadonlySet<number>, excluded: ReadonlySet<number>, fuse: boolean): NativeStrategy {
   const choices = new Map<number, OpChoice>();
   const fusedInto = new Map<number, number>();
   const elide = new Set<number>();
@@ -411,7 +411,7 @@ function buildStrategy(graph: Graph, fusions: ReadonlyMap<number, number>, wide:
         inPlace.push({ op: i, input: other, output: addOp.outputs[0]! });
       }
       const onlyReader = readers(graph, y).length === 1 && !isGraphOutput(graph, y);
-      if (!choice.add && !info.fc && onlyReader && info.batches === 1 ) {
+      if (fuse && !choice.add && !info.fc && onlyReader && info.batches === 1) {
         const stream = streamedFc(graph, i, info);
         if (stream && !excluded.has(stream.info.fcOp)) {
           choice.stream = stream.info;
