@@ -62,7 +62,9 @@ describe.each(MODEL_SETS)('native C on the host, %s, %s kernels', (id, kernels) 
   });
 
   it('compiles with gcc -Werror under ASan+UBSan and runs every case with no sanitizer report', () => {
-    expect(runner.compiled).toBe(true);
+    // This file's private cache: the runner was compiled here (by this set, or by the other set
+    // when the C is the same, e.g. a model whose ops all keep their portable kernel).
+    expect(runner.compiled || (kernels === 'dsp' && existsSync(runner.runner))).toBe(true);
     expect(outputs).toHaveLength(gm.cases.length);
   });
 
