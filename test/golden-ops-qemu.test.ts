@@ -2,7 +2,9 @@
  * Operator conformance on the emulated Cortex-M4: a representative subset of
  * ../shared/golden-ops per op family, built as native firmware for QEMU mps2-an386 (arm-none-eabi-gcc)
  * with each kernel set the board can use (dsp, its default, and portable) and run there; every
- * output byte of both cases equals TFLite Micro's reference kernels. The host build of every variant is checked in golden-ops.test.ts.
+ * output byte of both cases equals TFLite Micro's reference kernels. A variant whose firmware is
+ * the same C for both sets (no op the dsp set changes, no int8 dot product that
+ * -DTML_KERNELS_DSP changes) runs once, with the default set. The host build of every variant is checked in golden-ops.test.ts.
  */
 import { describe, expect, it } from 'vitest';
 import { loadModel } from '../src/formats/load.ts';
@@ -11,7 +13,7 @@ import { decodeBytes } from '../src/reference/int8/common.ts';
 import type { TensorValue } from '../src/reference/tensor-value.ts';
 import { runSamplesOnEmulator } from '../src/eval/device.ts';
 import { byteDiff, GOLDEN_OP_IDS, goldenOp } from './helpers/golden-ops.ts';
-import { KERNEL_SETS, type KernelSet } from '../src/codegen/native/dsp.ts';
+import { chooseNative, KERNEL_SETS, type KernelSet } from '../src/codegen/native/dsp.ts';
 
 /** Convolutions, fully connected, pooling, softmax, SVDF (and their 16x8 forms, LSTM). */
 const CONV_FAMILY = [
@@ -75,7 +77,14 @@ it('every id of the QEMU subset is a golden-ops variant', () => {
   for (const id of SUBSET) expect(GOLDEN_OP_IDS).toContain(id);
 });
 
-describe.each(SUBSET.flatMap((id) => KERNEL_SETS.map((k) => [id, k] as [string, KernelSet])))('%s on QEMU mps2-an386, %s kernels', (id, kernels) => {
+/** The kernel sets whose firmware differs for a variant. */
+function setsFor(id: string): KernelSet[] {
+  const graph = loadModel(goldenOp(id).modelPath);
+  const int8Dot = graph.ops.some((o) => ['CONV_2D', 'DEPTHWISE_CONV_2D', 'FULLY_CONNECTED'].includes(o.type) && graph.tensors[o.inputs[0]!]?.dtype === 'int8');
+  return chooseNative(graph, { kernels: 'dsp' }).choices.size > 0 || int8Dot ? [...KERNEL_SETS] : ['dsp'];
+}
+
+describe.each(SUBSET.flatMap((id) => setsFor(id).map((k) => [id, k] as [string, KernelSet])))('%s on QEMU mps2-an386, %s kernels', (id, kernels) => {
   it('both cases: every output byte equals TFLite Micro', async () => {
     const g = goldenOp(id);
     const graph = loadModel(g.modelPath);

@@ -12,9 +12,9 @@
  *   SXTB16(x) = (x[k], x[k+2]) and SXTB16(x, ROR #8) = (x[k+1], x[k+3]) of one input word, so one
  *   SMLAD does two multiply-adds. Weights and biases are stored doubled: accumulators hold 2 * acc,
  *   which the requantization of tml_requant.h needs (exact: |acc| < 2^30 is checked).
- * - Padding: convolutions gather each window with padding taps at the input zero point (they
- *   contribute exactly nothing, as in TFLite); depthwise skips them and takes the bias of each
- *   border region from a table corrected at generation time.
+ * - Padding: every window is read with its padding taps at the input zero point (gathered for
+ *   convolutions, a padded line buffer for depthwise); since the input offset is folded into the
+ *   bias, they contribute exactly nothing, as in TFLite.
  * - Requantization: tml_rq entries (tml_requant.h), one per output channel (a per-tensor
  *   multiplier is repeated), padded to whole groups of 4.
  */
@@ -71,10 +71,11 @@ void tml_conv2d_s8_dsp(const tml_conv_dsp_params *p, const int8_t *input, int8_t
                        const int8_t *other, int8_t *scratch, int32_t oy0, int32_t oy1);
 
 /**
- * FULLY_CONNECTED over a slice of the input: for every unit u (in groups of 4),
- * acc[u] += 2 * sum_{k < depth} w[u][k0 + k] * x[k], with the packed weights of the whole layer
- * (k_len = its padded depth) and k0, depth multiples of 4. Used to stream a convolution's output
- * rows into the FULLY_CONNECTED that reads them, without storing the whole tensor.
+ * FULLY_CONNECTED over a slice of the input: for every unit u (in groups of 4; acc holds
+ * ceil(units / 4) * 4 sums), acc[u] += 2 * sum_{k < depth} w[u][k0 + k] * x[k], with the packed
+ * weights of the whole layer (k_len = its padded depth) and k0, depth multiples of 4. Used to
+ * stream a convolution's output rows into the FULLY_CONNECTED that reads them, without storing
+ * the whole tensor.
  */
 void tml_fc_accumulate_s8_dsp(const uint32_t *weights, int32_t units, int32_t k_len, int32_t k0,
                               int32_t depth, const int8_t *x, int32_t *acc);

@@ -93,7 +93,7 @@ export type OpChoice =
       stream?: StreamInfo;
     }
   | { kind: 'dw'; info: ConvInfo; scratch: number }
-  | { kind: 'add'; add: AddInfo; op: Op }
+  | { kind: 'add'; add: AddInfo }
   | { kind: 'avgpool' }
   | { kind: 'fused'; into: number };
 
@@ -114,9 +114,9 @@ interface StreamInfo {
 
 export interface NativeStrategy {
   kernels: KernelSet;
-  /* request.order is the execution order; request is what planMemory() gets. */
   /** Ops the dsp set runs (and ops fused into them); every other op gets its portable kernel. */
   choices: Map<number, OpChoice>;
+  /** What planMemory() gets; request.order is also the order the ops are emitted in. */
   request: PlanRequest;
 }
 
@@ -453,7 +453,7 @@ function buildStrategy(graph: Graph, fusions: ReadonlyMap<number, number>, wide:
     } else if (op.type === 'ADD') {
       const add = addInfo(graph, op);
       if (!add) continue;
-      choices.set(i, { kind: 'add', add, op });
+      choices.set(i, { kind: 'add', add });
       inPlace.push({ op: i, input: op.inputs[0]!, output: op.outputs[0]! }, { op: i, input: op.inputs[1]!, output: op.outputs[0]! });
     }
   }
