@@ -302,7 +302,7 @@ export function chooseNative(graph: Graph, opts: NativeOptions = {}): NativeStra
   const candidates = new Map<number, number[]>();
   if (fuse) {
     graph.ops.forEach((op, j) => {
-      if (op.type !== 'ADD' || !addInfo(graph, op)) return;
+      if (op.type !== 'ADD' || excluded.has(j) || !addInfo(graph, op)) return;
       const list = op.inputs.flatMap((t) => {
         const p = graph.ops.findIndex((o) => o.outputs.includes(t));
         if (p < 0 || p >= j || graph.ops[p]!.type !== 'CONV_2D' || excluded.has(p)) return [];
@@ -347,18 +347,31 @@ export function chooseNative(graph: Graph, opts: NativeOptions = {}): NativeStra
 }
 
 /**
- * The conv-like ops that must keep their portable kernel (int8 weights) for the constants to fit
- * `budget`: the dsp set adds about one byte per weight; the ops adding most go first.
+ * The ops that must keep their portable kernel for the constants to fit `budget`: the dsp set's
+ * int16 weights take about twice the int8 bytes and an ADD adds 2 KiB of tables; the ops adding
+ * most go first.
  */
 function flashExclusions(graph: Graph, budget: number | undefined): Set<number> {
   const excluded = new Set<number>();
   if (budget === undefined) return excluded;
   let total = graph.tensors.reduce((n, t) => n + (isConstant(t) ? tensorBytes(t) : 0), 0);
   const extra: [number, number][] = [];
+  const up4 = (n: number) => Math.ceil(n / 4) * 4;
   graph.ops.forEach((op, i) => {
+    if (op.type === 'ADD') {
+      extra.push([i, 2048]);
+      return;
+    }
     if (op.type !== 'CONV_2D' && op.type !== 'FULLY_CONNECTED' && op.type !== 'DEPTHWISE_CONV_2D') return;
     const w = graph.tensors[op.inputs[1]!];
-    if (w && isConstant(w)) extra.push([i, tensorBytes(w) + 16 * (w.shape[0] ?? 0)]);
+    if (!w || !isConstant(w) || w.shape.length < 2) return;
+    const depthwise = op.type === 'DEPTHWISE_CONV_2D';
+    const channels = depthwise ? w.shape[w.shape.length - 1]! : w.shape[0]!;
+    const k = elementCount(w.shape) / channels;
+    // Packed int16 weights (channels and k padded to 4), then bias and 12-byte requantization
+    // entries per channel, against int8 weights, bias and multiplier + shift per channel.
+    const dsp = up4(channels) * (depthwise ? k : up4(k)) * 2 + 16 * up4(channels);
+    extra.push([i, Math.max(0, dsp - (channels * k + 12 * channels))]);
   });
   total += extra.reduce((n, [, e]) => n + e, 0);
   for (const [i, e] of extra.sort((a, b) => b[1] - a[1] || a[0] - b[0])) {
