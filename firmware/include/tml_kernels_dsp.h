@@ -63,7 +63,8 @@ typedef struct {
  * Runs output rows [oy0, oy1) of every batch. `output` points at row oy0 of batch 0 (so a row
  * buffer works); `other` is the fused ADD's other input with the output's layout, or NULL.
  * `scratch` (4-byte aligned): im2col: k_len bytes, then 2 k_len more with x16; 1x1: 2 k_len
- * bytes with x16, in_c bytes with copy_pixel; else unused. Each output value is
+ * bytes with x16, in_c bytes with copy_pixel; then, with a fused ADD, out_c bytes (the
+ * convolution's output pixel before the ADD). Each output value is
  * written after everything it depends on has been read, so with copy_pixel the output may
  * overwrite the input (pixel by pixel) and a fused ADD's output may overwrite `other`.
  */

@@ -158,6 +158,22 @@ TML_INLINE void widen(uint32_t *dst, const int8_t *src, int32_t n) {
   }
 }
 
+/* The fused ADD of n values: out[i] = ADD(other[i], y[i]) (out may be other: read, then written). */
+static void add_epilogue(const tml_add_epilogue *e, const int8_t *y, const int8_t *other, int8_t *out, int32_t n) {
+  const int32_t *lo = e->lut_other + 128, *lc = e->lut_conv + 128;
+  const int32_t m = e->rq.multiplier, k = e->rq.k, sh = e->rq.shift;
+  const int32_t lo_act = e->act_min, hi_act = e->act_max;
+  int32_t i;
+  if (lo_act == -128 && hi_act == 127) {
+    for (i = 0; i < n; ++i) out[i] = (int8_t)tml_ssat8(tml_rq_apply(lo[other[i]] + lc[y[i]], m, k, sh));
+  } else {
+    for (i = 0; i < n; ++i) {
+      const int32_t r = tml_ssat8(tml_rq_apply(lo[other[i]] + lc[y[i]], m, k, sh));
+      out[i] = (int8_t)(r < lo_act ? lo_act : (r > hi_act ? hi_act : r));
+    }
+  }
+}
+
 /*
  * Output channels [c0, channels) of one pixel, in C around dot4(): for a fused ADD, an activation
  * range narrower than [-128, 127], and the channels of a last partial group.
@@ -194,10 +210,12 @@ void tml_conv2d_s8_dsp(const tml_conv_dsp_params *p, const int8_t *input, int8_t
   const int32_t in_row = d->in_w * d->in_c;
   const int32_t out_row = d->out_w * d->out_c;
   const int32_t n = p->k_len >> 2;
-  /* The assembly loops take whole groups with SSAT as the only clamp and no fused ADD. */
-  const int32_t fast_groups = p->add || p->act_min != -128 || p->act_max != 127 ? 0 : d->out_c >> 2;
-  /* im2col: the int8 window at scratch, its int16 form after it (x16). */
+  /* The assembly loops take whole groups with SSAT as the only clamp. */
+  const int32_t fast_groups = p->act_min != -128 || p->act_max != 127 ? 0 : d->out_c >> 2;
+  /* im2col: the int8 window at scratch, its int16 form after it (x16), then, with a fused
+     ADD, the convolution's output pixel before the ADD. */
   uint32_t *wide = (uint32_t *)(void *)(scratch + (p->im2col ? p->k_len : 0));
+  int8_t *conv_out = scratch + (p->im2col ? p->k_len : 0) + (p->x16 ? 2 * p->k_len : 0);
   tml_conv_groups_args args;
   int32_t b, oy, ox;
   args.n = n;
@@ -233,8 +251,9 @@ void tml_conv2d_s8_dsp(const tml_conv_dsp_params *p, const int8_t *input, int8_t
           args.w = p->weights;
           args.bias = p->bias;
           args.q = p->rq;
-          args.out = out;
+          args.out = p->add ? conv_out : out;
           tml_conv_groups(&args, p->x16);
+          if (p->add) add_epilogue(p->add, conv_out, oth, out, 4 * fast_groups);
         }
         if (4 * fast_groups < d->out_c) pixel_general(p, (const uint8_t *)x, 4 * fast_groups, oth, out);
       }

@@ -418,6 +418,9 @@ function buildStrategy(graph: Graph, fusions: ReadonlyMap<number, number>, wide:
         const addOp = ops[j]!;
         const other = addOp.inputs[0] === y ? addOp.inputs[1]! : addOp.inputs[0]!;
         choice.add = { ...addInfo(graph, addOp)!, op: j, other, conv: addOp.inputs[0] === y ? 1 : 2 };
+        // The convolution's output pixel waits in scratch for the ADD.
+        choice.convScratch += Math.ceil(info.outC / 4) * 4;
+        choice.scratch = choice.convScratch;
         choices.set(j, { kind: 'fused', into: i });
         fusedInto.set(j, i);
         elide.add(y);
