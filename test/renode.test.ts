@@ -51,9 +51,11 @@ describe('Renode runs the firmware users flash: outputs equal the TFLite Micro g
     expect(differing(r, g.output), 'indices whose element differs from the golden').toEqual([]);
     expect(r.unit).toBe('instructions');
     expect(r.deviceModelHash).toBe(r.expectedModelHash);
-    // Two timed inferences of the same code in one run: the same instruction count.
+    // Two timed inferences of the same code in one run: the same instruction count, to Renode's
+    // time quantum (1000 instructions at 1000 MIPS): where its boundaries fall depends on where
+    // each inference starts. (Run to run, the counts are identical: tested below.)
     expect(r.device.inferences).toHaveLength(2);
-    expect(r.device.inferences[0]).toBe(r.device.inferences[1]);
+    expect(Math.abs(r.device.inferences[0]! - r.device.inferences[1]!)).toBeLessThanOrEqual(1000);
     // Renode's own count of the whole run covers both timed inferences.
     expect(r.executedInstructions).not.toBeNull();
     expect(r.executedInstructions!).toBeGreaterThan(2 * r.latency!.max);
@@ -68,8 +70,9 @@ describe('Renode runs the firmware users flash: outputs equal the TFLite Micro g
     expect(again.device.inferences).toEqual(first!.device.inferences);
     expect(again.executedInstructions).toBe(first!.executedInstructions);
     expect(again.outputs[0]!.hex).toBe(first!.outputs[0]!.hex);
-    // KWS is ~17 M instructions per inference whatever the board: same kernels, same compiler.
-    expect(first!.latency!.median).toBeGreaterThan(10_000_000);
+    // KWS is ~3.6 M instructions per inference whatever the board with the default (dsp)
+    // kernels, ~17 M with the portable ones: same kernels, same compiler.
+    expect(first!.latency!.median).toBeGreaterThan(2_000_000);
     expect(first!.latency!.median).toBeLessThan(25_000_000);
   });
 
