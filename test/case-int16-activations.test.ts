@@ -22,7 +22,7 @@ import { decodeBytes } from '../src/reference/int8/common.ts';
 import { runInt8 } from '../src/reference/int8/index.ts';
 import { sharedPath } from './helpers/shared.ts';
 
-process.env['TINYML_CACHE_DIR'] = mkdtempSync(join(tmpdir(), 'tinyml-case11-cache-'));
+process.env['TINYML_CACHE'] = mkdtempSync(join(tmpdir(), 'tinyml-case11-cache-'));
 
 const CASE = sharedPath('cases', '11-int16-activations');
 const MODELS = readdirSync(CASE, { withFileTypes: true })

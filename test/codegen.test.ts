@@ -17,7 +17,7 @@ import { buildHostRunner, runHostRunner } from '../src/build/host.ts';
 import { KERNEL_INCLUDE_DIR } from '../src/build/paths.ts';
 import { goldenModel } from './helpers/native-models.ts';
 
-process.env['TINYML_CACHE_DIR'] = mkdtempSync(join(tmpdir(), 'tinyml-codegen-cache-'));
+process.env['TINYML_CACHE'] = mkdtempSync(join(tmpdir(), 'tinyml-codegen-cache-'));
 
 const HOSTILE = [
   'evil */ int injected = 1; /*',

@@ -21,7 +21,7 @@ import type { TensorValue } from '../src/reference/tensor-value.ts';
 import { byteDiff, GOLDEN_OP_IDS, goldenOp } from './helpers/golden-ops.ts';
 import { KERNEL_SETS } from '../src/codegen/native/dsp.ts';
 
-process.env['TINYML_CACHE_DIR'] = mkdtempSync(join(tmpdir(), 'tinyml-golden-ops-cache-'));
+process.env['TINYML_CACHE'] = mkdtempSync(join(tmpdir(), 'tinyml-golden-ops-cache-'));
 
 /** Variants the int8 reference does not run yet (each must be refused, not answered). */
 const PENDING_REFERENCE = new Set<string>([

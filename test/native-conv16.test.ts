@@ -22,7 +22,7 @@ import type { DType, Graph, Op, Tensor } from '../src/ir/graph.ts';
 import { prepareInt8 } from '../src/reference/int8/index.ts';
 import type { TypedArray } from '../src/reference/tensor-value.ts';
 
-process.env['TINYML_CACHE_DIR'] = mkdtempSync(join(tmpdir(), 'tinyml-conv16-cache-'));
+process.env['TINYML_CACHE'] = mkdtempSync(join(tmpdir(), 'tinyml-conv16-cache-'));
 
 /** xorshift32. */
 function rng(seed: number): () => number {

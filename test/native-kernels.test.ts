@@ -20,7 +20,7 @@ import { KERNEL_INCLUDE_DIR } from '../src/build/paths.ts';
 import { inferOnEmulator } from '../src/run/emulator-engine.ts';
 import type { TensorValue } from '../src/reference/tensor-value.ts';
 
-process.env['TINYML_CACHE_DIR'] = mkdtempSync(join(tmpdir(), 'tinyml-kernels-cache-'));
+process.env['TINYML_CACHE'] = mkdtempSync(join(tmpdir(), 'tinyml-kernels-cache-'));
 
 /** xorshift32, as the golden random inputs use it. */
 function rng(seed: number): () => number {

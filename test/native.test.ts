@@ -26,7 +26,7 @@ import { runCli } from './helpers/cli.ts';
 import { KERNEL_SETS, type KernelSet } from '../src/codegen/native/dsp.ts';
 
 // A private cache so this file always compiles what it tests.
-process.env['TINYML_CACHE_DIR'] = mkdtempSync(join(tmpdir(), 'tinyml-native-cache-'));
+process.env['TINYML_CACHE'] = mkdtempSync(join(tmpdir(), 'tinyml-native-cache-'));
 
 function valueOf(graph: Graph, k: number, bytes: Uint8Array): TensorValue {
   const t = graph.tensors[graph.inputs[k]!.tensor]!;
@@ -139,7 +139,7 @@ describe('tinyml infer --engine native', () => {
   it('answers through the same command as the reference, with the golden output (micro_speech "yes")', () => {
     const gm = goldenModel('tflm-micro-speech');
     const input = join(GOLDEN, 'tflm-micro-speech/case_0/input_0.bin');
-    const r = runCli(['infer', gm.modelPath, '--engine', 'native', '--input', input, '--json'], { env: { TINYML_CACHE_DIR: process.env['TINYML_CACHE_DIR'] } });
+    const r = runCli(['infer', gm.modelPath, '--engine', 'native', '--input', input, '--json'], { env: { TINYML_CACHE: process.env['TINYML_CACHE'] } });
     expect(r.code, r.stderr).toBe(0);
     const j = JSON.parse(r.stdout);
     expect(j.engine).toBe('native');

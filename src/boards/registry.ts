@@ -7,6 +7,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { resolve, basename } from 'node:path';
 import { BoardError } from '../errors.ts';
+import { BOARDS_DIR } from '../build/paths.ts';
 
 export const CPUS = ['cortex-m0', 'cortex-m0plus', 'cortex-m3', 'cortex-m4', 'cortex-m7', 'cortex-m33', 'cortex-m55'] as const;
 export const FPUS = ['fpv4-sp-d16', 'fpv5-sp-d16', 'fpv5-d16'] as const;
@@ -56,7 +57,7 @@ export interface Board {
 }
 
 /** Folder of the shipped board manifests (the project's boards/). */
-export const BOARDS_DIR = resolve(import.meta.dirname, '../../boards');
+export { BOARDS_DIR };
 
 /**
  * Normalises a USB vendor or product id written as `2341`, `0x2341`, `0X2341` or a number to

@@ -5,7 +5,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { ExitCode, TinymlError } from '../errors.ts';
-import { commands } from './commands/index.ts';
+import { commands, type CommandEntry } from './commands/index.ts';
 import { printError, safe } from './output.ts';
 
 export async function main(argv: string[]): Promise<number> {
@@ -19,7 +19,7 @@ export async function main(argv: string[]): Promise<number> {
     // Commander's own usage errors ("error: unknown option ...") get the same prefix as ours,
     // on one line (its "(Did you mean --json?)" hint is the fix).
     .configureOutput({ writeErr: (s) => process.stderr.write(s), outputError: (s, write) => write(`tinyml: ${safe(oneLine(s))}\n`) });
-  for (const register of commands) register(program);
+  for (const entry of commandsFor(argv)) (await entry.load()).register(program);
 
   try {
     await program.parseAsync(argv);
@@ -27,6 +27,19 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     return reportError(e, argv.includes('--json'));
   }
+}
+
+/**
+ * The commands to register: only the one named (so start-up loads only its modules), none for
+ * a bare `--version`, all of them for help and for anything unknown (commander's "did you
+ * mean" needs every name).
+ */
+function commandsFor(argv: string[]): CommandEntry[] {
+  const args = argv.slice(2);
+  const named = commands.find((c) => c.name === args[0]);
+  if (named) return [named];
+  if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) return [];
+  return commands;
 }
 
 function reportError(e: unknown, json: boolean): number {

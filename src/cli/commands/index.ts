@@ -1,17 +1,28 @@
-/** Every command of the CLI, in the order `tinyml --help` lists them. One file per command. */
+/**
+ * Every command of the CLI, in the order `tinyml --help` lists them. One file per command,
+ * loaded only when needed (src/cli/main.ts): `tinyml inspect` loads the inspect command and
+ * what it imports, never the compilers, emulators or serial ports of the others.
+ */
 import type { Command } from 'commander';
-import { register as boards } from './boards.ts';
-import { register as inspect } from './inspect.ts';
-import { register as infer } from './infer.ts';
-import { register as run } from './run.ts';
-import { register as monitor } from './monitor.ts';
-import { register as deploy } from './deploy.ts';
-import { register as convert } from './convert.ts';
-import { register as evalCommand } from './eval.ts';
-import { register as build } from './build.ts';
-import { register as flash } from './flash.ts';
-import { register as ci } from './ci.ts';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [inspect, boards, infer, run, deploy, monitor, convert, evalCommand, build, flash, ci];
+export interface CommandEntry {
+  name: string;
+  load: () => Promise<{ register: RegisterCommand }>;
+}
+
+export const commands: CommandEntry[] = [
+  { name: 'inspect', load: () => import('./inspect.ts') },
+  { name: 'boards', load: () => import('./boards.ts') },
+  { name: 'infer', load: () => import('./infer.ts') },
+  { name: 'run', load: () => import('./run.ts') },
+  { name: 'deploy', load: () => import('./deploy.ts') },
+  { name: 'monitor', load: () => import('./monitor.ts') },
+  { name: 'convert', load: () => import('./convert.ts') },
+  { name: 'eval', load: () => import('./eval.ts') },
+  { name: 'build', load: () => import('./build.ts') },
+  { name: 'export', load: () => import('./export.ts') },
+  { name: 'flash', load: () => import('./flash.ts') },
+  { name: 'ci', load: () => import('./ci.ts') },
+];

@@ -14,8 +14,9 @@ import { ARENA_ALIGNMENT, planMemory, type MemoryPlan } from '../../plan/memory.
 import { arrayBody, commentText, cString, floatLiteral, int32Literal, int64Literal } from './c-syntax.ts';
 import { lowerGraph, type LoweredModel } from './lower.ts';
 import { chooseNative, type KernelSet } from './dsp.ts';
+import { NATIVE_TEMPLATES_DIR } from '../../build/paths.ts';
 
-export const TEMPLATE_DIR = resolve(import.meta.dirname, '../../../templates/native');
+export const TEMPLATE_DIR = NATIVE_TEMPLATES_DIR;
 
 export interface GenerateOptions {
   /** Bytes of the model file: TML_MODEL_HASH is the first 16 hex digits of their sha256. */
