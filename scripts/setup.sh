@@ -97,3 +97,8 @@ main() {
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   main "$@"
 fi
+
+# The compiled JavaScript bin/tinyml.js runs (npm's `prepare` builds it on install; this covers
+# a checkout whose node_modules were already there).
+echo "setup: compiling dist/"
+node scripts/build-dist.js >/dev/null
