@@ -1,0 +1,69 @@
+/**
+ * `tinyml export <model> --format c|cmake|arduino|platformio|zephyr [--out <dir>] [--name <id>]
+ *  [--input <file>...] [--calib <data>] [--no-example] [--json]`: the model as a C library for
+ *  the user's own firmware (docs/export.md).
+ */
+import type { Command } from 'commander';
+import { EXPORT_FORMATS, exportModel } from '../../export/export.ts';
+import { printJson, printLine, warn } from '../output.ts';
+
+const NEXT_STEP: Record<string, (name: string, dir: string) => string> = {
+  c: (_, dir) => `add ${dir}/src/*.c to your build and ${dir}/include to the include path`,
+  cmake: (name, dir) => `add_subdirectory(${dir}) and target_link_libraries(<your target> PRIVATE ${name})`,
+  arduino: (name, dir) => `copy ${dir}/${name} into your Arduino libraries folder, or add ${dir}/${name}.zip (Sketch > Include Library > Add .ZIP Library)`,
+  platformio: (_, dir) => `put ${dir} in your project's lib/ folder (or lib_deps = file://${dir})`,
+  zephyr: (name, dir) => `list(APPEND ZEPHYR_EXTRA_MODULES ${dir}) before find_package(Zephyr), and CONFIG_TINYML_${name.toUpperCase()}=y in prj.conf`,
+};
+
+export function register(program: Command): void {
+  program
+    .command('export')
+    .description('write the model as a self-contained C library for your own firmware: plain C, CMake, Arduino (+ .zip), PlatformIO or Zephyr module')
+    .argument('<model>', 'int8 .tflite (or a float model with --calib)')
+    .option('--format <format>', `library layout and build file: ${EXPORT_FORMATS.join(', ')}`, 'c')
+    .option('--out <dir>', 'output folder (default: export/<format>); a previous export there is replaced, any other non-empty folder is refused')
+    .option('--name <id>', 'library name: header <id>.h, CMake target, Arduino/PlatformIO library, Zephyr module (default: from the model file name)')
+    .option('--input <file...>', "the example's sample input, one per model input (raw .bin or .npy); default: zero points")
+    .option('--calib <data>', 'calibration data: quantizes a float model to int8 on the way')
+    .option('--no-example', 'leave out the example (sample input, int8 reference outputs, a main that compares them)')
+    .option('--json', 'print the export summary as JSON')
+    .action((model: string, opts: { format: string; out?: string; name?: string; input?: string[]; calib?: string; example: boolean; json?: boolean }) => {
+      const r = exportModel(model, {
+        format: opts.format,
+        out: opts.out,
+        name: opts.name,
+        inputs: opts.input,
+        calib: opts.calib,
+        example: opts.example,
+        command: ['tinyml', 'export', model, '--format', opts.format, ...(opts.name ? ['--name', opts.name] : [])].join(' '),
+      });
+      for (const w of r.warnings) warn(w);
+      const m = r.manifest;
+      if (opts.json) {
+        printJson({
+          model,
+          format: m.format,
+          name: m.name,
+          outDir: r.outDir,
+          libraryDir: r.libraryDir,
+          zip: r.zip,
+          header: m.header,
+          modelHash: m.modelHash,
+          arenaBytes: m.arenaBytes,
+          weightBytes: m.weightBytes,
+          ops: m.ops.length,
+          kernels: m.kernels,
+          quantizedWithCalib: r.quantizedWithCalib,
+          files: m.files,
+          warnings: r.warnings,
+        });
+        return;
+      }
+      printLine(`exported ${model} as the ${m.format} library ${m.name} in ${r.libraryDir} (model ${m.modelHash})`);
+      printLine(`  header     ${m.header}: tml_model_init(), tml_model_input(i), tml_model_invoke(), tml_model_output(j)`);
+      printLine(`  arena      ${m.arenaBytes} bytes (static, .bss); weights ${m.weightBytes} bytes (flash)`);
+      printLine(`  kernels    ${m.kernels.join(' ') || 'none'} (${m.ops.length} ops)`);
+      if (r.zip) printLine(`  zip        ${r.zip}`);
+      printLine(`  next       ${NEXT_STEP[m.format]!(m.name, r.outDir)}`);
+    });
+}
