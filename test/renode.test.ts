@@ -130,7 +130,7 @@ describe('the Renode runner: finding Renode, Mono, and errors', () => {
   it('the Nano 33 BLE image sits behind the bootloader: vector table and firmware.bin at 0x10000', () => {
     const r = results.get('nano33ble/mlperf-tiny-kws')!;
     expect(vectorTableAddress(r.elf)).toBe(0x10000);
-    const bin = readFileSync(join(r.build!.outDir, 'firmware.bin'));
+    const bin = readFileSync(join(r.build!.outDir!, 'firmware.bin'));
     // The image starts with the vector table: initial SP in RAM, reset handler in the image (Thumb).
     expect(bin.readUInt32LE(0) >>> 28).toBe(0x2);
     const reset = bin.readUInt32LE(4);

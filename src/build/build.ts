@@ -10,7 +10,7 @@ import { loadInput } from '../infer/inputs.ts';
 import { bytesOfTyped } from '../data/npy.ts';
 import { loadSamples } from '../quantize/calib-data.ts';
 import { DEFAULT_QUANTIZE_OPTIONS, quantizeFloatGraph } from '../quantize/convert.ts';
-import { buildFirmware, DEFAULT_OPT, isFloatGraph, sizeSummary, type FirmwareBuild, type KernelSet, type OptLevel } from './firmware.ts';
+import { buildFirmware, DEFAULT_OPT, isFloatGraph, sizeSummary, type FirmwareBuild, type GeneratedFirmware, type KernelSet, type OptLevel } from './firmware.ts';
 
 export interface BuildOptions {
   board: string;
@@ -21,6 +21,8 @@ export interface BuildOptions {
   kernels?: string;
   profile?: boolean;
   runs?: number;
+  /** Write the sources and a Makefile, compile nothing (see buildFirmware). */
+  generateOnly?: boolean;
 }
 
 export interface BuildResult extends FirmwareBuild {
@@ -32,11 +34,21 @@ export interface BuildResult extends FirmwareBuild {
   warnings: string[];
 }
 
+/** A generate-only build: the sources and Makefile written, nothing compiled. */
+export interface GeneratedBuildResult extends GeneratedFirmware {
+  model: string;
+  quantized: boolean;
+  warnings: string[];
+}
+
 export function defaultOutDir(board: string): string {
   return `build/${board}`;
 }
 
-export function build(modelPath: string, opts: BuildOptions): BuildResult {
+export function build(modelPath: string, opts: BuildOptions & { generateOnly: true }): GeneratedBuildResult;
+export function build(modelPath: string, opts: BuildOptions & { generateOnly?: false }): BuildResult;
+export function build(modelPath: string, opts: BuildOptions): BuildResult | GeneratedBuildResult;
+export function build(modelPath: string, opts: BuildOptions): BuildResult | GeneratedBuildResult {
   const optimize = opts.opt ?? DEFAULT_OPT;
   if (optimize !== 's' && optimize !== '2') throw new UsageError(`--opt must be s or 2, not '${optimize}'`);
   const kernels = opts.kernels;
@@ -82,6 +94,8 @@ export function build(modelPath: string, opts: BuildOptions): BuildResult {
     kernels: kernels as KernelSet | undefined,
     profile: opts.profile,
     runs: opts.runs,
+    generateOnly: opts.generateOnly,
   });
+  if (fw.generatedOnly) return { ...fw, model: modelPath, quantized, warnings };
   return { ...fw, model: modelPath, quantized, summary: sizeSummary(fw.sizes), warnings };
 }

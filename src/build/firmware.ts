@@ -6,17 +6,18 @@
  * Nothing is written to outDir until the model has been lowered completely and the fit check
  * has passed, so an unsupported op or an oversized model leaves no partial output.
  */
-import { createHash } from 'node:crypto';
-import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { BoardError, DoesNotFitError, FileError, UsageError } from '../errors.ts';
+import { BoardError, DoesNotFitError, FileError, MissingToolError, UsageError } from '../errors.ts';
 import { tensorBytes, type Graph } from '../ir/graph.ts';
 import { readModelBytes, importModel } from '../formats/load.ts';
 import { getBoard, type Board } from '../boards/registry.ts';
 import { generateNative } from '../codegen/native/generate.ts';
 import { assertBackendRuns } from '../backends/support.ts';
 import type { LoweredModel } from '../codegen/native/lower.ts';
-import { compilerMemoryLimit, requireTool, runTool } from '../toolchain/tools.ts';
+import { compilerMemoryLimit, INSTALL_HINT, requireTool, runTool, whichTool } from '../toolchain/tools.ts';
+import { kernelSourcesFor } from '../export/kernel-sources.ts';
+import { compileCached } from './object-cache.ts';
 import { elfSections, mapSectionBytes } from '../toolchain/size.ts';
 import { cacheDir, KERNEL_INCLUDE_DIR, KERNELS_DIR, PLATFORM_DIR, RUNTIME_DIR } from './paths.ts';
 
@@ -60,6 +61,25 @@ export interface BuildFirmwareOptions {
   runs?: number;
   /** 'portable' C kernels, or 'dsp' (Armv7E-M SIMD kernels); default: defaultKernels(board). */
   kernels?: KernelSet;
+  /**
+   * Write the sources and a Makefile instead of compiling (firmware-project): for a machine
+   * without arm-none-eabi-gcc. Without the compiler, a build writes them too and then fails.
+   */
+  generateOnly?: boolean;
+}
+
+/** What a generate-only build wrote: the firmware's sources and a Makefile, nothing compiled. */
+export interface GeneratedFirmware {
+  generatedOnly: true;
+  outDir: string;
+  board: string;
+  modelHash: string;
+  buildId: string;
+  /** Every file written (absolute paths), the Makefile among them. */
+  files: string[];
+  optimize: OptLevel;
+  kernels: KernelSet;
+  generateMs: number;
 }
 
 /** The JSON size report of a build. Every number is bytes. */
@@ -88,9 +108,12 @@ export interface SizeReport {
 }
 
 export interface FirmwareBuild {
+  generatedOnly?: false;
   elfPath: string;
   /** The raw flash image (objcopy -O binary) from the flash origin. */
   binPath: string;
+  /** The same image as Intel HEX, with its load addresses. */
+  hexPath: string;
   outDir: string;
   board: string;
   modelHash: string;
@@ -100,10 +123,12 @@ export interface FirmwareBuild {
   sizes: SizeReport;
   /** Generated and written files (absolute paths). */
   files: string[];
-  /** The compile and link command, for reproducing the build by hand (after kernelCommand). */
+  /** The compile and link command (it links the cached objects, see object-cache.ts). */
   command: string[];
   /** The command that compiled the kernel objects `command` links (run in their cache folder). */
   kernelCommand: string[];
+  /** True when the kernel, runtime and platform objects all came from the build cache. */
+  cachedObjects: boolean;
   optimize: OptLevel;
   kernels: KernelSet;
   /** Milliseconds spent generating C (plan + lowering + templates). */
@@ -165,42 +190,6 @@ function cSources(dir: string): string[] {
     .filter((f) => f.endsWith('.c'))
     .sort()
     .map((f) => resolve(dir, f));
-}
-
-/**
- * The kernels compiled once per compiler, flags and sources (they include no generated file),
- * cached in <cache>/firmware-kernels/<hash>/: every firmware built with the same flags links the
- * same objects, so a build compiles only the model and the runtime.
- */
-function kernelObjects(gcc: string, flags: string[]): { objects: string[]; command: string[] } {
-  const sources = cSources(KERNELS_DIR);
-  const headers = readdirSync(KERNEL_INCLUDE_DIR).sort().map((f) => join(KERNEL_INCLUDE_DIR, f));
-  const hash = createHash('sha256').update(gcc).update(flags.join('\0'));
-  for (const p of [...sources, ...headers]) hash.update(p).update(readFileSync(p));
-  const root = join(cacheDir(), 'firmware-kernels');
-  const dir = join(root, hash.digest('hex').slice(0, 16));
-  const objects = sources.map((src) => join(dir, basename(src).replace(/\.c$/, '.o')));
-  const command = [gcc, ...flags, '-c', ...sources];
-  if (existsSync(join(dir, 'done'))) return { objects, command };
-  try {
-    mkdirSync(root, { recursive: true });
-  } catch {
-    throw new FileError(`cannot create the build cache ${root}: set TINYML_CACHE_DIR to a writable folder`);
-  }
-  // Compile in a private folder, then rename: a concurrent build never sees half the objects.
-  const work = mkdtempSync(join(root, '.work-'));
-  try {
-    runTool(gcc, command.slice(1), { cwd: work, what: 'compiling the kernels (arm-none-eabi-gcc)' });
-    writeFileSync(join(work, 'done'), '');
-    try {
-      renameSync(work, dir);
-    } catch {
-      if (!existsSync(join(dir, 'done'))) throw new FileError(`could not store the kernel objects in ${dir}: check that the cache folder is writable`);
-    }
-  } finally {
-    if (existsSync(work)) rmSync(work, { recursive: true, force: true });
-  }
-  return { objects, command };
 }
 
 /** Flash the model's constants may take on a board: what the fit check leaves after code and inputs. */
@@ -270,7 +259,73 @@ export function isQuantizedGraph(graph: Graph): boolean {
   return graph.tensors.some((t) => t.data === undefined && !t.variable && (t.dtype === 'int8' || t.dtype === 'int16') && t.quant !== undefined);
 }
 
-export function buildFirmware(opts: BuildFirmwareOptions): FirmwareBuild {
+function writeOut(path: string, contents: string | Uint8Array): string {
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, contents);
+  } catch {
+    throw new FileError(`cannot write ${path}: choose a writable folder with --out`);
+  }
+  return path;
+}
+
+/**
+ * The firmware as a project that builds without tinyml: the kernels model.c calls, the runtime
+ * and the board's platform files copied under tinyml/, and a Makefile with the exact flags
+ * and link order of `tinyml build` (so `make` gives the same firmware.bin).
+ */
+function writeFirmwareProject(
+  outDir: string,
+  p: { cflags: string[]; linker: string; sources: { kernels: string[]; runtime: string[]; platform: string[] }; kernelCode: string },
+): string[] {
+  const written: string[] = [];
+  const copy = (src: string, rel: string) => {
+    written.push(writeOut(join(outDir, rel), readFileSync(src)));
+    return rel;
+  };
+  const kernels = kernelSourcesFor(p.kernelCode).map((k) => copy(join(KERNELS_DIR, k.file), `tinyml/kernels/${k.file}`));
+  for (const h of readdirSync(KERNEL_INCLUDE_DIR).filter((f) => f.endsWith('.h'))) copy(join(KERNEL_INCLUDE_DIR, h), `tinyml/include/${h}`);
+  for (const h of readdirSync(RUNTIME_DIR).filter((f) => f.endsWith('.h'))) copy(join(RUNTIME_DIR, h), `tinyml/runtime/${h}`);
+  const runtime = p.sources.runtime.map((f) => copy(f, `tinyml/runtime/${basename(f)}`));
+  // Platform files include ../../runtime/tml_platform.h: keep that relative layout.
+  const platform = p.sources.platform.map((f) => copy(f, `tinyml/platform/${basename(dirname(f))}/${basename(f)}`));
+  const linker = copy(p.linker, `tinyml/platform/${basename(dirname(p.linker))}/linker.ld`);
+  const flags = p.cflags.map((f) => f.replace(/"/g, '\\"')).join(' ');
+  const makefile = [
+    '# Makefile: the firmware tinyml generated, as a project that builds without tinyml.',
+    '# `make` writes firmware.elf, firmware.bin (raw, from the flash origin) and firmware.hex.',
+    '# make CC=... OBJCOPY=... to use another toolchain path.',
+    'CC = arm-none-eabi-gcc',
+    'OBJCOPY = arm-none-eabi-objcopy',
+    `CFLAGS = ${flags} -I. -Itinyml/include -Itinyml/runtime`,
+    `SRCS = model.c tml_input.c ${[...kernels, ...runtime, ...platform].join(' ')}`,
+    `LDFLAGS = -nostartfiles --specs=nano.specs -T${linker} -Wl,--gc-sections -Wl,-Map=firmware.map`,
+    '',
+    'all: firmware.bin firmware.hex',
+    '',
+    'firmware.elf: $(SRCS) $(wildcard *.h tinyml/include/*.h tinyml/runtime/*.h)',
+    '\t$(CC) $(CFLAGS) $(SRCS) $(LDFLAGS) -o $@ -lc -lgcc',
+    '',
+    'firmware.bin: firmware.elf',
+    '\t$(OBJCOPY) -O binary $< $@',
+    '',
+    'firmware.hex: firmware.elf',
+    '\t$(OBJCOPY) -O ihex $< $@',
+    '',
+    'clean:',
+    '\trm -f firmware.elf firmware.bin firmware.hex firmware.map',
+    '',
+    '.PHONY: all clean',
+    '',
+  ].join('\n');
+  written.push(writeOut(join(outDir, 'Makefile'), makefile));
+  return written;
+}
+
+export function buildFirmware(opts: BuildFirmwareOptions & { generateOnly: true }): GeneratedFirmware;
+export function buildFirmware(opts: BuildFirmwareOptions & { generateOnly?: false }): FirmwareBuild;
+export function buildFirmware(opts: BuildFirmwareOptions): FirmwareBuild | GeneratedFirmware;
+export function buildFirmware(opts: BuildFirmwareOptions): FirmwareBuild | GeneratedFirmware {
   const board = getBoard(opts.board);
   const kernels = opts.kernels ?? defaultKernels(board);
   if (kernels === 'dsp' && !board.dsp) {
@@ -323,26 +378,62 @@ export function buildFirmware(opts: BuildFirmwareOptions): FirmwareBuild {
     );
   }
 
-  const gcc = requireTool('arm-none-eabi-gcc');
   const outDir = resolve(opts.outDir);
   ensureWritableDir(outDir);
   const files: string[] = [];
-  for (const [name, text] of Object.entries(gen.files)) {
-    const p = join(outDir, name);
-    try {
-      writeFileSync(p, text);
-    } catch {
-      throw new FileError(`cannot write ${p}: choose a writable folder with --out`);
-    }
-    files.push(p);
-  }
+  for (const [name, text] of Object.entries(gen.files)) files.push(writeOut(join(outDir, name), text));
 
-  const elfPath = join(outDir, 'firmware.elf');
   const defines = [`-DTML_KERNEL_SET="${kernels}"`, `-DTML_RUNS=${opts.runs ?? 1}`];
   if (opts.profile) defines.push('-DTML_PROFILE');
   const kernelDefines = kernels === 'dsp' ? ['-DTML_KERNELS_DSP'] : [];
   const cflags = [...cpuFlags(board), '-std=c99', `-O${optimize}`, '-Wall', '-Wextra', '-Werror', '-ffunction-sections', '-fdata-sections', '-fno-common'];
-  const kernelBuild = kernelObjects(gcc, [...cflags, ...kernelDefines, `-I${KERNEL_INCLUDE_DIR}`]);
+  const platformDir = join(PLATFORM_DIR, platform);
+  // Link order: the model, then kernels, runtime and platform, each sorted by file name.
+  const sources = {
+    kernels: cSources(KERNELS_DIR),
+    runtime: cSources(RUNTIME_DIR),
+    platform: cSources(platformDir),
+  };
+
+  const gcc = whichTool('arm-none-eabi-gcc');
+  if (opts.generateOnly || gcc === undefined) {
+    files.push(...writeFirmwareProject(outDir, { cflags: [...cflags, ...defines, ...kernelDefines], linker, sources, kernelCode: gen.files['model.c']! }));
+    if (gcc === undefined) {
+      throw new MissingToolError(
+        `arm-none-eabi-gcc not found on PATH: install it with \`${INSTALL_HINT['arm-none-eabi-gcc']}\`. The generated sources and a Makefile are in ${outDir}: run \`make\` there once it is installed`,
+      );
+    }
+    return { generatedOnly: true, outDir, board: board.id, modelHash: gen.modelHash, buildId: gen.buildId, files, optimize, kernels, generateMs };
+  }
+
+  // Objects the same in every firmware built with these flags, compiled once and linked from
+  // the cache: the kernels (with the kernel set's define only, so any TML_RUNS or --profile
+  // shares them), and every runtime and platform source that includes none of the generated
+  // headers (tml_main.c and tml_fault.c include model.h: they are compiled with the model).
+  const includeFlags = [`-I${KERNEL_INCLUDE_DIR}`, `-I${RUNTIME_DIR}`];
+  const headersOf = (dirs: string[]) => dirs.flatMap((d) => readdirSync(d).filter((f) => f.endsWith('.h')).map((f) => join(d, f)));
+  const kernelObjects = compileCached({
+    compiler: gcc,
+    flags: [...cflags, ...kernelDefines, `-I${KERNEL_INCLUDE_DIR}`],
+    sources: sources.kernels,
+    headers: headersOf([KERNEL_INCLUDE_DIR]),
+    what: `compiling the kernels for ${board.id} (arm-none-eabi-gcc)`,
+  });
+  const generated = Object.keys(gen.files).filter((f) => f.endsWith('.h'));
+  const includesGenerated = (f: string) => {
+    const text = readFileSync(f, 'utf8');
+    return generated.some((h) => text.includes(`#include "${h}"`));
+  };
+  const shared = [...sources.runtime, ...sources.platform].filter((f) => !includesGenerated(f));
+  const runtimeObjects = compileCached({
+    compiler: gcc,
+    flags: [...cflags, ...defines, ...kernelDefines, ...includeFlags],
+    sources: shared,
+    headers: headersOf([KERNEL_INCLUDE_DIR, RUNTIME_DIR]),
+    what: `compiling the runtime for ${board.id} (arm-none-eabi-gcc)`,
+  });
+  const objectOf = new Map([...sources.kernels.map((f, i) => [f, kernelObjects.objects[i]!] as const), ...shared.map((f, i) => [f, runtimeObjects.objects[i]!] as const)]);
+  const elfPath = join(outDir, 'firmware.elf');
   const command = [
     gcc,
     ...cflags,
@@ -353,9 +444,7 @@ export function buildFirmware(opts: BuildFirmwareOptions): FirmwareBuild {
     `-I${RUNTIME_DIR}`,
     join(outDir, 'model.c'),
     join(outDir, 'tml_input.c'),
-    ...kernelBuild.objects,
-    ...cSources(RUNTIME_DIR),
-    ...cSources(join(PLATFORM_DIR, platform)),
+    ...[...sources.kernels, ...sources.runtime, ...sources.platform].map((f) => objectOf.get(f) ?? f),
     '-nostartfiles',
     '--specs=nano.specs',
     `-T${linker}`,
@@ -367,11 +456,16 @@ export function buildFirmware(opts: BuildFirmwareOptions): FirmwareBuild {
     '-lgcc',
   ];
   runTool(command[0]!, command.slice(1), { what: `compiling the firmware for ${board.id} (arm-none-eabi-gcc)`, memoryLimitBytes: compilerMemoryLimit() });
+  files.push(elfPath);
   // The flash image for uploaders that take raw bytes (bossac on the Nano 33 BLE, st-flash),
-  // starting at the linker script's flash origin (0x10000 behind the Nano 33 BLE's bootloader).
+  // starting at the linker script's flash origin (0x10000 behind the Nano 33 BLE's bootloader),
+  // and the same as Intel HEX with its addresses (J-Link, pyOCD, STM32CubeProgrammer, nrfjprog).
+  const objcopy = requireTool('arm-none-eabi-objcopy');
   const binPath = join(outDir, 'firmware.bin');
-  runTool(requireTool('arm-none-eabi-objcopy'), ['-O', 'binary', elfPath, binPath], { what: `writing firmware.bin for ${board.id} (arm-none-eabi-objcopy)` });
-  files.push(binPath);
+  runTool(objcopy, ['-O', 'binary', elfPath, binPath], { what: `writing firmware.bin for ${board.id} (arm-none-eabi-objcopy)` });
+  const hexPath = join(outDir, 'firmware.hex');
+  runTool(objcopy, ['-O', 'ihex', elfPath, hexPath], { what: `writing firmware.hex for ${board.id} (arm-none-eabi-objcopy)` });
+  files.push(binPath, hexPath);
 
   const sections = elfSections(elfPath).sections;
   const rodata = mapSectionBytes(readFileSync(join(outDir, 'firmware.map'), 'utf8'), '.rodata');
@@ -400,6 +494,7 @@ export function buildFirmware(opts: BuildFirmwareOptions): FirmwareBuild {
   return {
     elfPath,
     binPath,
+    hexPath,
     outDir,
     board: board.id,
     modelHash: gen.modelHash,
@@ -409,7 +504,8 @@ export function buildFirmware(opts: BuildFirmwareOptions): FirmwareBuild {
     sizes,
     files,
     command,
-    kernelCommand: kernelBuild.command,
+    kernelCommand: kernelObjects.command,
+    cachedObjects: kernelObjects.hit && runtimeObjects.hit,
     optimize,
     kernels,
     generateMs,

@@ -4,7 +4,7 @@
  * board's emulator (QEMU or Renode) exactly as `tinyml run` does. Real boards are flashed by `tinyml flash` and watched with
  * `tinyml monitor`; deploy says so instead of guessing.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, extname, join } from 'node:path';
 import { FileError, UsageError } from '../errors.ts';
@@ -20,8 +20,8 @@ export interface DeployOptions extends Omit<RunOptions, 'model' | 'elf'> {
 }
 
 export interface DeployResult {
-  /** The int8 model that was built (the input model when it was int8 already). */
-  int8Model: string;
+  /** The int8 model that was built (the input model when it was int8 already); null when it was converted into a temporary folder that is gone. */
+  int8Model: string | null;
   converted: ConvertSummary | null;
   run: RunResult;
 }
@@ -31,7 +31,8 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
   const graph = loadModel(opts.model);
   let int8Model = opts.model;
   let converted: ConvertSummary | null = null;
-  const outDir = opts.outDir ?? mkdtempSync(join(tmpdir(), `tinyml-deploy-${basename(opts.model).replace(/\W+/g, '_')}-`));
+  const temporary = opts.outDir === undefined ? mkdtempSync(join(tmpdir(), `tinyml-deploy-${basename(opts.model).replace(/\W+/g, '_')}-`)) : undefined;
+  const outDir = opts.outDir ?? temporary!;
   if (!isQuantizedGraph(graph)) {
     if (!opts.calib) {
       throw new UsageError(`${basename(opts.model)} is a float model: pass --calib <data> (representative inputs) so deploy can quantize it to int8 first`);
@@ -41,5 +42,11 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
     converted = convertModel(opts.model, opts.calib, { ...DEFAULT_QUANTIZE_OPTIONS, output: int8Model });
   }
   const run = await runOnEmulator({ ...opts, model: int8Model, outDir: join(outDir, 'firmware') });
+  // A temporary folder goes after a successful run (a failure above leaves it for inspection).
+  if (temporary !== undefined && !opts.keep) {
+    rmSync(temporary, { recursive: true, force: true });
+    if (run.build) run.build.outDir = null;
+    return { int8Model: converted ? null : int8Model, converted, run };
+  }
   return { int8Model, converted, run };
 }

@@ -13,7 +13,7 @@
 import { existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { basename, join, resolve } from 'node:path';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { DeviceError, DeviceFaultError, FileError, MismatchError, UsageError } from '../errors.ts';
 import { getBoard, loadBoards, type Board } from '../boards/registry.ts';
@@ -56,8 +56,10 @@ export interface RunOptions {
   optimize?: OptLevel;
   /** Kernel set; default: the board's (dsp on cores with the DSP extension). */
   kernels?: KernelSet;
-  /** Build output folder (default: a fresh temporary folder). */
+  /** Build output folder (default: a fresh temporary folder, removed after a successful run). */
   outDir?: string;
+  /** Keep the temporary build folder (its path is in the result's build.outDir). */
+  keep?: boolean;
   /** Every decoded record is appended here as it arrives. */
   jsonl?: string;
   timeoutMs?: number;
@@ -111,7 +113,8 @@ export interface RunResult {
   staticRamBytes: number | null;
   flashBytes: number | null;
   /** The native backend's size report when this run built the firmware. */
-  build: { outDir: string; buildId: string; sizes: FirmwareBuild['sizes'] } | null;
+  /** outDir is null when the temporary build folder was removed (no --out, no --keep). */
+  build: { outDir: string | null; buildId: string; sizes: FirmwareBuild['sizes'] } | null;
   ops: { index: number; op: string; cost: number }[];
   outputs: RunOutput[];
   logs: string[];
@@ -169,6 +172,7 @@ export async function runOnEmulator(opts: RunOptions): Promise<RunResult> {
   let macs: number | null = null;
   let graph: Graph | null = null;
   let build: FirmwareBuild | null = null;
+  let temporary: string | undefined;
   if (opts.model) {
     graph = loadModel(opts.model);
     macs = graph.ops.reduce((n, op) => n + opMacs(graph!, op), 0);
@@ -178,7 +182,9 @@ export async function runOnEmulator(opts: RunOptions): Promise<RunResult> {
     if (!existsSync(opts.elf)) throw new FileError(`firmware ${opts.elf} not found: check the path or build it with tinyml build`);
     elfPath = resolve(opts.elf);
   } else {
-    const outDir = opts.outDir ?? mkdtempSync(join(tmpdir(), `tinyml-run-${basename(opts.model!).replace(/\W+/g, '_')}-`));
+    // A temporary folder is removed after a successful run; after a failure it stays, so the
+    // ELF and map named in the error can be inspected.
+    const outDir = opts.outDir ?? (temporary = mkdtempSync(join(tmpdir(), `tinyml-run-${basename(opts.model!).replace(/\W+/g, '_')}-`)));
     build = buildFirmware({
       modelPath: opts.model,
       board: opts.board,
@@ -259,6 +265,10 @@ export async function runOnEmulator(opts: RunOptions): Promise<RunResult> {
     device: rep,
   };
   result.budgets = checkBudgets(result, opts.budgets ?? {});
+  if (temporary !== undefined && !opts.keep) {
+    rmSync(temporary, { recursive: true, force: true });
+    result.build!.outDir = null;
+  }
   return result;
 }
 

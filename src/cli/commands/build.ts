@@ -20,6 +20,7 @@ export function register(program: Command): void {
     .option('--calib <data>', 'calibration data: quantizes a float model to int8 on the way')
     .option('--kernels <set>', "kernel set: dsp (Armv7E-M SIMD, the default on cores with DSP) or portable (C99, the default elsewhere)")
     .option('--profile', 'compile the per-op profiling hooks')
+    .option('--generate-only', 'write the generated C, the kernels, runtime and platform sources and a Makefile; compile nothing (for a machine without arm-none-eabi-gcc; `make` there builds the same firmware)')
     .option('--json', 'print the build result as JSON')
     .option('--runtime <name>', 'Arduino boards: an Arduino sketch with tflm (TensorFlow Lite Micro, default) or native (tinyml C) runtime')
     .option('--report-serial <serial>', 'Arduino sketches: Serial (USB, default) or Serial1 (hardware UART, for Renode)')
@@ -27,7 +28,7 @@ export function register(program: Command): void {
     .action(
       (
         model: string,
-        opts: { board?: string; out?: string; opt?: string; input?: string[]; calib?: string; kernels?: string; profile?: boolean; json?: boolean; runtime?: string; reportSerial?: string; bareMetal?: boolean },
+        opts: { board?: string; out?: string; opt?: string; input?: string[]; calib?: string; kernels?: string; profile?: boolean; json?: boolean; runtime?: string; reportSerial?: string; bareMetal?: boolean; generateOnly?: boolean },
       ) => {
         if (!opts.board) throw new UsageError('build needs a board: pass --board <id> (run `tinyml boards` to list them)');
         if (opts.bareMetal && (opts.runtime !== undefined || opts.reportSerial !== undefined)) {
@@ -47,14 +48,25 @@ export function register(program: Command): void {
           calib: opts.calib,
           kernels: opts.kernels,
           profile: opts.profile,
+          generateOnly: opts.generateOnly,
         });
         for (const w of r.warnings) warn(w);
+        if (r.generatedOnly) {
+          if (opts.json) {
+            printJson({ model: r.model, board: r.board, outDir: r.outDir, generatedOnly: true, modelHash: r.modelHash, buildId: r.buildId, optimize: r.optimize, kernels: r.kernels, quantizedWithCalib: r.quantized, files: r.files, warnings: r.warnings });
+            return;
+          }
+          printLine(`generated the firmware sources for ${r.board} in ${r.outDir} (model ${r.modelHash}, build ${r.buildId}, -O${r.optimize}, ${r.kernels} kernels); nothing compiled`);
+          printLine(`build them with \`make\` in that folder (arm-none-eabi-gcc and newlib): firmware.elf, firmware.bin, firmware.hex`);
+          return;
+        }
         if (opts.json) {
           printJson({
             model: r.model,
             board: r.board,
             elf: r.elfPath,
             bin: r.binPath,
+            hex: r.hexPath,
             out_dir: r.outDir,
             model_hash: r.modelHash,
             build_id: r.buildId,
@@ -68,7 +80,7 @@ export function register(program: Command): void {
           return;
         }
         printLine(`built ${safe(r.elfPath)} for ${r.board} (model ${r.modelHash}, build ${r.buildId}, -O${r.optimize}, ${r.kernels} kernels)`);
-        printLine(`flash image ${safe(r.binPath)} (raw bytes from the flash origin, for bossac or st-flash)`);
+        printLine(`flash image ${safe(r.binPath)} (raw bytes from the flash origin, for bossac or st-flash) and ${safe(r.hexPath)} (Intel HEX, for J-Link, pyOCD or STM32CubeProgrammer)`);
         for (const line of r.summary) printLine(line);
       },
     );

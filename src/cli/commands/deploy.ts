@@ -25,15 +25,17 @@ export function register(program: Command): void {
       if (opts.runtime !== undefined && opts.runtime !== 'native') {
         throw new UsageError(`--runtime ${opts.runtime} is for Arduino boards; ${opts.board} runs tinyml's native runtime: drop --runtime or pick an Arduino board (tinyml boards)`);
       }
-      let converted: string | null = null;
+      // undefined: not converted; null: converted into a temporary folder that is gone.
+      let converted: string | null | undefined;
       const result = await withJunit(opts.junit, `${model} on ${opts.board}`, async () => {
         const d = await deploy({ ...runOptionsFrom(opts, model), model, calib: opts.calib });
         if (d.converted) converted = d.int8Model;
         return d.run;
       });
-      if (opts.json) printJson({ ...(runToJson(result) as object), int8Model: converted ?? model });
+      if (opts.json) printJson({ ...(runToJson(result) as object), int8Model: converted === undefined ? model : converted });
       else {
         if (converted) printLine(`quantized ${safe(model)} -> ${safe(converted)}`);
+        else if (converted === null) printLine(`quantized ${safe(model)} to int8 in a temporary folder, now removed (--out <dir> or --keep keeps the int8 .tflite and the firmware)`);
         printRunReport(result);
       }
       failOnBudgets(result);

@@ -19,6 +19,7 @@ export interface RunCliOptions {
   jsonl?: string;
   elf?: string;
   out?: string;
+  keep?: boolean;
   opt?: string;
   kernels?: string;
   timeout?: string;
@@ -58,7 +59,8 @@ export function addRunOptions(cmd: Command): Command {
     .option('-n, --runs <n>', 'inferences to time (default 3)')
     .option('-i, --input <file...>', 'input file per model input (raw bytes in the input dtype, .npy or .npz), baked into the firmware; default: every input at its zero point')
     .option('--profile', 'per-op cost records')
-    .option('-o, --out <dir>', 'build folder (default: a temporary folder)')
+    .option('-o, --out <dir>', 'build folder (default: a temporary folder, removed after a successful run)')
+    .option('--keep', 'keep the temporary build folder (its path is printed)')
     .option('-O, --opt <level>', 'compiler optimisation: 2 | s (default 2, as every tinyml build)')
     .option('--kernels <set>', 'kernel set: dsp | portable (default: dsp on cores with the DSP extension, else portable)')
     .option('--timeout <s>', 'wall-clock limit of the emulated run in seconds (default 120)')
@@ -92,6 +94,7 @@ export function runOptionsFrom(opts: RunCliOptions, model?: string): Omit<RunOpt
     optimize: optLevel(opts.opt),
     kernels: kernelSet(opts.kernels),
     outDir: opts.out,
+    keep: opts.keep,
     jsonl: opts.jsonl,
     timeoutMs: (intOption('--timeout', opts.timeout) ?? 120) * 1000,
     budgets,
@@ -171,6 +174,7 @@ export function printRunReport(r: RunResult): void {
   if (r.stackHighWaterBytes !== null) printLine(`  stack       ${n(r.stackHighWaterBytes)} bytes high-water mark`);
   if (r.staticRamBytes !== null) printLine(`  static RAM  ${n(r.staticRamBytes)} bytes (.data + .bss, arena included)`);
   if (r.flashBytes !== null) printLine(`  flash       ${n(r.flashBytes)} bytes`);
+  if (r.build?.outDir) printLine(`  build       ${r.build.outDir} (firmware.elf, .bin, .hex, generated C)`);
   for (const o of r.outputs) {
     const shown = o.int8.slice(0, 16).join(' ');
     printLine(`  output ${o.index}    ${shown}${o.int8.length > 16 ? ` ... (${o.bytes} bytes)` : ''}  (int8, argmax ${o.argmax})`);
