@@ -139,7 +139,7 @@ describe('other boards and options', () => {
     const r = runCli(['build', sharedPath('models/tflm-hello-world/hello_world_float.tflite'), '--board', 'mps2-an386', '--calib', calib, '--out', out, '--json']);
     expect(r.code, r.stderr).toBe(0);
     const j = JSON.parse(r.stdout);
-    expect(j.quantized_with_calib).toBe(true);
+    expect(j.quantizedWithCalib).toBe(true);
     expect(existsSync(j.elf)).toBe(true);
     expect(j.sizes.weights).toBeGreaterThan(0);
     expect(readFileSync(join(out, 'model.h'), 'utf8')).toMatch(/#define TML_INPUT0_DTYPE +"int8"/);
