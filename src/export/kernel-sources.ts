@@ -61,5 +61,5 @@ export function kernelSourcesFor(code: string, sources = allKernelSources()): Ke
     chosen.add(src);
     pending.push(...referenced(src.text));
   }
-  return [...chosen].sort((a, b) => a.file.localeCompare(b.file));
+  return [...chosen].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
 }
