@@ -58,11 +58,11 @@ describe.each(GOLDEN_IDS)('Cortex-M4 firmware for %s (mps2-an386, defaults: dsp 
     expect(s.rodata).toBeGreaterThanOrEqual(s.weights + s.inputs);
     expect(s.code).toBe(s.text - s.rodata);
     expect(s.code).toBeGreaterThan(1000);
-    expect(s.flash_used).toBeGreaterThanOrEqual(s.text + s.data);
+    expect(s.flashUsed).toBeGreaterThanOrEqual(s.text + s.data);
     expect(s.bss).toBeGreaterThanOrEqual(s.arena);
-    expect(s.stack_reserve).toBe(65536);
-    expect(s.ram_used).toBe(s.data + s.bss + s.stack_reserve);
-    expect(s.flash_total).toBe(getBoard('mps2-an386').usable.flash_bytes);
+    expect(s.stackReserve).toBe(65536);
+    expect(s.ramUsed).toBe(s.data + s.bss + s.stackReserve);
+    expect(s.flashTotal).toBe(getBoard('mps2-an386').usable.flash_bytes);
   });
 
   it.each(KERNEL_SETS)('case 0 runs in QEMU with the %s kernels and prints the TFLite Micro golden output', async (kernels) => {
@@ -115,8 +115,8 @@ describe('other boards and options', () => {
   it('builds for netduinoplus2 at -O2 against its own linker script and memory', () => {
     const fw = buildFirmware({ modelPath: sharedPath('models/tflm-micro-speech/micro_speech_quantized.tflite'), board: 'netduinoplus2', outDir: join(tmp, 'nd'), optimize: '2' });
     expect(fw.command).toEqual(expect.arrayContaining(['-O2', '-mfpu=fpv4-sp-d16']));
-    expect(fw.sizes.stack_reserve).toBe(16384);
-    expect(fw.sizes.ram_total).toBe(131072);
+    expect(fw.sizes.stackReserve).toBe(16384);
+    expect(fw.sizes.ramTotal).toBe(131072);
   });
 
   it('gives byte-identical generated files and ELF for the same model and options', () => {
@@ -148,7 +148,7 @@ describe('other boards and options', () => {
   it('prints the PlatformIO-style summary with the arena listed separately', () => {
     expect(usageLine('Flash:', 123, 1000)).toBe('Flash:[=         ]  12.3% (used 123 bytes from 1000 bytes)');
     expect(usageLine('RAM:', 1000, 1000)).toBe('RAM:  [==========] 100.0% (used 1000 bytes from 1000 bytes)');
-    const lines = sizeSummary({ text: 10, rodata: 4, code: 6, data: 2, bss: 50, weights: 3, inputs: 1, arena: 40, stack_reserve: 8, flash_used: 12, flash_total: 100, ram_used: 60, ram_total: 100 });
+    const lines = sizeSummary({ text: 10, rodata: 4, code: 6, data: 2, bss: 50, weights: 3, inputs: 1, arena: 40, stackReserve: 8, flashUsed: 12, flashTotal: 100, ramUsed: 60, ramTotal: 100 });
     expect(lines[0]).toMatch(/^RAM: {2}\[====== {4}\] {2}60\.0% \(used 60 bytes from 100 bytes\)$/);
     expect(lines[1]).toMatch(/^Flash:\[= {9}\] {2}12\.0%/);
     expect(lines[2]).toBe('Arena: 40 bytes (inside RAM), stack reserve 8 bytes');

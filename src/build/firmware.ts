@@ -98,13 +98,13 @@ export interface SizeReport {
   inputs: number;
   arena: number;
   /** Stack reserved by the linker script. */
-  stack_reserve: number;
+  stackReserve: number;
   /** Flash used: text + data (+ .ARM.exidx). */
-  flash_used: number;
-  flash_total: number;
+  flashUsed: number;
+  flashTotal: number;
   /** RAM used: data + bss + stack reserve (the arena is inside bss). */
-  ram_used: number;
-  ram_total: number;
+  ramUsed: number;
+  ramTotal: number;
 }
 
 export interface FirmwareBuild {
@@ -482,11 +482,11 @@ export function buildFirmware(opts: BuildFirmwareOptions): FirmwareBuild | Gener
     weights: gen.weightBytes,
     inputs: gen.bakedInputBytes,
     arena: gen.arenaBytes,
-    stack_reserve: stackSection,
-    flash_used: text + data + (sections['.ARM.exidx'] ?? 0),
-    flash_total: board.usable.flash_bytes,
-    ram_used: data + bss + stackSection,
-    ram_total: board.usable.ram_bytes,
+    stackReserve: stackSection,
+    flashUsed: text + data + (sections['.ARM.exidx'] ?? 0),
+    flashTotal: board.usable.flash_bytes,
+    ramUsed: data + bss + stackSection,
+    ramTotal: board.usable.ram_bytes,
   };
   const sizePath = join(outDir, 'size.json');
   writeFileSync(sizePath, `${JSON.stringify(sizes, null, 2)}\n`);
@@ -523,9 +523,9 @@ export function usageLine(label: string, used: number, total: number): string {
 /** The summary printed after a build. */
 export function sizeSummary(s: SizeReport): string[] {
   return [
-    usageLine('RAM:', s.ram_used, s.ram_total),
-    usageLine('Flash:', s.flash_used, s.flash_total),
-    `Arena: ${s.arena} bytes (inside RAM), stack reserve ${s.stack_reserve} bytes`,
+    usageLine('RAM:', s.ramUsed, s.ramTotal),
+    usageLine('Flash:', s.flashUsed, s.flashTotal),
+    `Arena: ${s.arena} bytes (inside RAM), stack reserve ${s.stackReserve} bytes`,
     `Flash detail: code ${s.code}, weights ${s.weights}, other read-only data ${s.rodata - s.weights}, data ${s.data} bytes`,
   ];
 }

@@ -165,7 +165,7 @@ export function ciInit(opts: CiInitOptions): CiInitResult {
       for (const board of boards) {
         const fw = buildFirmware({ modelPath: join(dir, model), board: board.id, outDir: join(scratch, `${board.id}`), optimize: '2', runs: 1 });
         budgets[`${model}@${board.id}`] = {
-          max_flash: Math.ceil(fw.sizes.flash_used * BUDGET_HEADROOM),
+          max_flash: Math.ceil(fw.sizes.flashUsed * BUDGET_HEADROOM),
           max_arena: Math.ceil(fw.arenaBytes * BUDGET_HEADROOM),
         };
       }
