@@ -87,9 +87,15 @@ describe('tinyml eval --device through the binary', () => {
   CASES.forEach((k) => goldenInput(k).forEach((q, i) => (data[k * per + i] = scale * (q - zp))));
   const samples = join(dir, 'kws-golden.npy');
   writeFileSync(samples, encodeNpy({ dtype: 'float32', shape: [CASES.length, ...shape.slice(1)], data }));
+  // Labels: the golden (TFLite Micro) top-1 class of each case, the third one deliberately wrong.
+  const argmax = (xs: number[]) => xs.indexOf(Math.max(...xs));
+  const labelValues = CASES.map((k) => argmax(goldenOutput(k)));
+  labelValues[2] = (labelValues[2]! + 1) % 12;
+  const labels = join(dir, 'labels.npy');
+  writeFileSync(labels, encodeNpy({ dtype: 'int32', shape: [CASES.length], data: Int32Array.from(labelValues) }));
 
-  it('KWS float, int8 reference and mps2-an386 firmware: 3 samples on the device, zero differing elements, exit 0', () => {
-    const r = runCli(['eval', KWS_FLOAT, '--data', samples, '--quantized', KWS_INT8, '--device', 'mps2-an386', '--device-samples', '3', '--json']);
+  it('KWS float, int8 reference and mps2-an386 firmware: 3 samples on the device, zero differing elements, an accuracy per column, exit 0', () => {
+    const r = runCli(['eval', KWS_FLOAT, '--data', samples, '--quantized', KWS_INT8, '--labels', labels, '--device', 'mps2-an386', '--device-samples', '3', '--json']);
     expect(r.stderr).not.toMatch(/error/);
     expect(r.code).toBe(0);
     const rep = JSON.parse(r.stdout) as EvalModelReport;
@@ -101,11 +107,17 @@ describe('tinyml eval --device through the binary', () => {
     expect(rep.device).toMatchObject({ board: 'mps2-an386', samples: 3, of: 4, builds: 1 });
     expect(rep.device!.vsInt8Reference).toEqual({ samples: 3, elements: 36, differing: 0, differences: [] });
     expect(rep.outputs[0]!.engines['device:mps2-an386']!.count).toBe(36);
+    // The device equals the int8 reference, which equals TFLite Micro: 3 of 4 labels right
+    // overall, 2 of the 3 samples the device ran (never NaN).
+    expect(rep.accuracy!['int8-reference']).toBe(3 / 4);
+    expect(rep.accuracy!['device:mps2-an386']).toBe(2 / 3);
   });
 
   it('the text report says how many samples ran on the device and that every element is equal', () => {
-    const r = runCli(['eval', KWS_FLOAT, '--data', samples, '--quantized', KWS_INT8, '--device', 'netduinoplus2', '--device-samples', '1']);
+    const r = runCli(['eval', KWS_FLOAT, '--data', samples, '--quantized', KWS_INT8, '--labels', labels, '--device', 'netduinoplus2', '--device-samples', '1']);
     expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^accuracy \(top-1 vs labels\): .*int8-reference 75\.00%, device:netduinoplus2 100\.00% \(first 1 sample\)$/m);
+    expect(r.stdout).not.toMatch(/NaN/);
     expect(r.stdout).toMatch(/device:netduinoplus2: ran 1 of 4 samples in QEMU/);
     expect(r.stdout).toMatch(/device:netduinoplus2 vs int8-reference: all 12 output elements equal/);
   });

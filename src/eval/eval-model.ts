@@ -100,7 +100,7 @@ export async function evalModel(model: string, opts: EvalModelOptions): Promise<
   };
   if (opts.device !== undefined) {
     const modelBytes = opts.quantized ? readModelBytes(opts.quantized) : undefined;
-    await addDeviceColumn(report, engines[0]!, int8Graph, int8Name, data.samples.slice(0, opts.deviceSamples ?? DEFAULT_DEVICE_SAMPLES), opts.device, modelBytes);
+    await addDeviceColumn(report, engines[0]!, int8Graph, int8Name, data.samples.slice(0, opts.deviceSamples ?? DEFAULT_DEVICE_SAMPLES), opts.device, modelBytes, labels);
   }
   return report;
 }
@@ -110,7 +110,16 @@ export async function evalModel(model: string, opts: EvalModelOptions): Promise<
  * outputs compared exactly with the int8 reference (vsInt8Reference) and, dequantized, with
  * float like the other candidates (outputs[].engines['device:<board>'], over its samples).
  */
-async function addDeviceColumn(report: EvalModelReport, float: Engine, int8Graph: Graph, int8Name: string, samples: Float32Array[][], board: string, modelBytes?: Uint8Array): Promise<void> {
+async function addDeviceColumn(
+  report: EvalModelReport,
+  float: Engine,
+  int8Graph: Graph,
+  int8Name: string,
+  samples: Float32Array[][],
+  board: string,
+  modelBytes?: Uint8Array,
+  labels?: number[],
+): Promise<void> {
   const runInt8 = int8Runner(int8Graph);
   const fed = samples.map((s) => feed(int8Graph, s, int8Name));
   const reference = fed.map((inputs) => runInt8(inputs, false).outputs);
@@ -120,14 +129,18 @@ async function addDeviceColumn(report: EvalModelReport, float: Engine, int8Graph
   const outTensors = int8Graph.outputs.map((o) => o.tensor);
   const acc = outTensors.map(() => new ErrorAccumulator());
   const agree = outTensors.map(() => 0);
+  let correct = 0;
   samples.forEach((s, k) => {
     const f = float.run(s, false).outputs;
     runs.outputs[k]!.forEach((v, j) => {
       const real = realOf(v, int8Graph, outTensors[j]!);
       acc[j]!.add(f[j]!, real);
       if (argmax(real) === argmax(f[j]!)) agree[j]!++;
+      if (j === 0 && labels && argmax(real) === labels[k]) correct++;
     });
   });
+  // Accuracy of output 0 against the labels, over the samples the device ran (the first ones).
+  if (report.accuracy && samples.length > 0) report.accuracy[id] = correct / samples.length;
   report.outputs.forEach((o, j) => {
     if (acc[j]) o.engines[id] = { ...acc[j]!.result(), top1Agreement: samples.length ? agree[j]! / samples.length : 0 };
   });

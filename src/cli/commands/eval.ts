@@ -19,7 +19,15 @@ function printReport(r: EvalModelReport): void {
   printLine(`eval ${safe(r.model)} on ${r.samples} samples from ${safe(r.data)}`);
   for (const c of r.columns) printLine(`  ${c.id}: ${safe(c.model)}${c.role === 'reference' ? ' (reference)' : ''}`);
   if (r.int8.source === 'quantized') printLine(`  int8 model quantized here: ${r.int8.samples} calibration samples from ${r.int8.calib}, calibrator ${r.int8.calibrator}`);
-  if (r.accuracy) printLine(`accuracy (top-1 vs labels): ${r.columns.map((c) => `${c.id} ${pct(r.accuracy![c.id]!)}`).join(', ')}`);
+  if (r.accuracy) {
+    const acc = r.columns.map((c) => {
+      const a = r.accuracy![c.id];
+      const n = r.device?.samples ?? 0;
+      const over = c.role === 'device' && n < r.samples ? ` (first ${n} sample${n === 1 ? '' : 's'})` : '';
+      return `${c.id} ${a === undefined ? 'n/a' : pct(a)}${over}`;
+    });
+    printLine(`accuracy (top-1 vs labels): ${acc.join(', ')}`);
+  }
   printLine();
   const outColumns = r.columns.filter((c) => c.role !== 'reference');
   const outRows = r.outputs.flatMap((o) =>
