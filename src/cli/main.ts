@@ -10,6 +10,17 @@ import { printError, safe } from './output.ts';
 
 export async function main(argv: string[]): Promise<number> {
   exitQuietlyOnClosedPipe();
+  const program = await createProgram(argv);
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.OK;
+  } catch (e) {
+    return reportError(e, argv.includes('--json'));
+  }
+}
+
+/** The commander program with the commands `argv` needs registered (all of them for help). */
+export async function createProgram(argv: string[]): Promise<Command> {
   const program = new Command();
   program
     .name('tinyml')
@@ -20,13 +31,7 @@ export async function main(argv: string[]): Promise<number> {
     // on one line (its "(Did you mean --json?)" hint is the fix).
     .configureOutput({ writeErr: (s) => process.stderr.write(s), outputError: (s, write) => write(`tinyml: ${safe(oneLine(s))}\n`) });
   for (const entry of commandsFor(argv)) (await entry.load()).register(program);
-
-  try {
-    await program.parseAsync(argv);
-    return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.OK;
-  } catch (e) {
-    return reportError(e, argv.includes('--json'));
-  }
+  return program;
 }
 
 /**
