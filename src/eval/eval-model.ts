@@ -3,7 +3,8 @@
  * the fly from calibration data), the evaluation samples and labels; then evaluates.
  */
 import { UsageError } from '../errors.ts';
-import { loadModel, readModelBytes } from '../formats/load.ts';
+import { loadModel } from '../formats/load.ts';
+import { loadModelFile, type LoadedModel } from '../load/model.ts';
 import type { Graph } from '../ir/graph.ts';
 import { int8Runner } from '../quantize/engines.ts';
 import { emulatedBoard } from '../run/run.ts';
@@ -70,9 +71,11 @@ export async function evalModel(model: string, opts: EvalModelOptions): Promise<
     if (labels.length > data.samples.length) labels = labels.slice(0, data.samples.length);
   }
   let int8Graph;
+  let int8File: LoadedModel | undefined;
   let int8: EvalModelReport['int8'];
   if (opts.quantized) {
-    int8Graph = loadModel(opts.quantized);
+    int8File = loadModelFile(opts.quantized);
+    int8Graph = int8File.graph;
     if (!quantizedActivation(int8Graph)) {
       throw new UsageError(`--quantized ${opts.quantized} is a float model: pass the int8 model (from tinyml convert) or use --calib to quantize here`);
     }
@@ -99,7 +102,7 @@ export async function evalModel(model: string, opts: EvalModelOptions): Promise<
     }),
   };
   if (opts.device !== undefined) {
-    const modelBytes = opts.quantized ? readModelBytes(opts.quantized) : undefined;
+    const modelBytes = int8File?.bytes;
     await addDeviceColumn(report, engines[0]!, int8Graph, int8Name, data.samples.slice(0, opts.deviceSamples ?? DEFAULT_DEVICE_SAMPLES), opts.device, modelBytes, labels);
   }
   return report;

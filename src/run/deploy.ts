@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, extname, join } from 'node:path';
 import { FileError, UsageError } from '../errors.ts';
-import { loadModel } from '../formats/load.ts';
+import { loadModelFile } from '../load/model.ts';
 import { ensureWritableDir, isQuantizedGraph } from '../build/firmware.ts';
 import { convertModel, DEFAULT_QUANTIZE_OPTIONS, type ConvertSummary } from '../quantize/convert.ts';
 import { emulatedBoard, runOnEmulator, type RunOptions, type RunResult } from './run.ts';
@@ -28,20 +28,22 @@ export interface DeployResult {
 
 export async function deploy(opts: DeployOptions): Promise<DeployResult> {
   emulatedBoard(opts.board, { emulator: opts.emulator, renodePath: opts.renodePath }); // a board without an emulator fails before any work
-  const graph = loadModel(opts.model);
+  // Read once: an int8 model goes to the build as loaded; a float one to the converter.
+  const model = loadModelFile(opts.model);
+  const float = !isQuantizedGraph(model.graph);
+  if (float && !opts.calib) {
+    throw new UsageError(`${basename(opts.model)} is a float model: pass --calib <data> (representative inputs) so deploy can quantize it to int8 first`);
+  }
   let int8Model = opts.model;
   let converted: ConvertSummary | null = null;
   const temporary = opts.outDir === undefined ? mkdtempSync(join(tmpdir(), `tinyml-deploy-${basename(opts.model).replace(/\W+/g, '_')}-`)) : undefined;
   const outDir = opts.outDir ?? temporary!;
-  if (!isQuantizedGraph(graph)) {
-    if (!opts.calib) {
-      throw new UsageError(`${basename(opts.model)} is a float model: pass --calib <data> (representative inputs) so deploy can quantize it to int8 first`);
-    }
+  if (float) {
     ensureWritableDir(outDir);
     int8Model = join(outDir, `${basename(opts.model, extname(opts.model))}_int8.tflite`);
-    converted = convertModel(opts.model, opts.calib, { ...DEFAULT_QUANTIZE_OPTIONS, output: int8Model });
+    converted = convertModel(opts.model, opts.calib!, { ...DEFAULT_QUANTIZE_OPTIONS, output: int8Model });
   }
-  const run = await runOnEmulator({ ...opts, model: int8Model, outDir: join(outDir, 'firmware') });
+  const run = await runOnEmulator({ ...opts, model: int8Model, loaded: float ? undefined : model, outDir: join(outDir, 'firmware') });
   // A temporary folder goes after a successful run (a failure above leaves it for inspection).
   if (temporary !== undefined && !opts.keep) {
     rmSync(temporary, { recursive: true, force: true });

@@ -21,7 +21,8 @@ import { emulatorFor, type Emulator, type EmulatorChoice, type EmulatorId } from
 import { ReportCollector, describeDeviceError, summarizeCosts, type CostSummary, type DeviceReport } from '../report/device-report.ts';
 import { JsonlLog } from '../report/jsonl.ts';
 import type { DecodedItem, DecoderStats } from '../device/protocol.ts';
-import { loadModel, readModelBytes } from '../formats/load.ts';
+import { readModelBytes } from '../formats/load.ts';
+import { loadModelFile, type LoadedModel } from '../load/model.ts';
 import type { Graph } from '../ir/graph.ts';
 import { opMacs } from '../inspect/metrics.ts';
 import { buildFirmware, DEFAULT_OPT, type FirmwareBuild, type KernelSet, type OptLevel } from '../build/firmware.ts';
@@ -60,6 +61,8 @@ export interface RunOptions {
   outDir?: string;
   /** Keep the temporary build folder (its path is in the result's build.outDir). */
   keep?: boolean;
+  /** The model file already loaded by the caller (so it is not read again). */
+  loaded?: LoadedModel;
   /** Every decoded record is appended here as it arrives. */
   jsonl?: string;
   timeoutMs?: number;
@@ -173,10 +176,12 @@ export async function runOnEmulator(opts: RunOptions): Promise<RunResult> {
   let graph: Graph | null = null;
   let build: FirmwareBuild | null = null;
   let temporary: string | undefined;
-  if (opts.model) {
-    graph = loadModel(opts.model);
+  // The model file is read once: its graph, bytes and hash go to the build and the checks.
+  const loaded = opts.loaded ?? (opts.model ? loadModelFile(opts.model) : null);
+  if (loaded) {
+    graph = loaded.graph;
     macs = graph.ops.reduce((n, op) => n + opMacs(graph!, op), 0);
-    expectedModelHash = modelHashOf(opts.model);
+    expectedModelHash = loaded.hash;
   }
   if (opts.elf) {
     if (!existsSync(opts.elf)) throw new FileError(`firmware ${opts.elf} not found: check the path or build it with tinyml build`);
@@ -187,6 +192,8 @@ export async function runOnEmulator(opts: RunOptions): Promise<RunResult> {
     const outDir = opts.outDir ?? (temporary = mkdtempSync(join(tmpdir(), `tinyml-run-${basename(opts.model!).replace(/\W+/g, '_')}-`)));
     build = buildFirmware({
       modelPath: opts.model,
+      graph: loaded!.graph,
+      modelBytes: loaded!.bytes,
       board: opts.board,
       outDir,
       inputs: opts.inputs ? bakedInputs(graph!, opts.inputs) : undefined,
