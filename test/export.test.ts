@@ -18,6 +18,7 @@ import { parse as parseYaml } from 'yaml';
 import { unzipSync } from 'fflate';
 import { Ajv } from 'ajv';
 import { EXPORT_FORMATS, exportModel, type ExportResult } from '../src/export/export.ts';
+import { encodeNpy } from '../src/data/npy.ts';
 import { GOLDEN_IDS, goldenModel } from './helpers/native-models.ts';
 import { PROJECT_ROOT, sharedPath } from './helpers/shared.ts';
 import { runCli } from './helpers/cli.ts';
@@ -338,9 +339,18 @@ describe('tinyml export on the command line', () => {
     expect(existsSync(join(WORK, 'bad'))).toBe(false);
   });
 
-  it('a float model needs --calib (exit 2)', () => {
-    const r = runCli(['export', sharedPath('models/tflm-hello-world/hello_world_float.tflite'), '--out', join(WORK, 'float')]);
+  it('a float model needs --calib (exit 2); with it, the model is quantized on the way and the example checks the int8 model', async () => {
+    const float = sharedPath('models/tflm-hello-world/hello_world_float.tflite');
+    const r = runCli(['export', float, '--out', join(WORK, 'float')]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/float model.*--calib/);
+    const calib = join(WORK, 'calib.npy');
+    writeFileSync(calib, encodeNpy({ dtype: 'float32', shape: [64, 1], data: Float32Array.from({ length: 64 }, (_, i) => (i / 63) * 2 * Math.PI) }));
+    const q = runCli(['export', float, '--calib', calib, '--out', join(WORK, 'float'), '--json']);
+    expect(q.code, q.stderr).toBe(0);
+    expect((JSON.parse(q.stdout) as { quantizedWithCalib: boolean }).quantizedWithCalib).toBe(true);
+    const lib = join(WORK, 'float');
+    await run('gcc', [...CFLAGS, '-Iinclude', '-Isrc', ...sources(lib, 'src'), ...sources(lib, 'example'), '-o', join(lib, 'app')], { cwd: lib });
+    expect((await run(join(lib, 'app'))).stdout).toContain('ok: every output equals the int8 reference');
   });
 });
