@@ -88,17 +88,20 @@ install_npm_packages() {
   fi
 }
 
+# The compiled JavaScript bin/tinyml.js runs (npm's `prepare` builds it on install; this covers
+# a checkout whose node_modules were already there, or dist/ older than src/).
+build_dist() {
+  echo "setup: compiling dist/"
+  node scripts/build-dist.js >/dev/null
+}
+
 main() {
   cd "$(dirname "${BASH_SOURCE[0]}")/.."
   install_debian_packages
   install_npm_packages
+  build_dist
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   main "$@"
 fi
-
-# The compiled JavaScript bin/tinyml.js runs (npm's `prepare` builds it on install; this covers
-# a checkout whose node_modules were already there).
-echo "setup: compiling dist/"
-node scripts/build-dist.js >/dev/null

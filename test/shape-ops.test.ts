@@ -26,7 +26,7 @@ import { runInt8 } from '../src/reference/int8/index.ts';
 import type { TensorValue, TypedArray } from '../src/reference/tensor-value.ts';
 import { GOLDEN_OP_IDS, goldenOp } from './helpers/golden-ops.ts';
 
-process.env['TINYML_CACHE_DIR'] = mkdtempSync(join(tmpdir(), 'tinyml-shape-ops-cache-'));
+process.env['TINYML_CACHE'] = mkdtempSync(join(tmpdir(), 'tinyml-shape-ops-cache-'));
 
 /** A graph built op by op; constants are int32 unless given another dtype. */
 class Builder {

@@ -41,7 +41,7 @@ describe('package.json', () => {
 
   it('dist/ is built on install (prepare), by scripts/setup.sh, and by the binary when src/ is newer', () => {
     expect(pkg.scripts['prepare']).toBe('node scripts/build-dist.js');
-    expect(readFileSync(resolve(PROJECT_ROOT, 'scripts/setup.sh'), 'utf8')).toMatch(/^node scripts\/build-dist\.js/m);
+    expect(readFileSync(resolve(PROJECT_ROOT, 'scripts/setup.sh'), 'utf8')).toMatch(/^main\(\) \{\n(?:.*\n)*?\s+build_dist\n\}/m);
     expect(readFileSync(resolve(PROJECT_ROOT, 'bin/tinyml.js'), 'utf8')).toMatch(/distIsStale\(\)[\s\S]*buildDist\(\)/);
   });
 });
