@@ -56,7 +56,7 @@ export function register(program: Command): void {
             printJson({ model: r.model, board: r.board, outDir: r.outDir, generatedOnly: true, modelHash: r.modelHash, buildId: r.buildId, optimize: r.optimize, kernels: r.kernels, quantizedWithCalib: r.quantized, files: r.files, warnings: r.warnings });
             return;
           }
-          printLine(`generated the firmware sources for ${r.board} in ${r.outDir} (model ${r.modelHash}, build ${r.buildId}, -O${r.optimize}, ${r.kernels} kernels); nothing compiled`);
+          printLine(`generated the firmware sources for ${r.board} in ${safe(r.outDir)} (model ${r.modelHash}, build ${r.buildId}, -O${r.optimize}, ${r.kernels} kernels); nothing compiled`);
           printLine(`build them with \`make\` in that folder (arm-none-eabi-gcc and newlib): firmware.elf, firmware.bin, firmware.hex`);
           return;
         }

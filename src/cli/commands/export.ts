@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { EXPORT_FORMATS, exportModel } from '../../export/export.ts';
-import { printJson, printLine, warn } from '../output.ts';
+import { printJson, printLine, safe, warn } from '../output.ts';
 
 const NEXT_STEP: Record<string, (name: string, dir: string) => string> = {
   c: (_, dir) => `add ${dir}/src/*.c to your build and ${dir}/include to the include path`,
@@ -59,11 +59,11 @@ export function register(program: Command): void {
         });
         return;
       }
-      printLine(`exported ${model} as the ${m.format} library ${m.name} in ${r.libraryDir} (model ${m.modelHash})`);
+      printLine(`exported ${safe(model)} as the ${m.format} library ${m.name} in ${safe(r.libraryDir)} (model ${m.modelHash})`);
       printLine(`  header     ${m.header}: tml_model_init(), tml_model_input(i), tml_model_invoke(), tml_model_output(j)`);
       printLine(`  arena      ${m.arenaBytes} bytes (static, .bss); weights ${m.weightBytes} bytes (flash)`);
       printLine(`  kernels    ${m.kernels.join(' ') || 'none'} (${m.ops.length} ops)`);
-      if (r.zip) printLine(`  zip        ${r.zip}`);
-      printLine(`  next       ${NEXT_STEP[m.format]!(m.name, r.outDir)}`);
+      if (r.zip) printLine(`  zip        ${safe(r.zip)}`);
+      printLine(`  next       ${NEXT_STEP[m.format]!(m.name, safe(r.outDir))}`);
     });
 }
