@@ -89,7 +89,7 @@ export function register(program: Command): void {
     .description('show a model\'s ops, shapes, quantization, MACs, weight bytes and activation memory; --board checks the fit')
     .argument('<model>', '.tflite or .onnx model file')
     .option('--json', 'print the report as JSON')
-    .option('--board <id>', 'check the model against this board\'s flash and RAM (see `tinyml boards`)')
+    .option('-b, --board <id>', 'check the model against this board\'s flash and RAM (see `tinyml boards`)')
     .action((model: string, opts: { json?: boolean; board?: string }) => {
       const report = inspectModel(model, { boardId: opts.board });
       if (opts.json) printJson(report);
