@@ -1,3 +1,4 @@
+import { boardsJson } from '../src/cli/commands/boards.ts';
 import { describe, it, expect } from 'vitest';
 import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
@@ -110,10 +111,15 @@ describe('board registry', () => {
 });
 
 describe('tinyml boards (real binary)', () => {
-  it('--json prints every manifest, the same as the registry loads', () => {
+  it('--json prints every manifest, the same as the registry loads, with camelCase keys like every command', () => {
     const r = runCli(['boards', '--json']);
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)).toEqual(loadBoards());
+    const j = JSON.parse(r.stdout) as Record<string, unknown>[];
+    expect(j).toEqual(boardsJson(loadBoards()));
+    const nano = j.find((b) => b['id'] === 'nano33ble')!;
+    expect(nano['fCpu']).toBe(64_000_000);
+    expect((nano['upload'] as Record<string, unknown>)['use1200bpsTouch']).toBe(true);
+    expect(r.stdout).not.toMatch(/"[a-z]+_[a-z0-9_]+":/);
   });
 
   it('prints a table with one row per board', () => {

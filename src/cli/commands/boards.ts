@@ -13,15 +13,25 @@ function emulator(b: Board): string {
   return '-';
 }
 
+/**
+ * The manifests with camelCase keys, like every command's JSON (`f_cpu` -> `fCpu`,
+ * `use_1200bps_touch` -> `use1200bpsTouch`); the files in boards/ keep PlatformIO's snake_case.
+ */
+export function boardsJson(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(boardsJson);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase()), boardsJson(v)]));
+}
+
 export function register(program: Command): void {
   program
     .command('boards')
     .description('list the supported boards: CPU, clock, flash/RAM, FQBN, USB ids, emulator')
-    .option('--json', 'print the full manifests as JSON')
+    .option('--json', 'print the full manifests as JSON (camelCase keys)')
     .action((opts: { json?: boolean }) => {
       const boards = loadBoards();
       if (opts.json) {
-        printJson(boards);
+        printJson(boardsJson(boards));
         return;
       }
       const rows = boards.map((b) => [
