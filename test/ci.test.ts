@@ -127,7 +127,7 @@ describe('tinyml ci init: workflows valid for GitHub and GitLab, their commands 
     const configPath = join(dir, 'tinyml.ci.json');
     const config = readCiConfig(configPath);
     expect(Object.keys(config.budgets).sort()).toEqual(['models/kws.tflite@nano33ble', 'models/kws.tflite@stm32f4-discovery', 'models/micro_speech.tflite@nano33ble', 'models/micro_speech.tflite@stm32f4-discovery']);
-    config.budgets['models/kws.tflite@nano33ble']!.max_instructions = 1000;
+    config.budgets['models/kws.tflite@nano33ble']!.maxInstructions = 1000;
     writeFileSync(configPath, JSON.stringify(config, null, 2));
 
     const over = await execute(step.run, dir, envFor('models/kws.tflite', 'nano33ble'));
@@ -176,16 +176,16 @@ describe('tinyml ci init: workflows valid for GitHub and GitLab, their commands 
 
 describe('tinyml.ci.json', () => {
   it('merges budgets from "*", board, model and model@board, the most specific last', () => {
-    const c = validateCiConfig({ models: ['m.tflite'], boards: ['b'], budgets: { '*': { max_stack: 9, max_arena: 1 }, b: { max_arena: 2 }, 'm.tflite': { max_flash: 3 }, 'm.tflite@b': { max_arena: 4 } } }, 'x.json');
+    const c = validateCiConfig({ models: ['m.tflite'], boards: ['b'], budgets: { '*': { maxStack: 9, maxArena: 1 }, b: { maxArena: 2 }, 'm.tflite': { maxFlash: 3 }, 'm.tflite@b': { maxArena: 4 } } }, 'x.json');
     expect(budgetsFor(c, 'm.tflite', 'b')).toEqual({ maxInstructions: undefined, maxArena: 4, maxFlash: 3, maxStack: 9 });
     expect(budgetsFor(c, 'other.tflite', 'c')).toEqual({ maxInstructions: undefined, maxArena: 1, maxFlash: undefined, maxStack: 9 });
   });
 
   it('a bad budget is a usage error naming the key; package.json works through its "tinyml" key', () => {
-    expect(() => validateCiConfig({ models: ['m'], boards: ['b'], budgets: { '*': { max_ram: 3 } } }, 'x.json')).toThrow(/budgets."\*".max_ram is not a budget/);
-    expect(() => validateCiConfig({ models: ['m'], boards: ['b'], budgets: { '*': { max_arena: -3 } } }, 'x.json')).toThrow(/must be a positive integer/);
+    expect(() => validateCiConfig({ models: ['m'], boards: ['b'], budgets: { '*': { maxRam: 3 } } }, 'x.json')).toThrow(/budgets."\*".maxRam is not a budget/);
+    expect(() => validateCiConfig({ models: ['m'], boards: ['b'], budgets: { '*': { maxArena: -3 } } }, 'x.json')).toThrow(/must be a positive integer/);
     const pkg = join(root, 'package.json');
-    writeFileSync(pkg, JSON.stringify({ name: 'x', tinyml: { models: ['m'], boards: ['b'], budgets: { b: { max_flash: 7 } } } }));
+    writeFileSync(pkg, JSON.stringify({ name: 'x', tinyml: { models: ['m'], boards: ['b'], budgets: { b: { maxFlash: 7 } } } }));
     expect(budgetsFor(readCiConfig(pkg), 'm', 'b').maxFlash).toBe(7);
   });
 });

@@ -8,10 +8,10 @@
  *     "models": ["models/kws.tflite"],
  *     "boards": ["nano33ble", "stm32f4-discovery"],
  *     "budgets": {
- *       "*":                          { "max_stack": 4096 },
+ *       "*":                          { "maxStack": 4096 },
  *       "nano33ble":                  { ... },          every model on this board
  *       "models/kws.tflite":          { ... },          this model on every board
- *       "models/kws.tflite@nano33ble": { "max_instructions": 19000000, "max_arena": 17600, "max_flash": 50000 }
+ *       "models/kws.tflite@nano33ble": { "maxInstructions": 19000000, "maxArena": 17600, "maxFlash": 50000 }
  *     }
  *   }
  *
@@ -24,7 +24,7 @@ import { FileError, UsageError } from '../errors.ts';
 import type { Budgets } from '../run/run.ts';
 
 export const CI_CONFIG_FILE = 'tinyml.ci.json';
-export const BUDGET_KEYS = ['max_instructions', 'max_arena', 'max_flash', 'max_stack'] as const;
+export const BUDGET_KEYS = ['maxInstructions', 'maxArena', 'maxFlash', 'maxStack'] as const;
 export type BudgetKey = (typeof BUDGET_KEYS)[number];
 export type BudgetSet = Partial<Record<BudgetKey, number>>;
 
@@ -55,7 +55,7 @@ export function validateCiConfig(raw: unknown, file: string): CiConfig {
   if (budgetsRaw === null || typeof budgetsRaw !== 'object' || Array.isArray(budgetsRaw)) throw bad(file, '"budgets" must be an object of budget sets');
   const budgets: Record<string, BudgetSet> = {};
   for (const [key, set] of Object.entries(budgetsRaw as Record<string, unknown>)) {
-    if (set === null || typeof set !== 'object' || Array.isArray(set)) throw bad(file, `budgets."${key}" must be an object such as { "max_arena": 20000 }`);
+    if (set === null || typeof set !== 'object' || Array.isArray(set)) throw bad(file, `budgets."${key}" must be an object such as { "maxArena": 20000 }`);
     const out: BudgetSet = {};
     for (const [name, value] of Object.entries(set as Record<string, unknown>)) {
       if (!(BUDGET_KEYS as readonly string[]).includes(name)) throw bad(file, `budgets."${key}".${name} is not a budget (use ${BUDGET_KEYS.join(', ')})`);
@@ -94,9 +94,9 @@ export function budgetsFor(config: CiConfig, model: string, board: string): Budg
   const merged: BudgetSet = {};
   for (const key of ['*', board, model, `${model}@${board}`]) Object.assign(merged, config.budgets[key] ?? {});
   return {
-    maxInstructions: merged.max_instructions,
-    maxArena: merged.max_arena,
-    maxFlash: merged.max_flash,
-    maxStack: merged.max_stack,
+    maxInstructions: merged.maxInstructions,
+    maxArena: merged.maxArena,
+    maxFlash: merged.maxFlash,
+    maxStack: merged.maxStack,
   };
 }

@@ -9,7 +9,7 @@
  * JSONL record log (plus the firmware) as artifacts. A failed run is annotated (GitHub: an
  * `::error` line with tinyml's one-line error; GitLab: the JUnit report in the merge request).
  *
- * Budgets are measured at init: every pair is built once (no emulation) and max_flash / max_arena
+ * Budgets are measured at init: every pair is built once (no emulation) and maxFlash / maxArena
  * get 10 % headroom over what the build uses; `--max-instructions` and `--max-stack` apply to every
  * pair. Edit tinyml.ci.json to tighten them per model and board.
  */
@@ -156,8 +156,8 @@ export function ciInit(opts: CiInitOptions): CiInitResult {
 
   const budgets: Record<string, BudgetSet> = {};
   const shared: BudgetSet = {};
-  if (opts.maxInstructions !== undefined) shared.max_instructions = opts.maxInstructions;
-  if (opts.maxStack !== undefined) shared.max_stack = opts.maxStack;
+  if (opts.maxInstructions !== undefined) shared.maxInstructions = opts.maxInstructions;
+  if (opts.maxStack !== undefined) shared.maxStack = opts.maxStack;
   if (Object.keys(shared).length > 0) budgets['*'] = shared;
   const scratch = mkdtempSync(join(tmpdir(), 'tinyml-ci-init-'));
   try {
@@ -165,8 +165,8 @@ export function ciInit(opts: CiInitOptions): CiInitResult {
       for (const board of boards) {
         const fw = buildFirmware({ modelPath: join(dir, model), board: board.id, outDir: join(scratch, `${board.id}`), optimize: '2', runs: 1 });
         budgets[`${model}@${board.id}`] = {
-          max_flash: Math.ceil(fw.sizes.flashUsed * BUDGET_HEADROOM),
-          max_arena: Math.ceil(fw.arenaBytes * BUDGET_HEADROOM),
+          maxFlash: Math.ceil(fw.sizes.flashUsed * BUDGET_HEADROOM),
+          maxArena: Math.ceil(fw.arenaBytes * BUDGET_HEADROOM),
         };
       }
     }
