@@ -18,6 +18,7 @@ import type { LoweredModel } from '../codegen/native/lower.ts';
 import { compilerMemoryLimit, INSTALL_HINT, requireTool, runTool, whichTool } from '../toolchain/tools.ts';
 import { kernelSourcesFor } from '../export/kernel-sources.ts';
 import { compileCached } from './object-cache.ts';
+import { progress } from '../progress.ts';
 import { elfSections, mapSectionBytes } from '../toolchain/size.ts';
 import { cacheDir, KERNEL_INCLUDE_DIR, KERNELS_DIR, PLATFORM_DIR, RUNTIME_DIR } from './paths.ts';
 
@@ -382,6 +383,8 @@ export function buildFirmware(opts: BuildFirmwareOptions): FirmwareBuild | Gener
   ensureWritableDir(outDir);
   const files: string[] = [];
   for (const [name, text] of Object.entries(gen.files)) files.push(writeOut(join(outDir, name), text));
+  const stage = `building firmware for ${board.id}`;
+  progress({ stage, done: 1, total: 4 });
 
   const defines = [`-DTML_KERNEL_SET="${kernels}"`, `-DTML_RUNS=${opts.runs ?? 1}`];
   if (opts.profile) defines.push('-DTML_PROFILE');
@@ -433,6 +436,7 @@ export function buildFirmware(opts: BuildFirmwareOptions): FirmwareBuild | Gener
     what: `compiling the runtime for ${board.id} (arm-none-eabi-gcc)`,
   });
   const objectOf = new Map([...sources.kernels.map((f, i) => [f, kernelObjects.objects[i]!] as const), ...shared.map((f, i) => [f, runtimeObjects.objects[i]!] as const)]);
+  progress({ stage, done: 2, total: 4 });
   const elfPath = join(outDir, 'firmware.elf');
   const command = [
     gcc,
@@ -457,6 +461,7 @@ export function buildFirmware(opts: BuildFirmwareOptions): FirmwareBuild | Gener
   ];
   runTool(command[0]!, command.slice(1), { what: `compiling the firmware for ${board.id} (arm-none-eabi-gcc)`, memoryLimitBytes: compilerMemoryLimit() });
   files.push(elfPath);
+  progress({ stage, done: 3, total: 4 });
   // The flash image for uploaders that take raw bytes (bossac on the Nano 33 BLE, st-flash),
   // starting at the linker script's flash origin (0x10000 behind the Nano 33 BLE's bootloader),
   // and the same as Intel HEX with its addresses (J-Link, pyOCD, STM32CubeProgrammer, nrfjprog).
@@ -466,6 +471,7 @@ export function buildFirmware(opts: BuildFirmwareOptions): FirmwareBuild | Gener
   const hexPath = join(outDir, 'firmware.hex');
   runTool(objcopy, ['-O', 'ihex', elfPath, hexPath], { what: `writing firmware.hex for ${board.id} (arm-none-eabi-objcopy)` });
   files.push(binPath, hexPath);
+  progress({ stage, done: 4, total: 4 });
 
   const sections = elfSections(elfPath).sections;
   const rodata = mapSectionBytes(readFileSync(join(outDir, 'firmware.map'), 'utf8'), '.rodata');

@@ -7,15 +7,27 @@ import { Command, CommanderError } from 'commander';
 import { ExitCode, TinymlError } from '../errors.ts';
 import { commands, type CommandEntry } from './commands/index.ts';
 import { printError, safe } from './output.ts';
+import { createProgress } from './progress.ts';
+import { setProgressSink } from '../progress.ts';
 
 export async function main(argv: string[]): Promise<number> {
   exitQuietlyOnClosedPipe();
   const program = await createProgram(argv);
+  // Progress bars for the long steps, on a terminal only (never with --json or in a pipe).
+  const bar = createProgress({ json: argv.includes('--json') });
+  setProgressSink((p) => {
+    bar.update(p);
+    if (p.done >= p.total) bar.stop();
+  });
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.OK;
   } catch (e) {
+    bar.stop();
     return reportError(e, argv.includes('--json'));
+  } finally {
+    bar.stop();
+    setProgressSink(null);
   }
 }
 

@@ -17,6 +17,7 @@ import type { Graph } from '../ir/graph.ts';
 import type { TensorValue } from '../reference/tensor-value.ts';
 import { bytesOfTyped, isNpyDType, typedFromBytes } from '../data/npy.ts';
 import { buildFirmware, DEFAULT_OPT, type KernelSet } from '../build/firmware.ts';
+import { progress } from '../progress.ts';
 import { ReportCollector, describeDeviceError } from '../report/device-report.ts';
 import { emulatedBoard } from '../run/run.ts';
 import { symbolBytes } from './elf-symbols.ts';
@@ -121,6 +122,7 @@ export async function runSamplesOnEmulator(graph: Graph, samples: TensorValue[][
       const collector = new ReportCollector();
       const run = await emulator.run({ elfPath: patched, onItem: (item) => collector.add(item) });
       emulatorMs += run.wallMs;
+      progress({ stage: `running the samples on ${board} (${emulatorName})`, done: k + 1, total: samples.length });
       const rep = collector.report;
       const where = `on ${board} (sample ${k})`;
       if (rep.errors[0]) throw new DeviceFaultError(`the emulated firmware reported ${describeDeviceError(rep.errors[0])} ${where}`);

@@ -5,6 +5,7 @@
 import { UsageError } from '../errors.ts';
 import { loadModel } from '../formats/load.ts';
 import { loadModelFile, type LoadedModel } from '../load/model.ts';
+import { progress } from '../progress.ts';
 import type { Graph } from '../ir/graph.ts';
 import { int8Runner } from '../quantize/engines.ts';
 import { emulatedBoard } from '../run/run.ts';
@@ -99,6 +100,7 @@ export async function evalModel(model: string, opts: EvalModelOptions): Promise<
       snrThresholdDb: opts.snrThresholdDb ?? DEFAULT_EVAL_OPTIONS.snrThresholdDb,
       layerSamples: opts.layerSamples ?? DEFAULT_EVAL_OPTIONS.layerSamples,
       labels,
+      onSample: (done, total) => progress({ stage: 'evaluating float vs int8', done, total }),
     }),
   };
   if (opts.device !== undefined) {

@@ -21,6 +21,8 @@ export interface EvalOptions {
   /** Per-layer statistics use the first N samples (outputs always use all). */
   layerSamples: number;
   labels?: number[];
+  /** Called after each sample (progress). */
+  onSample?: (done: number, total: number) => void;
 }
 
 export const DEFAULT_EVAL_OPTIONS: EvalOptions = { snrThresholdDb: 20, layerSamples: 200 };
@@ -147,6 +149,7 @@ export function evaluate(engines: Engine[], data: SampleSet, opts: EvalOptions =
         });
       }
     });
+    opts.onSample?.(k + 1, data.samples.length);
   });
 
   const n = data.samples.length;

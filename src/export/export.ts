@@ -32,6 +32,7 @@ import { KERNEL_INCLUDE_DIR, PROJECT_ROOT, TEMPLATES_DIR } from '../build/paths.
 import { loadInt8Model, type LoadedModel } from '../load/model.ts';
 import { bakedInputs } from '../run/run.ts';
 import { kernelSourcesFor } from './kernel-sources.ts';
+import { progress } from '../progress.ts';
 
 export const EXPORT_FORMATS = ['c', 'cmake', 'arduino', 'platformio', 'zephyr'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -171,7 +172,10 @@ function exampleData(graph: Graph, given: Uint8Array[] | undefined): { inputs: U
     if (!isNpyDType(t.dtype)) throw new UsageError(`input ${k} ('${t.name}') is ${t.dtype}: the example cannot feed it; pass --no-example`);
     return { dtype: t.dtype, shape: [...t.shape], data: typedFromBytes(t.dtype, bytes) };
   });
+  const stage = "computing the example's outputs (int8 reference)";
+  progress({ stage, done: 0, total: 1 });
   const result = runInt8(graph, values);
+  progress({ stage, done: 1, total: 1 });
   return { inputs, outputs: result.outputs.map((o) => bytesOfTyped(o.data)) };
 }
 

@@ -23,6 +23,7 @@ import { JsonlLog } from '../report/jsonl.ts';
 import type { DecodedItem, DecoderStats } from '../device/protocol.ts';
 import { readModelBytes } from '../formats/load.ts';
 import { loadModelFile, type LoadedModel } from '../load/model.ts';
+import { progress } from '../progress.ts';
 import type { Graph } from '../ir/graph.ts';
 import { opMacs } from '../inspect/metrics.ts';
 import { buildFirmware, DEFAULT_OPT, type FirmwareBuild, type KernelSet, type OptLevel } from '../build/firmware.ts';
@@ -208,6 +209,10 @@ export async function runOnEmulator(opts: RunOptions): Promise<RunResult> {
 
   const log = opts.jsonl ? new JsonlLog(opts.jsonl) : null;
   const collector = new ReportCollector();
+  // Progress: inference records as they arrive, out of the runs the firmware was built for.
+  const stage = `running on ${opts.board} (${emulator.id})`;
+  const expectedRuns = build ? (opts.runs ?? DEFAULT_RUNS) : null;
+  let inferences = 0;
   let emulated;
   try {
     emulated = await emulator.run({
@@ -216,6 +221,7 @@ export async function runOnEmulator(opts: RunOptions): Promise<RunResult> {
       onItem: (item) => {
         log?.write(item);
         collector.add(item);
+        if (expectedRuns !== null && item.kind === 'record' && item.record.type === 'inference') progress({ stage, done: Math.min(++inferences, expectedRuns), total: expectedRuns });
         opts.onItem?.(item);
       },
     });
