@@ -20,7 +20,7 @@ import { kernelSourcesFor } from '../export/kernel-sources.ts';
 import { compileCached } from './object-cache.ts';
 import { progress } from '../progress.ts';
 import { elfSections, mapSectionBytes } from '../toolchain/size.ts';
-import { cacheDir, KERNEL_INCLUDE_DIR, KERNELS_DIR, PLATFORM_DIR, RUNTIME_DIR } from './paths.ts';
+import { KERNEL_INCLUDE_DIR, KERNELS_DIR, PLATFORM_DIR, RUNTIME_DIR } from './paths.ts';
 
 import type { KernelSet } from '../codegen/native/dsp.ts';
 
