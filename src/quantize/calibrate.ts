@@ -8,8 +8,15 @@
  *               tensor saw: ignores a few outliers that would otherwise stretch the scale.
  *   mse         the clipping range (a fraction of [min, max], searched on a grid) that
  *               minimises the int8 quantization error over the observed value histogram.
- * percentile and mse need a second pass over the samples to fill 2048-bin histograms over
- * each tensor's [min, max].
+ *   entropy     the clipping threshold whose 128-level quantized distribution of |x| has the
+ *               smallest KL divergence from the observed one (TensorRT's entropy calibration,
+ *               also TFLite's legacy calibrator), applied to both sides of [min, max].
+ * percentile, mse and entropy need a second pass over the samples to fill 2048-bin histograms
+ * over each tensor's [min, max].
+ *
+ * The first pass also keeps, per tensor, a histogram of log2 |x| (range-free, so one pass is
+ * enough) and the count of values, from which the warnings of warnings.ts are drawn (outliers
+ * stretching a min-max range, constant tensors).
  */
 import type { Graph } from '../ir/graph.ts';
 import { isConstant } from '../ir/graph.ts';
@@ -19,7 +26,7 @@ import { runFloatGraph } from './engines.ts';
 import { asymmetricParams, clamp, INT8_MAX, INT8_MIN, roundHalfAway, type Range } from './params.ts';
 import type { SampleSet } from './calib-data.ts';
 
-export const CALIBRATORS = ['minmax', 'percentile', 'mse'] as const;
+export const CALIBRATORS = ['minmax', 'percentile', 'mse', 'entropy'] as const;
 export type Calibrator = (typeof CALIBRATORS)[number];
 
 export function parseCalibrator(s: string): Calibrator {
@@ -32,6 +39,23 @@ export interface CalibrationOptions {
   /** Upper percentile for `percentile` (the lower one is 100 - p). */
   percentile?: number;
   bins?: number;
+  /** Called after each sample of each pass (a progress bar in the CLI). */
+  onProgress?: (p: { stage: string; done: number; total: number }) => void;
+}
+
+/** log2 |x| buckets of the magnitude histogram: [2^(e-1), 2^e) for e in LOG2_MIN..LOG2_MAX. */
+const LOG2_MIN = -64;
+const LOG2_MAX = 64;
+
+/** What one float activation tensor saw over the whole calibration set. */
+export interface TensorStats {
+  min: number;
+  max: number;
+  /** Values seen (elements x samples), and how many were exactly 0. */
+  count: number;
+  zeros: number;
+  /** Counts of non-zero |x| per power-of-two bucket (index e - LOG2_MIN, x in [2^(e-1), 2^e)). */
+  log2: Float64Array;
 }
 
 export interface Calibration {
@@ -39,7 +63,24 @@ export interface Calibration {
   ranges: Map<number, Range>;
   /** The raw observed min/max, for the summary. */
   observed: Map<number, Range>;
+  /** Per-tensor statistics of the first pass (for warnings). */
+  stats: Map<number, TensorStats>;
   samples: number;
+}
+
+/**
+ * The magnitude below which a fraction `p` (e.g. 0.999) of a tensor's non-zero values lie, from
+ * the log2 histogram (the bucket's upper edge: an over-estimate by at most 2x).
+ */
+export function magnitudeQuantile(s: TensorStats, p: number): number {
+  const nonZero = s.count - s.zeros;
+  if (nonZero <= 0) return 0;
+  let acc = 0;
+  for (let b = 0; b < s.log2.length; b++) {
+    acc += s.log2[b]!;
+    if (acc >= p * nonZero) return 2 ** (b + LOG2_MIN);
+  }
+  return Math.max(Math.abs(s.min), Math.abs(s.max));
 }
 
 /** Float activation tensors: graph inputs and op outputs that are float32 and not constant. */
@@ -54,7 +95,13 @@ export function sampleInputs(set: SampleSet, k: number): TensorValue[] {
   return set.inputs.map((spec, i) => ({ dtype: 'float32', shape: [...spec.irShape], data: set.samples[k]![i]! }));
 }
 
-function forEachActivation(g: Graph, set: SampleSet, tensors: number[], visit: (tensor: number, data: Float32Array) => void): void {
+function forEachActivation(
+  g: Graph,
+  set: SampleSet,
+  tensors: number[],
+  visit: (tensor: number, data: Float32Array) => void,
+  progress?: (done: number, total: number) => void,
+): void {
   for (let k = 0; k < set.samples.length; k++) {
     const inputs = sampleInputs(set, k);
     const r = runFloatGraph(g, inputs, true);
@@ -64,22 +111,39 @@ function forEachActivation(g: Graph, set: SampleSet, tensors: number[], visit: (
       if (!v) continue;
       visit(t, v.data as Float32Array);
     }
+    progress?.(k + 1, set.samples.length);
   }
 }
 
 export function calibrate(g: Graph, set: SampleSet, opts: CalibrationOptions): Calibration {
   const tensors = activationTensors(g);
-  const observed = new Map<number, Range>();
-  forEachActivation(g, set, tensors, (t, data) => {
-    let { min, max } = observed.get(t) ?? { min: Infinity, max: -Infinity };
-    for (let i = 0; i < data.length; i++) {
-      const x = data[i]!;
-      if (x < min) min = x;
-      if (x > max) max = x;
-    }
-    observed.set(t, { min, max });
-  });
-  if (opts.calibrator === 'minmax') return { ranges: new Map(observed), observed, samples: set.samples.length };
+  const stats = new Map<number, TensorStats>();
+  const passes = opts.calibrator === 'minmax' ? 1 : 2;
+  const progress = (pass: number) => (done: number, total: number) =>
+    opts.onProgress?.({ stage: passes === 1 ? 'calibrating' : `calibrating (pass ${pass} of ${passes})`, done, total });
+  forEachActivation(
+    g,
+    set,
+    tensors,
+    (t, data) => {
+      let s = stats.get(t);
+      if (!s) stats.set(t, (s = { min: Infinity, max: -Infinity, count: 0, zeros: 0, log2: new Float64Array(LOG2_MAX - LOG2_MIN + 1) }));
+      for (let i = 0; i < data.length; i++) {
+        const x = data[i]!;
+        if (x < s.min) s.min = x;
+        if (x > s.max) s.max = x;
+        if (x === 0) s.zeros++;
+        else {
+          const e = Math.min(LOG2_MAX, Math.max(LOG2_MIN, Math.floor(Math.log2(Math.abs(x))) + 1));
+          s.log2[e - LOG2_MIN]! += 1;
+        }
+      }
+      s.count += data.length;
+    },
+    progress(1),
+  );
+  const observed = new Map<number, Range>([...stats].map(([t, s]) => [t, { min: s.min, max: s.max }]));
+  if (opts.calibrator === 'minmax') return { ranges: new Map(observed), observed, stats, samples: set.samples.length };
 
   const bins = opts.bins ?? 2048;
   const hists = new Map<number, Float64Array>();
@@ -93,15 +157,17 @@ export function calibrate(g: Graph, set: SampleSet, opts: CalibrationOptions): C
       return;
     }
     for (let i = 0; i < data.length; i++) h[Math.min(bins - 1, Math.floor((data[i]! - r.min) / width))]! += 1;
-  });
+  }, progress(2));
   const ranges = new Map<number, Range>();
   for (const t of tensors) {
     const r = observed.get(t);
     const h = hists.get(t);
     if (!r || !h) continue;
-    ranges.set(t, opts.calibrator === 'percentile' ? percentileRange(h, r, opts.percentile ?? 99.99) : mseRange(h, r));
+    const range =
+      opts.calibrator === 'percentile' ? percentileRange(h, r, opts.percentile ?? 99.99) : opts.calibrator === 'entropy' ? entropyRange(h, r) : mseRange(h, r);
+    ranges.set(t, range);
   }
-  return { ranges, observed, samples: set.samples.length };
+  return { ranges, observed, stats, samples: set.samples.length };
 }
 
 /** The (100-p)-th and p-th percentiles from a histogram over `r` (bin edges, conservative). */
@@ -150,4 +216,73 @@ export function mseRange(h: Float64Array, r: Range): Range {
     }
   }
   return best;
+}
+
+/**
+ * KL-divergence clipping (TensorRT's entropy calibrator): fold the [min, max] histogram into a
+ * histogram of |x| with the same bin width, then for every candidate threshold i (in bins, from
+ * 128 to all) compare P = the first i bins with everything beyond added to the last one, and
+ * Q = P merged into 128 levels and spread back over the non-empty bins; keep the threshold with
+ * the smallest KL(P || Q). The range is [min, max] clipped to +-threshold.
+ */
+export function entropyRange(h: Float64Array, r: Range, levels = 128): Range {
+  const width = (r.max - r.min) / h.length;
+  if (width <= 0) return { ...r };
+  const maxAbs = Math.max(Math.abs(r.min), Math.abs(r.max));
+  const n = Math.ceil(maxAbs / width);
+  if (n <= levels) return { ...r };
+  const abs = new Float64Array(n);
+  for (let b = 0; b < h.length; b++) {
+    if (h[b] === 0) continue;
+    const x = Math.abs(r.min + (b + 0.5) * width);
+    abs[Math.min(n - 1, Math.floor(x / width))]! += h[b]!;
+  }
+  let best = n;
+  let bestKl = Infinity;
+  for (let i = levels; i <= n; i++) {
+    const p = abs.slice(0, i);
+    let outliers = 0;
+    for (let b = i; b < n; b++) outliers += abs[b]!;
+    p[i - 1]! += outliers;
+    const q = new Float64Array(i);
+    const per = i / levels;
+    for (let l = 0; l < levels; l++) {
+      const start = Math.floor(l * per);
+      const end = l === levels - 1 ? i : Math.floor((l + 1) * per);
+      let sum = 0;
+      let nonEmpty = 0;
+      for (let b = start; b < end; b++) {
+        sum += abs[b]!;
+        if (abs[b] !== 0) nonEmpty++;
+      }
+      if (nonEmpty === 0) continue;
+      for (let b = start; b < end; b++) if (abs[b] !== 0) q[b] = sum / nonEmpty;
+    }
+    const kl = klDivergence(p, q);
+    if (kl < bestKl) {
+      bestKl = kl;
+      best = i;
+    }
+  }
+  const threshold = best * width;
+  return { min: Math.max(r.min, -threshold), max: Math.min(r.max, threshold) };
+}
+
+/** KL(P || Q) of two unnormalised histograms; bins where P is 0 contribute nothing, Q 0 is smoothed. */
+function klDivergence(p: Float64Array, q: Float64Array): number {
+  let sp = 0;
+  let sq = 0;
+  for (let b = 0; b < p.length; b++) {
+    sp += p[b]!;
+    sq += q[b]!;
+  }
+  if (sp === 0 || sq === 0) return Infinity;
+  let kl = 0;
+  for (let b = 0; b < p.length; b++) {
+    if (p[b] === 0) continue;
+    const pb = p[b]! / sp;
+    const qb = Math.max(q[b]! / sq, 1e-12);
+    kl += pb * Math.log(pb / qb);
+  }
+  return kl;
 }

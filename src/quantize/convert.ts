@@ -6,7 +6,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
-import { FileError, UnsupportedError } from '../errors.ts';
+import { DataError, FileError, UnsupportedError } from '../errors.ts';
 import type { Graph } from '../ir/graph.ts';
 import { isConstant, tensorBytes } from '../ir/graph.ts';
 import { loadModel, readModelBytes } from '../formats/load.ts';
@@ -16,13 +16,19 @@ import { calibrate, type Calibrator } from './calibrate.ts';
 import { int8OpSet, int8Runner } from './engines.ts';
 import { describeOp } from './graph-edit.ts';
 import { runPasses } from './passes/index.ts';
-import { quantizeGraph, activationParams, type IoType } from './quantize-graph.ts';
+import { quantizeGraph, activationParams, type IoType, type WidenedWeights } from './quantize-graph.ts';
+import { measureQuality, type QualityReport } from './quality.ts';
+import { constantInputs, rangeWarnings, sampleCountWarning, widenedWarnings, type QuantizeWarning } from './warnings.ts';
+
+/** Progress of a long step: `done` of `total` units of `stage` (the CLI draws a bar on a TTY). */
+export type ProgressFn = (p: { stage: string; done: number; total: number }) => void;
 
 export interface QuantizeOptions {
   calibrator: Calibrator;
   io: IoType;
   fcPerChannel: boolean;
   percentile?: number;
+  onProgress?: ProgressFn;
 }
 
 export const DEFAULT_QUANTIZE_OPTIONS: QuantizeOptions = { calibrator: 'minmax', io: 'int8', fcPerChannel: true };
@@ -34,6 +40,10 @@ export interface QuantizeResult {
   prepared: Graph;
   passes: string[];
   samples: number;
+  /** Weight scales widened so biases fit (also among the warnings). */
+  widened: WidenedWeights[];
+  /** What the user must know about this quantization (src/quantize/warnings.ts). */
+  warnings: QuantizeWarning[];
 }
 
 /** Non-constant integer tensors read or written by compute ops: the model is already quantized. */
@@ -78,13 +88,19 @@ export function quantizeFloatGraph(g: Graph, samples: SampleSet, opts: QuantizeO
   checkFloatModel(g, g.meta.name ? String(g.meta.name) : 'the model');
   const { graph: prepared, log } = runPasses(g);
   checkInt8Support(prepared);
-  const cal = calibrate(prepared, samples, { calibrator: opts.calibrator, percentile: opts.percentile });
-  const graph = quantizeGraph(prepared, cal.ranges, { io: opts.io, fcPerChannel: opts.fcPerChannel });
+  const cal = calibrate(prepared, samples, { calibrator: opts.calibrator, percentile: opts.percentile, onProgress: opts.onProgress });
+  const { graph, widened } = quantizeGraph(prepared, cal.ranges, { io: opts.io, fcPerChannel: opts.fcPerChannel });
   // The int8 executor's Prepare step checks every op's int8 configuration (dtypes, params,
   // attributes such as grouped convolutions) and names the op it cannot run: fail here, before
   // a file is written, rather than on the device.
   int8Runner(graph);
-  return { graph, prepared, passes: log, samples: cal.samples };
+  const warnings = [
+    ...constantInputs(samples),
+    ...sampleCountWarning(cal.samples, opts.calibrator),
+    ...rangeWarnings(prepared, cal, opts.calibrator),
+    ...widenedWarnings(widened),
+  ];
+  return { graph, prepared, passes: log, samples: cal.samples, widened, warnings };
 }
 
 export interface TensorParams {
@@ -106,6 +122,9 @@ export interface ConvertSummary {
   inputs: TensorParams[];
   outputs: TensorParams[];
   bytes: { modelBefore: number; modelAfter: number; weightsBefore: number; weightsAfter: number };
+  warnings: QuantizeWarning[];
+  /** Float vs the int8 model on the calibration set or --val data; null with quality: false. */
+  quality: QualityReport | null;
 }
 
 function tensorParams(g: Graph, i: number): TensorParams {
@@ -127,13 +146,31 @@ export function defaultOutputPath(model: string): string {
   return join(dirname(model), `${basename(model, extname(model))}_int8.tflite`);
 }
 
+export interface ConvertOptions extends QuantizeOptions {
+  output?: string;
+  limit?: number;
+  /** Any warning is an error (exit 8) and nothing is written. */
+  strict?: boolean;
+  /** Data for the quality pass instead of the calibration set. */
+  val?: string;
+  /** Run the quality pass (default true). */
+  quality?: boolean;
+}
+
 /** Loads, quantizes and writes; returns the summary `tinyml convert` prints. */
-export function convertModel(model: string, calib: string, opts: QuantizeOptions & { output?: string; limit?: number }): ConvertSummary {
+export function convertModel(model: string, calib: string, opts: ConvertOptions): ConvertSummary {
   const before = readModelBytes(model).length;
   const g = loadModel(model);
   checkFloatModel(g, model);
   const samples = loadSamples(calib, g, { limit: opts.limit });
+  const val = opts.val !== undefined ? loadSamples(opts.val, g) : undefined;
   const r = quantizeFloatGraph(g, samples, opts);
+  if (opts.strict && r.warnings.length > 0) {
+    const first = r.warnings[0]!;
+    throw new DataError(
+      `--strict: ${first.message}${r.warnings.length > 1 ? ` (and ${r.warnings.length - 1} more warning${r.warnings.length > 2 ? 's' : ''})` : ''}; nothing was written`,
+    );
+  }
   const bytes = writeTflite(r.graph);
   const output = opts.output ?? defaultOutputPath(model);
   try {
@@ -167,5 +204,7 @@ export function convertModel(model: string, calib: string, opts: QuantizeOptions
     inputs: q.inputs.map((i) => tensorParams(q, i.tensor)),
     outputs: q.outputs.map((o) => tensorParams(q, o.tensor)),
     bytes: { modelBefore: before, modelAfter: bytes.length, weightsBefore: constBytes(g), weightsAfter: constBytes(q) },
+    warnings: r.warnings,
+    quality: opts.quality === false ? null : measureQuality(g, q, val ?? samples, opts.val ?? 'calibration', opts.onProgress),
   };
 }

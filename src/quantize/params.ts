@@ -67,15 +67,8 @@ export function quantizeToInt8(values: ArrayLike<number>, scale: number, zeroPoi
   return out;
 }
 
-/**
- * Symmetric per-channel int8 weights. `shape` is the weight's shape, `axis` the channel
- * dimension (CONV_2D 0, DEPTHWISE_CONV_2D 3, FULLY_CONNECTED 0).
- */
-export function quantizeWeightsPerChannel(
-  values: Float32Array,
-  shape: readonly number[],
-  axis: number,
-): { data: Int8Array; scales: number[] } {
+/** Symmetric int8 weight scale per channel (max |w| / 127); `axis` is the channel dimension. */
+export function weightScalesPerChannel(values: Float32Array, shape: readonly number[], axis: number): number[] {
   const channels = shape[axis]!;
   const inner = shape.slice(axis + 1).reduce((a, b) => a * b, 1);
   const maxAbs = new Array<number>(channels).fill(0);
@@ -85,7 +78,22 @@ export function quantizeWeightsPerChannel(
     if (a > maxAbs[c]!) maxAbs[c] = a;
   }
   // An all-zero channel quantizes to zeros under any scale; 1 keeps the scale positive.
-  const scales = maxAbs.map((m) => (m > 0 ? Math.fround(m / 127) : 1));
+  return maxAbs.map((m) => (m > 0 ? Math.fround(m / 127) : 1));
+}
+
+/**
+ * Symmetric per-channel int8 weights. `shape` is the weight's shape, `axis` the channel
+ * dimension (CONV_2D 0, DEPTHWISE_CONV_2D 3, FULLY_CONNECTED 0). `scales` overrides the
+ * max-|w| scales (e.g. widened so a bias fits, see fitWeightScalesToBias).
+ */
+export function quantizeWeightsPerChannel(
+  values: Float32Array,
+  shape: readonly number[],
+  axis: number,
+  scales: number[] = weightScalesPerChannel(values, shape, axis),
+): { data: Int8Array; scales: number[] } {
+  const channels = shape[axis]!;
+  const inner = shape.slice(axis + 1).reduce((a, b) => a * b, 1);
   const data = new Int8Array(values.length);
   for (let i = 0; i < values.length; i++) {
     const c = Math.floor(i / inner) % channels;
@@ -94,11 +102,15 @@ export function quantizeWeightsPerChannel(
   return { data, scales };
 }
 
-/** Symmetric per-tensor int8 weights (one scale for the whole tensor). */
-export function quantizeWeightsPerTensor(values: Float32Array): { data: Int8Array; scale: number } {
+/** Symmetric per-tensor int8 weight scale (max |w| / 127). */
+export function weightScalePerTensor(values: Float32Array): number {
   let m = 0;
   for (let i = 0; i < values.length; i++) m = Math.max(m, Math.abs(values[i]!));
-  const scale = m > 0 ? Math.fround(m / 127) : 1;
+  return m > 0 ? Math.fround(m / 127) : 1;
+}
+
+/** Symmetric per-tensor int8 weights (one scale for the whole tensor; `scale` overrides max |w| / 127). */
+export function quantizeWeightsPerTensor(values: Float32Array, scale = weightScalePerTensor(values)): { data: Int8Array; scale: number } {
   const data = new Int8Array(values.length);
   for (let i = 0; i < values.length; i++) data[i] = clamp(roundHalfAway(values[i]! / scale), -127, 127);
   return { data, scale };
@@ -110,4 +122,52 @@ export function quantizeBias(values: Float32Array, inputScale: number, weightSca
   const data = new Int32Array(values.length);
   for (let c = 0; c < values.length; c++) data[c] = clamp(roundHalfAway(values[c]! / scales[c]!), INT32_MIN, INT32_MAX);
   return { data, scales };
+}
+
+/**
+ * The largest |quantized bias| quantization lets through: half the int32 range. The other half
+ * is headroom for the accumulator (bias + sum of products, up to K * 127 * 255) and for the
+ * native backend's folded input offset, so no integer derived from the bias can overflow.
+ * 16x8 models store int64 biases (TFLite's 16x8 spec) with a 48-bit accumulator budget.
+ */
+export const BIAS_LIMIT = { int32: 2 ** 30, int64: 2 ** 46 } as const;
+
+/** A weight scale that was widened so its channel's bias fits (see fitWeightScalesToBias). */
+export interface WidenedScale {
+  channel: number;
+  /** The max-|w| / 127 scale and the widened one. */
+  from: number;
+  to: number;
+}
+
+/**
+ * Widens weight scales so that every bias value fits BIAS_LIMIT at bias scale
+ * inputScale * weightScale[c] (TFLite's bias scale). Without this, a channel whose weights are
+ * tiny next to its bias (a nearly dead BatchNorm channel folded into a conv) saturates its
+ * int32 bias and the int8 model silently computes something else (production quantizers do
+ * the same widening). With one scale (per-tensor weights) the widest channel decides.
+ * Returns the scales to quantize the weights with, and which ones changed.
+ */
+export function fitWeightScalesToBias(
+  scales: readonly number[],
+  bias: Float32Array,
+  inputScale: number,
+  limit: number = BIAS_LIMIT.int32,
+): { scales: number[]; widened: WidenedScale[] } {
+  const out = [...scales];
+  const widened: WidenedScale[] = [];
+  for (let c = 0; c < bias.length; c++) {
+    const k = out.length === 1 ? 0 : c;
+    const need = Math.abs(bias[c]!) / limit;
+    let s = out[k]!;
+    if (Math.fround(inputScale * s) >= need) continue;
+    // The bias scale is float32 (as the file stores it): step up until it really fits.
+    s = Math.fround(need / inputScale);
+    while (Math.fround(inputScale * s) < need) s = Math.fround(s * (1 + 2 ** -20));
+    const prior = widened.find((w) => w.channel === k);
+    if (prior) prior.to = s;
+    else widened.push({ channel: k, from: out[k]!, to: s });
+    out[k] = s;
+  }
+  return { scales: out, widened };
 }

@@ -20,7 +20,19 @@ import { UnsupportedError } from '../errors.ts';
 import { elementCount, isConstant } from '../ir/graph.ts';
 import { activationTensors } from './calibrate.ts';
 import { compact, constFloats, typedBytes } from './graph-edit.ts';
-import { asymmetricParams, perTensor, quantizeBias, quantizeToInt8, quantizeWeightsPerChannel, quantizeWeightsPerTensor, type Range } from './params.ts';
+import {
+  asymmetricParams,
+  fitWeightScalesToBias,
+  perTensor,
+  quantizeBias,
+  quantizeToInt8,
+  quantizeWeightsPerChannel,
+  quantizeWeightsPerTensor,
+  weightScalePerTensor,
+  weightScalesPerChannel,
+  type Range,
+  type WidenedScale,
+} from './params.ts';
 
 export type IoType = 'int8' | 'float';
 
@@ -151,9 +163,24 @@ export function activationParams(g: Graph, ranges: Map<number, Range>): Map<numb
   return out;
 }
 
+/** Weight scales of one op that were widened so its bias fits (fitWeightScalesToBias). */
+export interface WidenedWeights {
+  op: number;
+  opType: string;
+  node: string;
+  weights: string;
+  channels: WidenedScale[];
+}
+
+export interface QuantizedGraph {
+  graph: Graph;
+  widened: WidenedWeights[];
+}
+
 /** The quantized graph; `g` is not modified. */
-export function quantizeGraph(g: Graph, ranges: Map<number, Range>, opts: QuantizeOptions): Graph {
+export function quantizeGraph(g: Graph, ranges: Map<number, Range>, opts: QuantizeOptions): QuantizedGraph {
   const params = activationParams(g, ranges);
+  const widened: WidenedWeights[] = [];
   const tensors: Tensor[] = g.tensors.map((t) => ({ ...t, shape: [...t.shape] }));
   const qOf = (i: number): Quantization => {
     const p = params.get(i)!;
@@ -186,13 +213,23 @@ export function quantizeGraph(g: Graph, ranges: Map<number, Range>, opts: Quanti
       if (!isConstant(src)) return ti;
       if (axis !== undefined && pos === 1) {
         const perChannel = op.type !== 'FULLY_CONNECTED' || opts.fcPerChannel;
-        return addConst(`${ti}:w:${perChannel}`, () => {
-          const w = constFloats(src);
+        const w = constFloats(src);
+        let scales = perChannel ? weightScalesPerChannel(w, src.shape, axis) : [weightScalePerTensor(w)];
+        // A bias that would not fit its integer at input_scale * weight_scale widens the scale.
+        const b = g.tensors[op.inputs[2] ?? -1];
+        if (b && isConstant(b) && xParams) {
+          const fit = fitWeightScalesToBias(scales, constFloats(b), xParams.scale);
+          if (fit.widened.length > 0) {
+            scales = fit.scales;
+            widened.push({ op: op.index, opType: op.type, node: op.source.name, weights: src.name, channels: fit.widened });
+          }
+        }
+        return addConst(`${ti}:w:${scales.join(',')}`, () => {
           if (perChannel) {
-            const r = quantizeWeightsPerChannel(w, src.shape, axis);
+            const r = quantizeWeightsPerChannel(w, src.shape, axis, scales);
             return { name: src.name, shape: [...src.shape], dtype: 'int8', data: typedBytes(r.data), quant: { scale: r.scales, zeroPoint: r.scales.map(() => 0), axis } };
           }
-          const r = quantizeWeightsPerTensor(w);
+          const r = quantizeWeightsPerTensor(w, scales[0]);
           return { name: src.name, shape: [...src.shape], dtype: 'int8', data: typedBytes(r.data), quant: { scale: [r.scale], zeroPoint: [0], axis: 0 } };
         });
       }
@@ -244,7 +281,8 @@ export function quantizeGraph(g: Graph, ranges: Map<number, Range>, opts: Quanti
   const out: Graph = { ...g, tensors, ops, inputs: g.inputs.map((i) => ({ ...i })), outputs: g.outputs.map((o) => ({ ...o })), warnings: [...g.warnings] };
   out.meta = { ...g.meta, quantizedBy: 'tinyml convert' };
   if (opts.io === 'float') addFloatEdges(out, g);
-  return compact(out); // drops the float constants replaced by int8 copies, and renumbers
+  // compact drops the float constants replaced by int8 copies, and renumbers.
+  return { graph: compact(out), widened };
 }
 
 /** Keeps float graph inputs/outputs: QUANTIZE after each input, DEQUANTIZE before each output. */

@@ -7,9 +7,12 @@ import { UsageError } from '../../errors.ts';
 import { CALIBRATORS, parseCalibrator } from '../../quantize/calibrate.ts';
 import { convertModel, type ConvertSummary } from '../../quantize/convert.ts';
 import type { IoType } from '../../quantize/quantize-graph.ts';
-import { formatTable, printJson, printLine, safe } from '../output.ts';
+import { jsonNumber } from '../../eval/metrics.ts';
+import { formatTable, printJson, printLine, safe, warn } from '../output.ts';
+import { createProgress } from '../progress.ts';
 
 const n = (x: number) => x.toLocaleString('en-US');
+const db = (x: number) => (x === Infinity ? 'inf' : x === -Infinity ? '-inf' : x.toFixed(1));
 
 function printSummary(s: ConvertSummary): void {
   printLine(`converted ${safe(s.model)} -> ${safe(s.output)}`);
@@ -32,6 +35,30 @@ function printSummary(s: ConvertSummary): void {
   printLine(formatTable(['', 'tensor', 'dtype', 'shape', 'scale', 'zero point'], rows));
   const b = s.bytes;
   printLine(`size: model ${n(b.modelBefore)} -> ${n(b.modelAfter)} bytes; weights ${n(b.weightsBefore)} -> ${n(b.weightsAfter)} bytes`);
+  if (s.quality) {
+    const qual = s.quality;
+    printLine(`quality: float vs int8 (int8 reference) on ${qual.data === 'calibration' ? 'the calibration set' : qual.data} (${qual.samples} samples)`);
+    for (const o of qual.outputs) {
+      const agree = o.top1Agreement !== null ? `top-1 agreement ${(o.top1Agreement * 100).toFixed(2)}%, ` : '';
+      printLine(`  output ${o.name}: ${agree}SNR ${db(o.snrDb)} dB, max error ${o.maxAbsError.toPrecision(3)}`);
+    }
+    if (qual.worstLayers.length > 0) {
+      printLine(`  worst layers: ${qual.worstLayers.map((l) => `${l.op} ${JSON.stringify(l.tensor)} ${db(l.snrDb)} dB`).join(', ')}`);
+    }
+  }
+}
+
+/** The summary as JSON: SNRs of identical tensors are "inf" (JSON has no Infinity). */
+function jsonSummary(s: ConvertSummary): unknown {
+  if (!s.quality) return s;
+  return {
+    ...s,
+    quality: {
+      ...s.quality,
+      outputs: s.quality.outputs.map((o) => ({ ...o, snrDb: jsonNumber(o.snrDb) })),
+      worstLayers: s.quality.worstLayers.map((l) => ({ ...l, snrDb: jsonNumber(l.snrDb) })),
+    },
+  };
 }
 
 export function register(program: Command): void {
@@ -46,11 +73,26 @@ export function register(program: Command): void {
     .option('--io <type>', 'input/output type of the int8 model: int8 (the device feeds int8) or float (QUANTIZE/DEQUANTIZE added)', 'int8')
     .option('--fc-per-tensor', 'per-tensor FULLY_CONNECTED weights (for runtimes without per-channel FC kernels)')
     .option('--max-samples <n>', 'use at most this many calibration samples')
+    .option('--val <data>', 'data for the quality report (same forms as --calib; default: the calibration set)')
+    .option('--no-quality', 'skip the quality report (float vs int8 on the calibration or --val data)')
+    .option('--strict', 'treat every quantization warning as an error (exit 8, nothing written)')
     .option('--json', 'print the summary as JSON')
     .action(
       (
         model: string,
-        opts: { calib?: string; output?: string; calibrator: string; percentile: string; io: string; fcPerTensor?: boolean; maxSamples?: string; json?: boolean },
+        opts: {
+          calib?: string;
+          output?: string;
+          calibrator: string;
+          percentile: string;
+          io: string;
+          fcPerTensor?: boolean;
+          maxSamples?: string;
+          val?: string;
+          quality: boolean;
+          strict?: boolean;
+          json?: boolean;
+        },
       ) => {
         if (!opts.calib) throw new UsageError('convert needs calibration data: pass --calib <file or folder> with representative inputs of the model');
         if (opts.io !== 'int8' && opts.io !== 'float') throw new UsageError(`--io must be int8 or float, not '${opts.io}'`);
@@ -61,16 +103,29 @@ export function register(program: Command): void {
           limit = Number(opts.maxSamples);
           if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--max-samples must be a positive integer, not '${opts.maxSamples}'`);
         }
-        const summary = convertModel(model, opts.calib, {
-          calibrator: parseCalibrator(opts.calibrator),
-          percentile,
-          io: opts.io as IoType,
-          fcPerChannel: !opts.fcPerTensor,
-          output: opts.output,
-          limit,
-        });
-        if (opts.json) printJson(summary);
-        else printSummary(summary);
+        const progress = createProgress({ json: opts.json });
+        let summary: ConvertSummary;
+        try {
+          summary = convertModel(model, opts.calib, {
+            calibrator: parseCalibrator(opts.calibrator),
+            percentile,
+            io: opts.io as IoType,
+            fcPerChannel: !opts.fcPerTensor,
+            output: opts.output,
+            limit,
+            val: opts.val,
+            quality: opts.quality,
+            strict: opts.strict,
+            onProgress: (p) => progress.update(p),
+          });
+        } finally {
+          progress.stop();
+        }
+        if (opts.json) printJson(jsonSummary(summary));
+        else {
+          for (const w of summary.warnings) warn(w.message);
+          printSummary(summary);
+        }
       },
     );
 }
