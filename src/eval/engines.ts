@@ -10,7 +10,7 @@ import { elementCount } from '../ir/graph.ts';
 import type { TensorValue } from '../reference/tensor-value.ts';
 import { int8Runner, runFloatGraph } from '../quantize/engines.ts';
 import type { RunResult } from '../reference/tensor-value.ts';
-import { quantizeToInt8 } from '../quantize/params.ts';
+import { quantizeToInt16, quantizeToInt8 } from '../quantize/params.ts';
 import { DataError } from '../errors.ts';
 
 export interface EngineRun {
@@ -51,7 +51,8 @@ export function feed(g: Graph, values: Float32Array[], what: string): TensorValu
     }
     if (t.dtype === 'float32') return { dtype: 'float32', shape: [...t.shape], data: v };
     if (t.dtype === 'int8' && t.quant) return { dtype: 'int8', shape: [...t.shape], data: quantizeToInt8(v, t.quant.scale[0]!, t.quant.zeroPoint[0]!) };
-    throw new DataError(`${what} input '${t.name}' is ${t.dtype}${t.quant ? '' : ' without quantization parameters'}: eval feeds float or int8 (quantized) inputs only`);
+    if (t.dtype === 'int16' && t.quant) return { dtype: 'int16', shape: [...t.shape], data: quantizeToInt16(v, t.quant.scale[0]!, t.quant.zeroPoint[0]!) };
+    throw new DataError(`${what} input '${t.name}' is ${t.dtype}${t.quant ? '' : ' without quantization parameters'}: eval feeds float, int8 or int16 (quantized) inputs only`);
   });
 }
 

@@ -85,7 +85,7 @@ interface LayerPair {
 }
 
 const EDGE_OPS = new Set(['QUANTIZE', 'DEQUANTIZE']);
-const stripSuffix = (n: string): string => n.replace(/_int8$/, '');
+const stripSuffix = (n: string): string => n.replace(/_int(8|16)$/, '');
 
 /** Candidate op outputs paired with reference tensors, in the candidate's execution order. */
 export function matchLayers(ref: Graph, cand: Graph): LayerPair[] {

@@ -17,6 +17,10 @@ import { int8OpSet, int8Runner } from './engines.ts';
 import { describeOp } from './graph-edit.ts';
 import { runPasses } from './passes/index.ts';
 import { quantizeGraph, activationParams, type IoType, type WidenedWeights } from './quantize-graph.ts';
+import type { ActivationType } from './precision.ts';
+import type { Range } from './params.ts';
+import { floatEngine, int8ReferenceEngine } from '../eval/engines.ts';
+import { evaluate } from '../eval/eval.ts';
 import { measureQuality, type QualityReport } from './quality.ts';
 import { constantInputs, rangeWarnings, sampleCountWarning, widenedWarnings, type QuantizeWarning } from './warnings.ts';
 
@@ -25,10 +29,32 @@ export type ProgressFn = (p: { stage: string; done: number; total: number }) => 
 
 export interface QuantizeOptions {
   calibrator: Calibrator;
-  io: IoType;
+  io?: IoType;
   fcPerChannel: boolean;
+  /** Op kinds whose weights are quantized per-tensor (see quantize-graph.ts). */
+  perTensorOps?: readonly string[];
   percentile?: number;
+  /**
+   * Activation precision: int8 (default), int16 (16x8), or mixed: int8 with the ops whose
+   * int8 output falls below `int16SnrDb` (per-layer SNR against float on the calibration set)
+   * kept in int16, converted by QUANTIZE ops where the precision changes.
+   */
+  activations?: ActivationType | 'mixed';
+  /** Mixed mode: per-layer SNR threshold in dB (default MIXED_SNR_DB). */
+  int16SnrDb?: number;
   onProgress?: ProgressFn;
+}
+
+/** Mixed precision: layers below this SNR (dB, int8 vs float) are moved to int16. */
+export const MIXED_SNR_DB = 30;
+
+/** An op that mixed precision moved to int16, and the SNR its int8 form had. */
+export interface Int16Choice {
+  op: number;
+  opType: string;
+  node: string;
+  tensor: string;
+  int8SnrDb: number;
 }
 
 export const DEFAULT_QUANTIZE_OPTIONS: QuantizeOptions = { calibrator: 'minmax', io: 'int8', fcPerChannel: true };
@@ -42,6 +68,8 @@ export interface QuantizeResult {
   samples: number;
   /** Weight scales widened so biases fit (also among the warnings). */
   widened: WidenedWeights[];
+  /** Mixed precision: the ops kept in int16 (empty otherwise). */
+  int16Ops: Int16Choice[];
   /** What the user must know about this quantization (src/quantize/warnings.ts). */
   warnings: QuantizeWarning[];
 }
@@ -89,7 +117,10 @@ export function quantizeFloatGraph(g: Graph, samples: SampleSet, opts: QuantizeO
   const { graph: prepared, log } = runPasses(g);
   checkInt8Support(prepared);
   const cal = calibrate(prepared, samples, { calibrator: opts.calibrator, percentile: opts.percentile, onProgress: opts.onProgress });
-  const { graph, widened } = quantizeGraph(prepared, cal.ranges, { io: opts.io, fcPerChannel: opts.fcPerChannel });
+  const base = { io: opts.io, fcPerChannel: opts.fcPerChannel, perTensorOps: opts.perTensorOps };
+  const int16Ops = opts.activations === 'mixed' ? chooseInt16Ops(prepared, cal.ranges, samples, base, opts.int16SnrDb ?? MIXED_SNR_DB, opts.onProgress) : [];
+  const activations = opts.activations === 'int16' ? 'int16' : 'int8';
+  const { graph, widened } = quantizeGraph(prepared, cal.ranges, { ...base, activations, int16Ops: new Set(int16Ops.map((c) => c.op)) });
   // The int8 executor's Prepare step checks every op's int8 configuration (dtypes, params,
   // attributes such as grouped convolutions) and names the op it cannot run: fail here, before
   // a file is written, rather than on the device.
@@ -100,7 +131,46 @@ export function quantizeFloatGraph(g: Graph, samples: SampleSet, opts: QuantizeO
     ...rangeWarnings(prepared, cal, opts.calibrator),
     ...widenedWarnings(widened),
   ];
-  return { graph, prepared, passes: log, samples: cal.samples, widened, warnings };
+  return { graph, prepared, passes: log, samples: cal.samples, widened, int16Ops, warnings };
+}
+
+/** Samples the mixed-precision search measures per-layer SNR on (bounded: it quantizes and runs once per chosen op). */
+const MIXED_SEARCH_SAMPLES = 32;
+
+/**
+ * Mixed precision: quantize in int8, find the first layer (in execution order) whose SNR
+ * against float falls below `thresholdDb` and that is not int16 yet, move its op to int16, and
+ * repeat until none is left. Per-layer SNR is measured like `tinyml eval` (tensor names).
+ */
+function chooseInt16Ops(
+  prepared: Graph,
+  ranges: Map<number, Range>,
+  samples: SampleSet,
+  base: { io?: IoType; fcPerChannel: boolean; perTensorOps?: readonly string[] },
+  thresholdDb: number,
+  onProgress?: ProgressFn,
+): Int16Choice[] {
+  const producer = new Map<string, number>();
+  for (const op of prepared.ops) for (const o of op.outputs) producer.set(prepared.tensors[o]!.name, op.index);
+  const subset: SampleSet = { ...samples, samples: samples.samples.slice(0, MIXED_SEARCH_SAMPLES) };
+  const chosen: Int16Choice[] = [];
+  for (let round = 0; round < prepared.ops.length; round++) {
+    onProgress?.({ stage: 'choosing int16 layers', done: round, total: prepared.ops.length });
+    const { graph } = quantizeGraph(prepared, ranges, { ...base, activations: 'int8', int16Ops: new Set(chosen.map((c) => c.op)) });
+    const report = evaluate([floatEngine('float', prepared), int8ReferenceEngine('int8', graph)], subset, {
+      snrThresholdDb: thresholdDb,
+      layerSamples: subset.samples.length,
+    });
+    const next = report.layers.rows.find((r) => {
+      const op = producer.get(r.referenceTensor);
+      const snr = r.engines['int8-reference']?.snrDb ?? Infinity;
+      return op !== undefined && snr < thresholdDb && !chosen.some((c) => c.op === op);
+    });
+    if (!next) break;
+    const op = prepared.ops[producer.get(next.referenceTensor)!]!;
+    chosen.push({ op: op.index, opType: op.type, node: op.source.name, tensor: next.referenceTensor, int8SnrDb: next.engines['int8-reference']!.snrDb });
+  }
+  return chosen;
 }
 
 export interface TensorParams {
@@ -115,10 +185,15 @@ export interface ConvertSummary {
   model: string;
   output: string;
   calibration: { source: string; samples: number; calibrator: Calibrator };
-  io: IoType;
+  /** Edge type asked for; null: each edge in its activation type. */
+  io: IoType | null;
+  /** Activation precision asked for. */
+  activations: ActivationType | 'mixed';
+  /** Mixed precision: the ops kept in int16. */
+  int16Ops: Int16Choice[];
   passes: string[];
   ops: number;
-  quantized: { activations: number; weights: number; biases: number; fixedBySpec: number; fromQdq: number };
+  quantized: { activations: number; activationsInt16: number; weights: number; biases: number; fixedBySpec: number; fromQdq: number };
   inputs: TensorParams[];
   outputs: TensorParams[];
   bytes: { modelBefore: number; modelAfter: number; weightsBefore: number; weightsAfter: number };
@@ -184,18 +259,21 @@ export function convertModel(model: string, calib: string, opts: ConvertOptions)
   for (const t of q.tensors) {
     if (!isConstant(t)) continue;
     if (t.dtype === 'int8') weightRoles.weights++;
-    else if (t.dtype === 'int32' && t.quant) weightRoles.biases++;
+    else if ((t.dtype === 'int32' || t.dtype === 'int64') && t.quant) weightRoles.biases++;
   }
   const origins = [...params.values()];
   return {
     model,
     output,
     calibration: { source: samples.source, samples: r.samples, calibrator: opts.calibrator },
-    io: opts.io,
+    io: opts.io ?? null,
+    activations: opts.activations ?? 'int8',
+    int16Ops: r.int16Ops,
     passes: r.passes,
     ops: q.ops.length,
     quantized: {
       activations: q.tensors.filter((t) => !isConstant(t) && t.dtype === 'int8').length,
+      activationsInt16: q.tensors.filter((t) => !isConstant(t) && !t.variable && t.dtype === 'int16').length,
       weights: weightRoles.weights,
       biases: weightRoles.biases,
       fixedBySpec: origins.filter((p) => p.origin === 'fixed').length,

@@ -79,7 +79,7 @@ export function float32Bytes(values: Float32Array): Uint8Array {
   return new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength));
 }
 
-export function typedBytes(values: Int8Array | Int32Array | Float32Array): Uint8Array {
+export function typedBytes(values: Int8Array | Int16Array | Int32Array | BigInt64Array | Float32Array): Uint8Array {
   return new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength));
 }
 

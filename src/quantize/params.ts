@@ -116,9 +116,28 @@ export function quantizeWeightsPerTensor(values: Float32Array, scale = weightSca
   return { data, scale };
 }
 
-/** int32 bias with scale inputScale * weightScales[c] (or one weight scale for all channels). */
-export function quantizeBias(values: Float32Array, inputScale: number, weightScales: readonly number[]): { data: Int32Array; scales: number[] } {
+/** Real values -> int16 with the given per-tensor params (round half away, saturate). */
+export function quantizeToInt16(values: ArrayLike<number>, scale: number, zeroPoint: number): Int16Array {
+  const out = new Int16Array(values.length);
+  for (let i = 0; i < values.length; i++) out[i] = clamp(roundHalfAway(values[i]! / scale) + zeroPoint, -32768, 32767);
+  return out;
+}
+
+/**
+ * Bias with scale inputScale * weightScales[c] (or one weight scale for all channels): int32
+ * (int8 activations), or int64 (16x8). Saturates at the type's range; fitWeightScalesToBias
+ * makes sure that never happens.
+ */
+export function quantizeBias(values: Float32Array, inputScale: number, weightScales: readonly number[], type?: 'int32'): { data: Int32Array; scales: number[] };
+export function quantizeBias(values: Float32Array, inputScale: number, weightScales: readonly number[], type: 'int32' | 'int64'): { data: Int32Array | BigInt64Array; scales: number[] };
+export function quantizeBias(values: Float32Array, inputScale: number, weightScales: readonly number[], type: 'int32' | 'int64' = 'int32'): { data: Int32Array | BigInt64Array; scales: number[] } {
   const scales = Array.from(values, (_, c) => Math.fround(inputScale * weightScales[weightScales.length === 1 ? 0 : c]!));
+  if (type === 'int64') {
+    const data = new BigInt64Array(values.length);
+    // |bias| stays below 2^53 after fitWeightScalesToBias(BIAS_LIMIT.int64), so the double is exact.
+    for (let c = 0; c < values.length; c++) data[c] = BigInt(clamp(roundHalfAway(values[c]! / scales[c]!), -(2 ** 53), 2 ** 53));
+    return { data, scales };
+  }
   const data = new Int32Array(values.length);
   for (let c = 0; c < values.length; c++) data[c] = clamp(roundHalfAway(values[c]! / scales[c]!), INT32_MIN, INT32_MAX);
   return { data, scales };

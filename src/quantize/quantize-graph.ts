@@ -11,21 +11,29 @@
  *   - other float constants (an ADD or MUL operand) are per-tensor asymmetric int8;
  *   - QDQ-given params (a float tensor carrying `quant`, see passes/strip-qdq.ts) win over
  *     calibration.
+ *   - 16x8 (activations 'int16', or chosen ops in mixed mode, see precision.ts): int16
+ *     activations symmetric (zero point 0, scale max|x| / 32767), the same int8 weights, int64
+ *     biases; SOFTMAX/LOGISTIC/TANH int16 outputs fixed to scale 1/32768, zero point 0.
  * With io 'float' the graph keeps float inputs/outputs and QUANTIZE/DEQUANTIZE ops are added
- * at the edges; with io 'int8' (the default, what a microcontroller wants) the device feeds
- * int8 directly.
+ * at the edges; with io 'int8' or 'int16' the device feeds that integer type directly
+ * (QUANTIZE ops convert at the edges where the activations have the other one); by default the
+ * edges keep the activation type (int8 for an int8 model, what a microcontroller wants).
  */
 import type { Graph, Op, Quantization, Tensor } from '../ir/graph.ts';
 import { UnsupportedError } from '../errors.ts';
 import { elementCount, isConstant } from '../ir/graph.ts';
 import { activationTensors } from './calibrate.ts';
+import { planPrecision, type ActivationType } from './precision.ts';
+import { tfliteOpVersion } from '../formats/tflite/versions.ts';
 import { compact, constFloats, typedBytes } from './graph-edit.ts';
 import {
   asymmetricParams,
   fitWeightScalesToBias,
   perTensor,
   quantizeBias,
+  quantizeToInt16,
   quantizeToInt8,
+  BIAS_LIMIT,
   quantizeWeightsPerChannel,
   quantizeWeightsPerTensor,
   weightScalePerTensor,
@@ -34,12 +42,19 @@ import {
   type WidenedScale,
 } from './params.ts';
 
-export type IoType = 'int8' | 'float';
+export type IoType = 'int8' | 'int16' | 'float';
 
 export interface QuantizeOptions {
-  io: IoType;
+  /** Edge type; undefined keeps each edge in its activation type. */
+  io?: IoType;
+  /** Activation precision (default int8). */
+  activations?: ActivationType;
+  /** Ops (indices in the float graph) kept in int16 in an int8 model (mixed precision). */
+  int16Ops?: ReadonlySet<number>;
   /** Per-channel FULLY_CONNECTED weights (TFLite's default and TFLM's older kernels: per-tensor). */
   fcPerChannel: boolean;
+  /** Op kinds (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED) whose weights get one scale instead of one per channel. */
+  perTensorOps?: readonly string[];
 }
 
 /**
@@ -59,32 +74,21 @@ export const FIXED_OUTPUT_PARAMS: Record<string, [number, number]> = {
   L2_NORMALIZATION: [1 / 128, 0],
 };
 
-/** Weight channel axis of the ops whose weights are per-channel. */
-const WEIGHT_AXIS: Record<string, number> = { CONV_2D: 0, DEPTHWISE_CONV_2D: 3, FULLY_CONNECTED: 0 };
-
-/** Operator versions for the int8 kernels (TFLite's op version table for int8 tensors). */
-const INT8_VERSION: Record<string, number> = {
-  CONV_2D: 3,
-  DEPTHWISE_CONV_2D: 3,
-  FULLY_CONNECTED: 4,
-  ADD: 2,
-  SUB: 2,
-  MUL: 2,
-  AVERAGE_POOL_2D: 2,
-  MAX_POOL_2D: 2,
-  SOFTMAX: 2,
-  LOGISTIC: 2,
-  TANH: 2,
-  CONCATENATION: 2,
-  PAD: 2,
-  MEAN: 2,
-  DEQUANTIZE: 2,
-  QUANTIZE: 1,
-  TRANSPOSE: 2,
-  LEAKY_RELU: 2,
-  RELU: 2,
-  RELU6: 2,
+/** The same for int16 outputs (16x8): TFLite's int16 SOFTMAX/LOGISTIC/TANH kernels assume them. */
+export const FIXED_OUTPUT_PARAMS_INT16: Record<string, [number, number]> = {
+  SOFTMAX: [1 / 32768, 0],
+  LOGISTIC: [1 / 32768, 0],
+  TANH: [1 / 32768, 0],
 };
+
+/** Weight channel axis of the ops whose weights are per-channel. */
+export const WEIGHT_AXIS: Record<string, number> = { CONV_2D: 0, DEPTHWISE_CONV_2D: 3, FULLY_CONNECTED: 0 };
+
+/** Symmetric int16 params (zero point 0) for a real range, as TFLite's 16x8 scheme. */
+export function symmetricInt16Params(range: Range): { scale: number; zeroPoint: number } {
+  const m = Math.max(Math.abs(range.min), Math.abs(range.max));
+  return { scale: m > 0 ? Math.fround(m / 32767) : 1, zeroPoint: 0 };
+}
 
 /** Union-find over tensor indices (the groups that must share params). */
 class Groups {
@@ -111,8 +115,9 @@ export interface ActivationParams {
   origin: 'calibrated' | 'fixed' | 'qdq';
 }
 
-/** Per-tensor params for every float activation tensor of `g`. */
-export function activationParams(g: Graph, ranges: Map<number, Range>): Map<number, ActivationParams> {
+/** Per-tensor params for every float activation tensor of `g` (int8 unless `dtype` says int16). */
+export function activationParams(g: Graph, ranges: Map<number, Range>, dtype?: ReadonlyMap<number, ActivationType>): Map<number, ActivationParams> {
+  const int16 = (t: number) => dtype?.get(t) === 'int16';
   const acts = activationTensors(g);
   const isAct = new Set(acts);
   const groups = new Groups();
@@ -127,7 +132,7 @@ export function activationParams(g: Graph, ranges: Map<number, Range>): Map<numb
     if (q && q.scale.length === 1) fixed.set(t, { scale: q.scale[0]!, zeroPoint: q.zeroPoint[0]!, origin: 'qdq' });
   }
   for (const op of g.ops) {
-    const f = FIXED_OUTPUT_PARAMS[op.type];
+    const f = (int16(op.outputs[0]!) ? FIXED_OUTPUT_PARAMS_INT16 : FIXED_OUTPUT_PARAMS)[op.type];
     if (f) fixed.set(op.outputs[0]!, { scale: Math.fround(f[0]), zeroPoint: f[1], origin: 'fixed' });
   }
   const byGroup = new Map<number, number[]>();
@@ -156,7 +161,7 @@ export function activationParams(g: Graph, ranges: Map<number, Range>): Map<numb
         min = 0;
         max = 0;
       }
-      params = { ...asymmetricParams({ min, max }), origin: 'calibrated' };
+      params = { ...(int16(members[0]!) ? symmetricInt16Params({ min, max }) : asymmetricParams({ min, max })), origin: 'calibrated' };
     }
     for (const m of members) out.set(m, params);
   }
@@ -178,8 +183,10 @@ export interface QuantizedGraph {
 }
 
 /** The quantized graph; `g` is not modified. */
-export function quantizeGraph(g: Graph, ranges: Map<number, Range>, opts: QuantizeOptions): QuantizedGraph {
-  const params = activationParams(g, ranges);
+export function quantizeGraph(float: Graph, calibrated: Map<number, Range>, opts: QuantizeOptions): QuantizedGraph {
+  const plan = planPrecision(float, calibrated, { activations: opts.activations ?? 'int8', int16Ops: opts.int16Ops, sharedParamOps: SHARED_PARAM_OPS });
+  const g = plan.graph;
+  const params = activationParams(g, plan.ranges, plan.dtype);
   const widened: WidenedWeights[] = [];
   const tensors: Tensor[] = g.tensors.map((t) => ({ ...t, shape: [...t.shape] }));
   const qOf = (i: number): Quantization => {
@@ -188,7 +195,7 @@ export function quantizeGraph(g: Graph, ranges: Map<number, Range>, opts: Quanti
   };
   for (const [i] of params) {
     const t = tensors[i]!;
-    t.dtype = 'int8';
+    t.dtype = plan.dtype.get(i) ?? 'int8';
     t.quant = qOf(i);
     delete t.data;
   }
@@ -204,7 +211,9 @@ export function quantizeGraph(g: Graph, ranges: Map<number, Range>, opts: Quanti
   };
 
   const ops: Op[] = g.ops.map((op) => {
-    const q: Op = { ...op, inputs: [...op.inputs], outputs: [...op.outputs], attrs: { ...op.attrs }, version: INT8_VERSION[op.type] ?? op.version };
+    const wide = plan.opPrecision[op.index] === 'int16';
+    const version = tfliteOpVersion(op.type, wide ? 'int16' : 'int8');
+    const q: Op = { ...op, inputs: [...op.inputs], outputs: [...op.outputs], attrs: { ...op.attrs }, version };
     const axis = WEIGHT_AXIS[op.type];
     const xParams = params.get(op.inputs[0]!);
     const mapInput = (ti: number, pos: number): number => {
@@ -212,13 +221,13 @@ export function quantizeGraph(g: Graph, ranges: Map<number, Range>, opts: Quanti
       const src = g.tensors[ti]!;
       if (!isConstant(src)) return ti;
       if (axis !== undefined && pos === 1) {
-        const perChannel = op.type !== 'FULLY_CONNECTED' || opts.fcPerChannel;
+        const perChannel = (op.type !== 'FULLY_CONNECTED' || opts.fcPerChannel) && !(opts.perTensorOps ?? []).includes(op.type);
         const w = constFloats(src);
         let scales = perChannel ? weightScalesPerChannel(w, src.shape, axis) : [weightScalePerTensor(w)];
         // A bias that would not fit its integer at input_scale * weight_scale widens the scale.
         const b = g.tensors[op.inputs[2] ?? -1];
         if (b && isConstant(b) && xParams) {
-          const fit = fitWeightScalesToBias(scales, constFloats(b), xParams.scale);
+          const fit = fitWeightScalesToBias(scales, constFloats(b), xParams.scale, wide ? BIAS_LIMIT.int64 : BIAS_LIMIT.int32);
           if (fit.widened.length > 0) {
             scales = fit.scales;
             widened.push({ op: op.index, opType: op.type, node: op.source.name, weights: src.name, channels: fit.widened });
@@ -241,15 +250,16 @@ export function quantizeGraph(g: Graph, ranges: Map<number, Range>, opts: Quanti
         }
         return addConst(`${ti}:b:${op.index}`, () => {
           const wq = tensors[q.inputs[1]!]!.quant!;
-          const r = quantizeBias(constFloats(src), xParams!.scale, wq.scale);
-          return { name: src.name, shape: [elementCount(src.shape)], dtype: 'int32', data: typedBytes(r.data), quant: { scale: r.scales, zeroPoint: r.scales.map(() => 0), axis: 0 } };
+          // 16x8: int64 biases, as the TFLite converter writes them.
+          const r = quantizeBias(constFloats(src), xParams!.scale, wq.scale, wide ? 'int64' : 'int32');
+          return { name: src.name, shape: [elementCount(src.shape)], dtype: wide ? 'int64' : 'int32', data: typedBytes(r.data), quant: { scale: r.scales, zeroPoint: r.scales.map(() => 0), axis: 0 } };
         });
       }
       if (src.dtype === 'float32') {
         // An operand of an elementwise op or concatenation: per-tensor int8, or the shared
         // params of the op's output where the kernel requires them.
         const shared = SHARED_PARAM_OPS.has(op.type) ? params.get(op.outputs[0]!) : undefined;
-        return addConst(`${ti}:a:${shared ? op.outputs[0] : ''}`, () => {
+        return addConst(`${ti}:a:${shared ? op.outputs[0] : ''}:${wide ? 16 : 8}`, () => {
           const v = constFloats(src);
           let lo = 0;
           let hi = 0;
@@ -257,8 +267,9 @@ export function quantizeGraph(g: Graph, ranges: Map<number, Range>, opts: Quanti
             lo = Math.min(lo, x);
             hi = Math.max(hi, x);
           }
-          const p = shared ?? asymmetricParams({ min: lo, max: hi });
-          return { name: src.name, shape: [...src.shape], dtype: 'int8', data: typedBytes(quantizeToInt8(v, p.scale, p.zeroPoint)), quant: perTensor(p.scale, p.zeroPoint, { min: lo, max: hi }) };
+          const p = shared ?? (wide ? symmetricInt16Params({ min: lo, max: hi }) : asymmetricParams({ min: lo, max: hi }));
+          const data = wide ? typedBytes(quantizeToInt16(v, p.scale, p.zeroPoint)) : typedBytes(quantizeToInt8(v, p.scale, p.zeroPoint));
+          return { name: src.name, shape: [...src.shape], dtype: wide ? 'int16' : 'int8', data, quant: perTensor(p.scale, p.zeroPoint, { min: lo, max: hi }) };
         });
       }
       if (src.dtype === 'int64') {
@@ -273,45 +284,65 @@ export function quantizeGraph(g: Graph, ranges: Map<number, Range>, opts: Quanti
     });
     if (op.type === 'PAD' && typeof op.attrs.constantValue === 'number') {
       const p = params.get(op.outputs[0]!);
-      if (p) q.attrs.constantValue = Math.max(-128, Math.min(127, Math.round(op.attrs.constantValue / p.scale) + p.zeroPoint));
+      const [lo, hi] = wide ? [-32768, 32767] : [-128, 127];
+      if (p) q.attrs.constantValue = Math.max(lo, Math.min(hi, Math.round(op.attrs.constantValue / p.scale) + p.zeroPoint));
     }
     return q;
   });
 
   const out: Graph = { ...g, tensors, ops, inputs: g.inputs.map((i) => ({ ...i })), outputs: g.outputs.map((o) => ({ ...o })), warnings: [...g.warnings] };
   out.meta = { ...g.meta, quantizedBy: 'tinyml convert' };
-  if (opts.io === 'float') addFloatEdges(out, g);
+  addEdges(out, g, opts.io);
   // compact drops the float constants replaced by int8 copies, and renumbers.
   return { graph: compact(out), widened };
 }
 
-/** Keeps float graph inputs/outputs: QUANTIZE after each input, DEQUANTIZE before each output. */
-function addFloatEdges(q: Graph, float: Graph): void {
+/**
+ * Edge types: with io 'float', QUANTIZE after each input and DEQUANTIZE before each output; with
+ * io 'int8'/'int16', a QUANTIZE (requantization) where an edge tensor has the other integer
+ * type, its params covering the same real range (symmetric); io undefined leaves the edges as
+ * they are. The internal tensor keeps its name with a `_<dtype>` suffix (eval strips it).
+ */
+function addEdges(q: Graph, float: Graph, io: IoType | undefined): void {
+  if (io === undefined) return;
   const pre: Op[] = [];
   const post: Op[] = [];
   const mkOp = (type: string, input: number, output: number, name: string): Op => ({
     index: 0,
     type,
-    version: INT8_VERSION[type] ?? 1,
+    version: tfliteOpVersion(type, q.tensors[type === 'QUANTIZE' ? output : input]!.dtype),
     inputs: [input],
     outputs: [output],
     attrs: { rounding: 'HALF_AWAY' },
     source: { format: float.format, opType: type, name },
   });
-  for (const gi of q.inputs) {
-    const int8T = q.tensors[gi.tensor]!;
+  /** A new edge tensor of type `io` standing for internal tensor `t`. */
+  const edgeTensor = (t: Tensor): number => {
     const f = q.tensors.length;
-    q.tensors.push({ index: f, name: int8T.name, shape: [...int8T.shape], dtype: 'float32' });
-    int8T.name = `${int8T.name}_int8`;
-    pre.push(mkOp('QUANTIZE', f, gi.tensor, int8T.name));
+    const edge: Tensor = { index: f, name: t.name, shape: [...t.shape], dtype: io === 'float' ? 'float32' : io };
+    if (io !== 'float') {
+      const s = t.quant!.scale[0]!;
+      const zp = t.quant!.zeroPoint[0]!;
+      const [lo, hi] = t.dtype === 'int16' ? [-32768, 32767] : [-128, 127];
+      const m = Math.max(Math.abs(s * (lo - zp)), Math.abs(s * (hi - zp)));
+      edge.quant = perTensor(Math.fround(m / (io === 'int16' ? 32767 : 127)), 0);
+    }
+    q.tensors.push(edge);
+    t.name = `${t.name}_${t.dtype}`;
+    return f;
+  };
+  for (const gi of q.inputs) {
+    const t = q.tensors[gi.tensor]!;
+    if (t.dtype === io) continue;
+    const f = edgeTensor(t);
+    pre.push(mkOp('QUANTIZE', f, gi.tensor, t.name));
     gi.tensor = f;
   }
   for (const go of q.outputs) {
-    const int8T = q.tensors[go.tensor]!;
-    const f = q.tensors.length;
-    q.tensors.push({ index: f, name: int8T.name, shape: [...int8T.shape], dtype: 'float32' });
-    int8T.name = `${int8T.name}_int8`;
-    post.push(mkOp('DEQUANTIZE', go.tensor, f, q.tensors[f]!.name));
+    const t = q.tensors[go.tensor]!;
+    if (t.dtype === io) continue;
+    const f = edgeTensor(t);
+    post.push(mkOp(io === 'float' ? 'DEQUANTIZE' : 'QUANTIZE', go.tensor, f, q.tensors[f]!.name));
     go.tensor = f;
   }
   q.ops = [...pre, ...q.ops, ...post].map((o, i) => ({ ...o, index: i }));

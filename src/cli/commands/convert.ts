@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.ts';
 import { CALIBRATORS, parseCalibrator } from '../../quantize/calibrate.ts';
-import { convertModel, type ConvertSummary } from '../../quantize/convert.ts';
+import { convertModel, MIXED_SNR_DB, type ConvertSummary } from '../../quantize/convert.ts';
 import type { IoType } from '../../quantize/quantize-graph.ts';
 import { jsonNumber } from '../../eval/metrics.ts';
 import { formatTable, printJson, printLine, safe, warn } from '../output.ts';
@@ -19,11 +19,13 @@ function printSummary(s: ConvertSummary): void {
   printLine(`calibration: ${safe(s.calibration.source)}, calibrator ${s.calibration.calibrator}`);
   for (const p of s.passes) printLine(`  ${safe(p)}`);
   const q = s.quantized;
+  const acts = [q.activations ? `${q.activations} int8` : '', q.activationsInt16 ? `${q.activationsInt16} int16` : ''].filter(Boolean).join(' + ');
   printLine(
-    `quantized: ${q.activations} activation tensors (int8 per-tensor), ${q.weights} weight tensors (int8), ${q.biases} biases (int32), ${s.ops} ops` +
+    `quantized: ${acts} activation tensors (per-tensor), ${q.weights} weight tensors (int8), ${q.biases} biases (${q.activationsInt16 ? 'int32/int64' : 'int32'}), ${s.ops} ops` +
       (q.fixedBySpec ? `; ${q.fixedBySpec} tensors with params fixed by the int8 spec` : '') +
       (q.fromQdq ? `; ${q.fromQdq} with the model's own QDQ params` : ''),
   );
+  for (const c of s.int16Ops) printLine(`  int16: ${c.opType} ${JSON.stringify(c.node)} (its int8 output ${JSON.stringify(c.tensor)} had ${db(c.int8SnrDb)} dB SNR)`);
   const rows = [...s.inputs.map((t) => ['input', t] as const), ...s.outputs.map((t) => ['output', t] as const)].map(([kind, t]) => [
     kind,
     safe(t.name),
@@ -61,6 +63,17 @@ function jsonSummary(s: ConvertSummary): unknown {
   };
 }
 
+const OP_KINDS: Record<string, string> = { conv: 'CONV_2D', depthwise: 'DEPTHWISE_CONV_2D', fc: 'FULLY_CONNECTED' };
+
+function parsePerTensor(list: string): string[] {
+  return list.split(',').map((k) => {
+    const key = k.trim().toLowerCase();
+    const op = OP_KINDS[key] ?? Object.values(OP_KINDS).find((o) => o.toLowerCase() === key);
+    if (!op) throw new UsageError(`--per-tensor: unknown op kind '${k.trim()}': use ${Object.keys(OP_KINDS).join(', ')} (comma-separated)`);
+    return op;
+  });
+}
+
 export function register(program: Command): void {
   program
     .command('convert')
@@ -70,8 +83,11 @@ export function register(program: Command): void {
     .option('-o, --output <file>', 'where to write the int8 .tflite (default: <model>_int8.tflite beside the model)')
     .option('--calibrator <name>', `how activation ranges are chosen: ${CALIBRATORS.join(', ')}`, 'minmax')
     .option('--percentile <p>', 'upper percentile for --calibrator percentile', '99.99')
-    .option('--io <type>', 'input/output type of the int8 model: int8 (the device feeds int8) or float (QUANTIZE/DEQUANTIZE added)', 'int8')
-    .option('--fc-per-tensor', 'per-tensor FULLY_CONNECTED weights (for runtimes without per-channel FC kernels)')
+    .option('--io <type>', 'input/output type: int8 or int16 (the device feeds integers; QUANTIZE added where the activations differ) or float (QUANTIZE/DEQUANTIZE added); default: the activation type at each edge')
+    .option('--activations <type>', 'activation precision: int8, int16 (16x8: int16 activations, int8 weights, int64 biases) or mixed (int8, with the layers below --int16-snr kept in int16)', 'int8')
+    .option('--int16-snr <dB>', `mixed precision: move a layer to int16 when its int8 SNR against float is below this (default ${MIXED_SNR_DB})`)
+    .option('--fc-per-tensor', 'per-tensor FULLY_CONNECTED weights (for runtimes without per-channel FC kernels); same as --per-tensor fc')
+    .option('--per-tensor <ops>', 'weights with one scale per tensor instead of per channel, for these op kinds: conv, depthwise, fc (comma-separated)')
     .option('--max-samples <n>', 'use at most this many calibration samples')
     .option('--val <data>', 'data for the quality report (same forms as --calib; default: the calibration set)')
     .option('--no-quality', 'skip the quality report (float vs int8 on the calibration or --val data)')
@@ -85,8 +101,11 @@ export function register(program: Command): void {
           output?: string;
           calibrator: string;
           percentile: string;
-          io: string;
+          io?: string;
+          activations: string;
+          int16Snr?: string;
           fcPerTensor?: boolean;
+          perTensor?: string;
           maxSamples?: string;
           val?: string;
           quality: boolean;
@@ -95,7 +114,11 @@ export function register(program: Command): void {
         },
       ) => {
         if (!opts.calib) throw new UsageError('convert needs calibration data: pass --calib <file or folder> with representative inputs of the model');
-        if (opts.io !== 'int8' && opts.io !== 'float') throw new UsageError(`--io must be int8 or float, not '${opts.io}'`);
+        if (opts.io !== undefined && !['int8', 'int16', 'float'].includes(opts.io)) throw new UsageError(`--io must be int8, int16 or float, not '${opts.io}'`);
+        if (!['int8', 'int16', 'mixed'].includes(opts.activations)) throw new UsageError(`--activations must be int8, int16 or mixed, not '${opts.activations}'`);
+        const int16SnrDb = opts.int16Snr === undefined ? undefined : Number(opts.int16Snr);
+        if (int16SnrDb !== undefined && !(Number.isFinite(int16SnrDb) && int16SnrDb > 0)) throw new UsageError(`--int16-snr must be a positive number of dB, not '${opts.int16Snr}'`);
+        if (int16SnrDb !== undefined && opts.activations !== 'mixed') throw new UsageError('--int16-snr applies to --activations mixed only');
         const percentile = Number(opts.percentile);
         if (!(percentile > 50 && percentile <= 100)) throw new UsageError(`--percentile must be a number in (50, 100], not '${opts.percentile}'`);
         let limit: number | undefined;
@@ -103,14 +126,18 @@ export function register(program: Command): void {
           limit = Number(opts.maxSamples);
           if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--max-samples must be a positive integer, not '${opts.maxSamples}'`);
         }
+        const perTensorOps = opts.perTensor === undefined ? [] : parsePerTensor(opts.perTensor);
         const progress = createProgress({ json: opts.json });
         let summary: ConvertSummary;
         try {
           summary = convertModel(model, opts.calib, {
             calibrator: parseCalibrator(opts.calibrator),
             percentile,
-            io: opts.io as IoType,
+            io: opts.io as IoType | undefined,
+            activations: opts.activations as 'int8' | 'int16' | 'mixed',
+            int16SnrDb,
             fcPerChannel: !opts.fcPerTensor,
+            perTensorOps,
             output: opts.output,
             limit,
             val: opts.val,

@@ -16,17 +16,12 @@ import { dtypeSize, elementCount, type AttrValue, type Graph, type Op, type Tens
 import { resolvePads } from './options.ts';
 import { ActivationFunctionType, MirrorPadMode, OptionTables, Padding } from './schema-tables.ts';
 import { builtinCode, CUSTOM_CODE, optionsTableOf, optionsUnionType, PLACEHOLDER_FOR_GREATER_OP_CODES, tensorTypeOfDtype } from './tables.ts';
+import { tfliteOpVersion } from './versions.ts';
 
 /**
  * Operator versions for graphs that did not come from a .tflite file (their op.version is an
  * ONNX opset): the version TFLite's converter assigns to the int8 kernel of each op, 1 for float.
  */
-const INT8_VERSION: Record<string, number> = {
-  CONV_2D: 3, DEPTHWISE_CONV_2D: 3, FULLY_CONNECTED: 4, AVERAGE_POOL_2D: 2, MAX_POOL_2D: 2, SOFTMAX: 2, ADD: 2, SUB: 2,
-  MUL: 2, CONCATENATION: 2, PAD: 2, MEAN: 2, QUANTIZE: 2, DEQUANTIZE: 2, LOGISTIC: 2, TANH: 2, RELU: 2, RELU6: 2,
-  LEAKY_RELU: 2, TRANSPOSE: 2, SVDF: 3, BATCH_MATMUL: 1, RESHAPE: 1,
-};
-
 interface OpPlan {
   code: number;
   custom?: string;
@@ -149,7 +144,7 @@ function planOp(op: Op, tensors: Tensor[]): OpPlan {
   }
   const fromTflite = op.source.format === 'tflite';
   const firstInput = tensors[op.inputs[0] ?? -1];
-  const version = fromTflite ? op.version : firstInput?.dtype === 'int8' ? (INT8_VERSION[op.type] ?? 1) : 1;
+  const version = fromTflite ? op.version : tfliteOpVersion(op.type, firstInput?.dtype);
   const table = optionsTableOf(op.type);
   const plan: OpPlan = { ...base, code, version, ...(table ? { optionsTable: table } : {}) };
   plan.optionValues = optionValues(op, plan, tensors);
