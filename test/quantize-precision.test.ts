@@ -66,7 +66,7 @@ describe('--activations int16 (16x8)', () => {
 
   it('the int8 reference runs the written file, close to float (int8 weights bound the error)', () => {
     for (const x of xs.slice(0, 10)) {
-      const want = runFloat(g, [{ dtype: 'float32', shape: [1, 8], data: x }]).outputs[0]!.data;
+      const want = runFloat(g, [{ dtype: 'float32', shape: [1, 8], data: x }]).outputs[0]!.data as Float32Array;
       const got = realOf(runInt8(file, feed(file, [x], 'x')).outputs[0]!, file, file.outputs[0]!.tensor);
       for (let i = 0; i < 4; i++) expect(Math.abs(got[i]! - want[i]!)).toBeLessThan(0.01);
     }
@@ -144,7 +144,9 @@ describe('progress bars', () => {
     expect(tty).toMatch(/measuring int8 quality/);
     const piped = runCli(['convert', sharedPath('models/onnx-mnist/mnist-8.onnx'), '--calib', mnistCalib(), '-o', out, '--calibrator', 'percentile']);
     expect(piped.code).toBe(0);
-    expect(piped.stderr).toBe('');
+    // Only warning lines (40 samples are few for percentile); no bar, no carriage return.
+    expect(piped.stderr.split('\n').filter((l) => l !== '' && !l.startsWith('tinyml: warning: '))).toEqual([]);
+    expect(piped.stderr).not.toMatch(/\r|calibrating|measuring/);
     expect(readFileSync(out).length).toBeGreaterThan(0);
   });
 });

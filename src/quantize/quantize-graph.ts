@@ -292,7 +292,7 @@ export function quantizeGraph(float: Graph, calibrated: Map<number, Range>, opts
 
   const out: Graph = { ...g, tensors, ops, inputs: g.inputs.map((i) => ({ ...i })), outputs: g.outputs.map((o) => ({ ...o })), warnings: [...g.warnings] };
   out.meta = { ...g.meta, quantizedBy: 'tinyml convert' };
-  addEdges(out, g, opts.io);
+  addEdges(out, g, opts.io, plan.ranges);
   // compact drops the float constants replaced by int8 copies, and renumbers.
   return { graph: compact(out), widened };
 }
@@ -300,10 +300,10 @@ export function quantizeGraph(float: Graph, calibrated: Map<number, Range>, opts
 /**
  * Edge types: with io 'float', QUANTIZE after each input and DEQUANTIZE before each output; with
  * io 'int8'/'int16', a QUANTIZE (requantization) where an edge tensor has the other integer
- * type, its params covering the same real range (symmetric); io undefined leaves the edges as
+ * type, its params from the tensor's calibrated range; io undefined leaves the edges as
  * they are. The internal tensor keeps its name with a `_<dtype>` suffix (eval strips it).
  */
-function addEdges(q: Graph, float: Graph, io: IoType | undefined): void {
+function addEdges(q: Graph, float: Graph, io: IoType | undefined, ranges: Map<number, Range>): void {
   if (io === undefined) return;
   const pre: Op[] = [];
   const post: Op[] = [];
@@ -316,16 +316,18 @@ function addEdges(q: Graph, float: Graph, io: IoType | undefined): void {
     attrs: { rounding: 'HALF_AWAY' },
     source: { format: float.format, opType: type, name },
   });
-  /** A new edge tensor of type `io` standing for internal tensor `t`. */
+  /** A new edge tensor of type `io` standing for internal tensor `t`: params from its calibrated range. */
   const edgeTensor = (t: Tensor): number => {
     const f = q.tensors.length;
     const edge: Tensor = { index: f, name: t.name, shape: [...t.shape], dtype: io === 'float' ? 'float32' : io };
     if (io !== 'float') {
+      // The calibrated range, or the range the internal tensor's own params cover.
       const s = t.quant!.scale[0]!;
       const zp = t.quant!.zeroPoint[0]!;
       const [lo, hi] = t.dtype === 'int16' ? [-32768, 32767] : [-128, 127];
-      const m = Math.max(Math.abs(s * (lo - zp)), Math.abs(s * (hi - zp)));
-      edge.quant = perTensor(Math.fround(m / (io === 'int16' ? 32767 : 127)), 0);
+      const range = ranges.get(t.index) ?? { min: s * (lo - zp), max: s * (hi - zp) };
+      const p = io === 'int16' ? symmetricInt16Params(range) : asymmetricParams(range);
+      edge.quant = perTensor(p.scale, p.zeroPoint);
     }
     q.tensors.push(edge);
     t.name = `${t.name}_${t.dtype}`;
