@@ -8,9 +8,9 @@
  *               tensor saw: ignores a few outliers that would otherwise stretch the scale.
  *   mse         the clipping range (a fraction of [min, max], searched on a grid) that
  *               minimises the int8 quantization error over the observed value histogram.
- *   entropy     the clipping threshold whose 128-level quantized distribution of |x| has the
- *               smallest KL divergence from the observed one (TensorRT's entropy calibration,
- *               also TFLite's legacy calibrator), applied to both sides of [min, max].
+ *   entropy     the clipping threshold whose 255-level quantized distribution has the smallest
+ *               KL divergence from the observed one (TensorRT's entropy calibration, also
+ *               TFLite's legacy calibrator), on the signed histogram (int8 here is asymmetric).
  * percentile, mse and entropy need a second pass over the samples to fill 2048-bin histograms
  * over each tensor's [min, max].
  *
@@ -156,7 +156,13 @@ export function calibrate(g: Graph, set: SampleSet, opts: CalibrationOptions): C
       h[0]! += data.length;
       return;
     }
-    for (let i = 0; i < data.length; i++) h[Math.min(bins - 1, Math.floor((data[i]! - r.min) / width))]! += 1;
+    // Entropy: exact zeros (ReLU outputs, padding) are exact in int8 whatever the range; as a
+    // spike in the first bin they would pull the KL search towards heavy clipping.
+    const skipZeros = opts.calibrator === 'entropy';
+    for (let i = 0; i < data.length; i++) {
+      if (skipZeros && data[i] === 0) continue;
+      h[Math.min(bins - 1, Math.floor((data[i]! - r.min) / width))]! += 1;
+    }
   }, progress(2));
   const ranges = new Map<number, Range>();
   for (const t of tensors) {
@@ -219,44 +225,43 @@ export function mseRange(h: Float64Array, r: Range): Range {
 }
 
 /**
- * KL-divergence clipping (TensorRT's entropy calibrator): fold the [min, max] histogram into a
- * histogram of |x| with the same bin width, then for every candidate threshold i (in bins, from
- * 128 to all) compare P = the first i bins with everything beyond added to the last one, and
- * Q = P merged into 128 levels and spread back over the non-empty bins; keep the threshold with
- * the smallest KL(P || Q). The range is [min, max] clipped to +-threshold.
+ * KL-divergence clipping (TensorRT's entropy calibration, adapted to asymmetric int8): for every
+ * candidate threshold T (in bins, around 0), the clipped range [max(min, -T), min(max, T)] of the
+ * signed [min, max] histogram gives P = its bins with everything outside added to the edge bins,
+ * and Q = its bins merged into the 255 int8 levels that range gets and spread back over the
+ * non-empty bins; the threshold with the smallest KL(P || Q) wins.
  */
-export function entropyRange(h: Float64Array, r: Range, levels = 128): Range {
-  const width = (r.max - r.min) / h.length;
+export function entropyRange(h: Float64Array, r: Range, levels = 255): Range {
+  const bins = h.length;
+  const width = (r.max - r.min) / bins;
   if (width <= 0) return { ...r };
-  const maxAbs = Math.max(Math.abs(r.min), Math.abs(r.max));
-  const n = Math.ceil(maxAbs / width);
-  if (n <= levels) return { ...r };
-  const abs = new Float64Array(n);
-  for (let b = 0; b < h.length; b++) {
-    if (h[b] === 0) continue;
-    const x = Math.abs(r.min + (b + 0.5) * width);
-    abs[Math.min(n - 1, Math.floor(x / width))]! += h[b]!;
-  }
+  const zero = Math.min(bins, Math.max(0, -r.min / width)); // bin coordinate of 0
+  const n = Math.ceil(Math.max(Math.abs(r.min), Math.abs(r.max)) / width);
+  const prefix = new Float64Array(bins + 1);
+  for (let b = 0; b < bins; b++) prefix[b + 1] = prefix[b]! + h[b]!;
   let best = n;
   let bestKl = Infinity;
-  for (let i = levels; i <= n; i++) {
-    const p = abs.slice(0, i);
-    let outliers = 0;
-    for (let b = i; b < n; b++) outliers += abs[b]!;
-    p[i - 1]! += outliers;
-    const q = new Float64Array(i);
-    const per = i / levels;
+  for (let i = Math.min(n, 16); i <= n; i++) {
+    const lo = Math.max(0, Math.floor(zero - i));
+    const hi = Math.min(bins, Math.ceil(zero + i));
+    const len = hi - lo;
+    if (len <= 0) continue;
+    const p = h.slice(lo, hi);
+    p[0]! += prefix[lo]!;
+    p[len - 1]! += prefix[bins]! - prefix[hi]!;
+    const q = new Float64Array(len);
+    const per = len / levels;
     for (let l = 0; l < levels; l++) {
       const start = Math.floor(l * per);
-      const end = l === levels - 1 ? i : Math.floor((l + 1) * per);
+      const end = l === levels - 1 ? len : Math.floor((l + 1) * per);
       let sum = 0;
       let nonEmpty = 0;
       for (let b = start; b < end; b++) {
-        sum += abs[b]!;
-        if (abs[b] !== 0) nonEmpty++;
+        sum += h[lo + b]!;
+        if (h[lo + b] !== 0) nonEmpty++;
       }
       if (nonEmpty === 0) continue;
-      for (let b = start; b < end; b++) if (abs[b] !== 0) q[b] = sum / nonEmpty;
+      for (let b = start; b < end; b++) if (h[lo + b] !== 0) q[b] = sum / nonEmpty;
     }
     const kl = klDivergence(p, q);
     if (kl < bestKl) {
