@@ -24,6 +24,8 @@ import { GOLDEN, sharedPath } from './helpers/shared.ts';
 import { GOLDEN_IDS, goldenModel } from './helpers/native-models.ts';
 import { runCli } from './helpers/cli.ts';
 import { KERNEL_SETS, type KernelSet } from '../src/codegen/native/dsp.ts';
+import { generateNative } from '../src/codegen/native/generate.ts';
+import { UnsupportedError } from '../src/errors.ts';
 
 // A private cache so this file always compiles what it tests.
 process.env['TINYML_CACHE'] = mkdtempSync(join(tmpdir(), 'tinyml-native-cache-'));
@@ -172,5 +174,27 @@ describe.each(MODEL_SETS)('every intermediate tensor of %s case 0 equals TFLite 
       checked.push(t.tensor_index);
     }
     expect(checked.length).toBeGreaterThan(0);
+  });
+});
+
+describe('a bias the native C cannot fold', () => {
+  it('is refused naming the channel and the fix when bias + input offset x weight sum overflows int32', () => {
+    const graph = loadModel(goldenModel('tflm-hello-world').modelPath);
+    const fc = graph.ops.find((o) => o.type === 'FULLY_CONNECTED' && (o.inputs[2] ?? -1) >= 0)!;
+    const x = graph.tensors[fc.inputs[0]!]!;
+    const w = graph.tensors[fc.inputs[1]!]!;
+    const bias = graph.tensors[fc.inputs[2]!]!;
+    expect(bias.dtype).toBe('int32');
+    const inputOffset = -(x.quant?.zeroPoint[0] ?? 0);
+    const depth = w.shape[1]!;
+    const weights = new Int8Array(w.data!.buffer, w.data!.byteOffset, w.data!.byteLength);
+    // The first channel whose folded term is not zero: push its bias to the int32 edge on the same side.
+    const c = Array.from({ length: w.shape[0]! }, (_, k) => k).find((k) => inputOffset * weights.subarray(k * depth, (k + 1) * depth).reduce((a, b) => a + b, 0) !== 0)!;
+    const term = inputOffset * weights.subarray(c * depth, (c + 1) * depth).reduce((a, b) => a + b, 0);
+    const data = new Uint8Array(bias.data!);
+    new DataView(data.buffer).setInt32(4 * c, term > 0 ? 2147483647 : -2147483648, true);
+    bias.data = data;
+    expect(() => generateNative(graph)).toThrow(UnsupportedError);
+    expect(() => generateNative(graph)).toThrow(new RegExp(`channel ${c}: bias -?\\d+ \\+ input offset ${inputOffset} x weight sum -?\\d+ overflows int32.*--runtime tflm`));
   });
 });

@@ -279,7 +279,10 @@ export class Lowerer {
     }
     for (let c = 0; c < channels; c++) {
       const v = folded[c]! + inputOffset * weightSums[c]!;
-      if (v < -2147483648 || v > 2147483647) refuse('a folded bias overflows int32');
+      // The native kernels fold input_offset * sum(weights) into the bias; TFLM adds them per inference.
+      if (v < -2147483648 || v > 2147483647) {
+        refuse(`channel ${c}: bias ${folded[c]} + input offset ${inputOffset} x weight sum ${weightSums[c]} overflows int32 (the native C folds them into one constant): build it with --runtime tflm, or re-quantize with tinyml convert`);
+      }
       folded[c] = v;
     }
     return this.addConst(`tml_op${op.index}_bias`, 'int32_t', folded, 'bias with the input offset folded in');
