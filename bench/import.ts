@@ -6,10 +6,10 @@
  *   node bin/run-ts.js bench/import.ts [--runs N]
  */
 import { readdirSync, readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { importModel } from '../src/formats/load.ts';
+import { benchHost } from './host.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const MODELS = resolve(ROOT, '../shared/models');
@@ -54,12 +54,7 @@ const largest = results.reduce((a, b) => (b.bytes > a.bytes ? b : a));
 const report = {
   benchmark: 'import',
   what: 'importModel(bytes) wall time, model bytes already in memory; median of the runs after warm-up',
-  date: new Date().toISOString(),
-  node: process.version,
-  cpu: cpus()[0]?.model ?? 'unknown',
-  cores: cpus().length,
-  // Other work on the machine inflates the times; the 1-minute load average at the end says how much.
-  loadAverage1m: Math.round(loadavg()[0]! * 100) / 100,
+  ...benchHost(),
   runs: RUNS,
   warmup: WARMUP,
   largest: { model: largest.model, bytes: largest.bytes, medianMs: largest.medianMs },

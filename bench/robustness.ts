@@ -29,9 +29,10 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { extname, join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { benchHost } from './host.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const SHARED = resolve(ROOT, '../shared/models');
@@ -492,11 +493,7 @@ async function main(): Promise<void> {
     benchmark: 'robustness',
     what: 'hostile models (mutated files through inspect, infer, build/convert), hostile devices (fuzzed report records), huge models (100k ops)',
     command: `node bin/run-ts.js bench/robustness.ts${process.argv.slice(2).length ? ` ${process.argv.slice(2).join(' ')}` : ''}`,
-    date: new Date().toISOString(),
-    node: process.version,
-    cpu: cpus()[0]?.model ?? 'unknown',
-    cores: cpus().length,
-    loadAverage1m: Math.round(loadavg()[0]! * 100) / 100,
+    ...benchHost(),
     mutation: previous.mutation,
     decoder: previous.decoder,
     scale: previous.scale,

@@ -14,9 +14,10 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync, readFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { benchHost } from './host.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const OUT = resolve(ROOT, 'bench/results/startup.json');
@@ -86,11 +87,7 @@ rmSync(join(tsxScript, '..'), { recursive: true, force: true });
 const report = {
   benchmark: 'startup',
   what: 'wall time of whole processes (spawn to exit), median and minimum of interleaved runs after a warm-up; time, not emulated instructions',
-  date: new Date().toISOString(),
-  node: process.version,
-  cpu: cpus()[0]?.model ?? 'unknown',
-  cores: cpus().length,
-  loadAverage1m: Math.round(loadavg()[0]! * 100) / 100,
+  ...benchHost(),
   runs: RUNS,
   startup,
   versionOverNode: Math.round((versionMedian / nodeMedian) * 100) / 100,

@@ -24,6 +24,28 @@
 #include "tml_simd.h"
 #include "tml_requant.h"
 
+/** One step of 4 output channels' dot products in plain C (the assembly's reference): 4 int8
+ * inputs (or, with x16, 4 int16 inputs as two pair words) against 8 packed weight words (channel j
+ * uses w[2j] for the low pair and w[2j+1] for the high pair). Returns x advanced past what it read. */
+TML_INLINE const uint8_t *tml_dot4_step_c(const uint8_t *x, int x16, const uint32_t *w, int32_t a[4]) {
+  uint32_t xl, xh;
+  if (x16) {
+    xl = tml_read32(x);
+    xh = tml_read32(x + 4);
+    x += 8;
+  } else {
+    const uint32_t v = tml_read32(x);
+    xl = tml_sxtb16(v);
+    xh = tml_sxtb16_ror8(v);
+    x += 4;
+  }
+  a[0] = tml_smlad(xh, w[1], tml_smlad(xl, w[0], a[0]));
+  a[1] = tml_smlad(xh, w[3], tml_smlad(xl, w[2], a[1]));
+  a[2] = tml_smlad(xh, w[5], tml_smlad(xl, w[4], a[2]));
+  a[3] = tml_smlad(xh, w[7], tml_smlad(xl, w[6], a[3]));
+  return x;
+}
+
 /** Arguments of tml_conv_groups(); field order is read by the assembly (do not reorder). */
 typedef struct {
   const void *x;           /* n words: int8 values, or int16 pairs (x16) */
@@ -191,26 +213,10 @@ TML_INLINE void tml_conv_groups(const tml_conv_groups_args *args, int x16) {
   int32_t g, i;
   for (g = 0; g < args->groups; ++g) {
     const int32_t *b = args->bias + 4 * g;
-    int32_t a0 = b[0], a1 = b[1], a2 = b[2], a3 = b[3];
+    int32_t a[4] = {b[0], b[1], b[2], b[3]};
     const uint8_t *x = (const uint8_t *)args->x;
-    for (i = 0; i < args->n; ++i, w += 8) {
-      uint32_t xl, xh;
-      if (x16) {
-        xl = tml_read32(x);
-        xh = tml_read32(x + 4);
-        x += 8;
-      } else {
-        const uint32_t v = tml_read32(x);
-        xl = tml_sxtb16(v);
-        xh = tml_sxtb16_ror8(v);
-        x += 4;
-      }
-      a0 = tml_smlad(xh, w[1], tml_smlad(xl, w[0], a0));
-      a1 = tml_smlad(xh, w[3], tml_smlad(xl, w[2], a1));
-      a2 = tml_smlad(xh, w[5], tml_smlad(xl, w[4], a2));
-      a3 = tml_smlad(xh, w[7], tml_smlad(xl, w[6], a3));
-    }
-    tml_groups_store(a0, a1, a2, a3, args->q + 4 * g, args->out + 4 * g);
+    for (i = 0; i < args->n; ++i, w += 8) x = tml_dot4_step_c(x, x16, w, a);
+    tml_groups_store(a[0], a[1], a[2], a[3], args->q + 4 * g, args->out + 4 * g);
   }
 }
 

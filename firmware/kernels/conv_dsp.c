@@ -54,34 +54,18 @@
    the packed weights at *wp; *wp advances past the 8 n words read. */
 TML_INLINE void dot4(const uint8_t *x, const uint32_t **wp, int32_t n, int x16, int32_t a[4]) {
   const uint32_t *w = *wp;
-  int32_t s0 = a[0], s1 = a[1], s2 = a[2], s3 = a[3];
 #if TML_SIMD_NATIVE
+  int32_t s0 = a[0], s1 = a[1], s2 = a[2], s3 = a[3];
   uint32_t v, xl;
   if (x16) TML_DOT4_LOOP(TML_DOT4_STEP16);
   else TML_DOT4_LOOP(TML_DOT4_STEP8);
-#else
-  for (; n > 0; --n, w += 8) {
-    uint32_t xl, xh;
-    if (x16) {
-      xl = tml_read32(x);
-      xh = tml_read32(x + 4);
-      x += 8;
-    } else {
-      const uint32_t v = tml_read32(x);
-      xl = tml_sxtb16(v);
-      xh = tml_sxtb16_ror8(v);
-      x += 4;
-    }
-    s0 = tml_smlad(xh, w[1], tml_smlad(xl, w[0], s0));
-    s1 = tml_smlad(xh, w[3], tml_smlad(xl, w[2], s1));
-    s2 = tml_smlad(xh, w[5], tml_smlad(xl, w[4], s2));
-    s3 = tml_smlad(xh, w[7], tml_smlad(xl, w[6], s3));
-  }
-#endif
   a[0] = s0;
   a[1] = s1;
   a[2] = s2;
   a[3] = s3;
+#else
+  for (; n > 0; --n, w += 8) x = tml_dot4_step_c(x, x16, w, a);
+#endif
   *wp = w;
 }
 
