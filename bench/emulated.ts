@@ -100,7 +100,7 @@ for (const [id, anchor] of Object.entries(anchors.models)) {
     const wallMs = performance.now() - t0;
     const p = await runOnEmulator({ model: modelPath, board: BOARD, runs: 1, inputs, kernels, profile: true, outDir: join(work, `${id}-${kernels}-profile`), timeoutMs: 600_000 });
     const ours = r.perInference!;
-    const outputsCase = r.outputs[0]!.int8.slice(0, nOut).join(' ');
+    const outputsCase = r.outputs[0]!.values!.slice(0, nOut).join(' ');
     const entry = {
       kernels,
       optimize: DEFAULT_OPT,

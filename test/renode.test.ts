@@ -66,7 +66,7 @@ describe('Renode runs the firmware users flash: outputs equal the TFLite Micro g
   it('the same ELF run again gives the same instruction counts, to the instruction, and the same whole-run count', async () => {
     const first = results.get('nano33ble/mlperf-tiny-kws');
     expect(first, 'the KWS run on nano33ble ran first').toBeDefined();
-    const again = await runOnEmulator({ model: KWS, elf: first!.elf, board: 'nano33ble', timeoutMs: 120_000 });
+    const again = await runOnEmulator({ model: KWS, elf: first!.elf!, board: 'nano33ble', timeoutMs: 120_000 });
     expect(again.device.inferences).toEqual(first!.device.inferences);
     expect(again.executedInstructions).toBe(first!.executedInstructions);
     expect(again.outputs[0]!.hex).toBe(first!.outputs[0]!.hex);
@@ -77,7 +77,7 @@ describe('Renode runs the firmware users flash: outputs equal the TFLite Micro g
   });
 
   it('an ELF built for another model is refused as stale (MismatchError, exit 14 on the CLI)', async () => {
-    const kwsElf = results.get('stm32f4-discovery/mlperf-tiny-kws')!.elf;
+    const kwsElf = results.get('stm32f4-discovery/mlperf-tiny-kws')!.elf!;
     await expect(runOnEmulator({ model: SPEECH, elf: kwsElf, board: 'stm32f4-discovery', timeoutMs: 120_000 })).rejects.toBeInstanceOf(MismatchError);
   });
 });
@@ -129,7 +129,7 @@ describe('the Renode runner: finding Renode, Mono, and errors', () => {
 
   it('the Nano 33 BLE image sits behind the bootloader: vector table and firmware.bin at 0x10000', () => {
     const r = results.get('nano33ble/mlperf-tiny-kws')!;
-    expect(vectorTableAddress(r.elf)).toBe(0x10000);
+    expect(vectorTableAddress(r.elf!)).toBe(0x10000);
     const bin = readFileSync(join(r.build!.outDir!, 'firmware.bin'));
     // The image starts with the vector table: initial SP in RAM, reset handler in the image (Thumb).
     expect(bin.readUInt32LE(0) >>> 28).toBe(0x2);

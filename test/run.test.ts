@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runOnEmulator } from '../src/run/run.ts';
 import { runQemu } from '../src/emulate/qemu.ts';
-import { GOLDEN, MODELS } from './helpers/shared.ts';
+import { GOLDEN, MODELS, SHARED } from './helpers/shared.ts';
 import { runCli } from './helpers/cli.ts';
 
 const out = mkdtempSync(join(tmpdir(), 'tinyml-run-test-'));
@@ -39,7 +39,7 @@ describe('tinyml run on mps2-an386: outputs equal the TFLite Micro goldens', () 
   it.each(CASES)('$golden case $case', async (c) => {
     const g = goldenPaths(c);
     const r = await runOnEmulator({ model: join(MODELS, c.model), board: 'mps2-an386', inputs: [g.input], runs: 2, outDir: join(out, `${c.golden}-${c.case}`), timeoutMs: 120_000 });
-    built.set(c.golden, { elf: r.elf, inferences: r.device.inferences });
+    built.set(c.golden, { elf: r.elf!, inferences: r.device.inferences });
     expect(r.outputs).toHaveLength(1);
     const device = Buffer.from(r.outputs[0]!.hex, 'hex');
     expect(device.length).toBe(g.output.length);
@@ -57,7 +57,8 @@ describe('tinyml run on mps2-an386: outputs equal the TFLite Micro goldens', () 
     for (const [k, word] of [[0, 'yes'], [1, 'no']] as const) {
       const g = goldenPaths({ golden: 'tflm-micro-speech', model: '', case: k });
       const r = await runOnEmulator({ model: join(MODELS, 'tflm-micro-speech/micro_speech_quantized.tflite'), board: 'mps2-an386', inputs: [g.input], outDir: join(out, `speech-${k}`) });
-      const scores = r.outputs[0]!.int8;
+      const scores = r.outputs[0]!.values!;
+      expect(r.outputs[0]!.dtype).toBe('int8');
       expect(labels[scores.indexOf(Math.max(...scores))]).toBe(word);
       expect(Buffer.from(r.outputs[0]!.hex, 'hex')).toEqual(g.output);
     }
@@ -71,7 +72,7 @@ describe('tinyml run determinism and the second emulated board', () => {
         // When run alone (-t), build the ELF here.
         const c = CASES.find((x) => x.golden === id)!;
         const r = await runOnEmulator({ model: join(MODELS, c.model), board: 'mps2-an386', runs: 2, outDir: join(out, `${id}-again`) });
-        return { elf: r.elf, inferences: r.device.inferences };
+        return { elf: r.elf!, inferences: r.device.inferences };
       })());
       const again = await runQemu({ elfPath: first.elf, machine: 'mps2-an386' });
       const costs = again.items.flatMap((i) => (i.kind === 'record' && i.record.type === 'inference' ? [i.record.instructions as number] : []));
@@ -117,16 +118,41 @@ describe('tinyml deploy on an emulated board', () => {
     writeFileSync(input, Buffer.from([0x10]));
     const r = runCli(['deploy', join(MODELS, 'tflm-hello-world/hello_world_float.tflite'), '--board', 'mps2-an386', '--calib', calib, '--input', input, '--out', dir, '--json']);
     expect(r.code).toBe(0);
-    const json = JSON.parse(r.stdout) as { int8Model: string; outputs: { int8: number[] }[] };
+    const json = JSON.parse(r.stdout) as { int8Model: string; outputs: { values: number[] }[] };
     expect(json.int8Model).toMatch(/_int8\.tflite$/);
     const ref = runCli(['infer', json.int8Model, '--engine', 'reference', '--input', input, '--json']);
     expect(ref.code).toBe(0);
-    expect(json.outputs[0]!.int8).toEqual((JSON.parse(ref.stdout) as { outputs: { values: number[] }[] }).outputs[0]!.values);
+    expect(json.outputs[0]!.values).toEqual((JSON.parse(ref.stdout) as { outputs: { values: number[] }[] }).outputs[0]!.values);
   });
 
   it('refuses a float model without --calib (exit 2)', () => {
     const float = runCli(['deploy', join(MODELS, 'tflm-hello-world/hello_world_float.tflite'), '--board', 'mps2-an386']);
     expect(float.code).toBe(2);
     expect(float.stderr).toContain('--calib');
+  });
+});
+
+describe('tinyml run decodes each output with the model\'s dtype', () => {
+  // One int16 model (int16 output) and one whose output is float32 (DEQUANTIZE), from golden-ops.
+  it.each([
+    ['i16_conv2d_3x3_same_s1_relu_c8', 'int16', (b: Buffer) => Array.from(new Int16Array(b.buffer, b.byteOffset, b.length / 2))],
+    ['i16_dequantize_int16', 'float32', (b: Buffer) => Array.from(new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.length)))],
+  ] as const)('%s: values and argmax as %s, equal to the TFLite Micro golden', (id, dtype, decode) => {
+    const dir = join(SHARED, 'golden-ops', id, 'case_0');
+    const model = join(MODELS, 'tflm-ops', `${id}.tflite`);
+    const input = join(dir, 'input_0.bin');
+    const want = decode(readFileSync(join(dir, 'output_0.bin')));
+    const r = runCli(['run', model, '--board', 'mps2-an386', '--input', input, '--runs', '1', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const json = JSON.parse(r.stdout) as { elf: string | null; outputs: { dtype: string; values: number[]; argmax: number }[] };
+    // Built in a temporary folder that is gone: the report names no firmware file.
+    expect(json.elf).toBeNull();
+    const o = json.outputs[0]!;
+    expect(o.dtype).toBe(dtype);
+    expect(o.values).toEqual(want);
+    expect(o.argmax).toBe(want.indexOf(Math.max(...want)));
+    const text = runCli(['run', model, '--board', 'mps2-an386', '--input', input, '--runs', '1']);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toContain(`(${dtype}, argmax ${o.argmax})`);
   });
 });

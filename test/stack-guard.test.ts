@@ -69,6 +69,6 @@ it('a generated model runs with the guard armed and its outputs unchanged (hello
   const input = graph.tensors[graph.inputs[0]!.tensor]!;
   const x = new Int8Array(input.shape.reduce((a, b) => a * b, 1)).fill(input.quant!.zeroPoint[0]!);
   const want = runInt8(graph, [{ dtype: 'int8', shape: input.shape, data: x }]).outputs[0]!.data as Int8Array;
-  const device = (JSON.parse(r.stdout) as { outputs: { int8: number[] }[] }).outputs[0]!.int8;
+  const device = (JSON.parse(r.stdout) as { outputs: { values: number[] }[] }).outputs[0]!.values;
   expect(device).toEqual(Array.from(want));
 });

@@ -24,7 +24,8 @@ import type { DecodedItem, DecoderStats } from '../device/protocol.ts';
 import { readModelBytes } from '../formats/load.ts';
 import { loadModelFile, type LoadedModel } from '../load/model.ts';
 import { progress } from '../progress.ts';
-import type { Graph } from '../ir/graph.ts';
+import { dtypeSize, elementCount, type DType, type Graph, type Tensor } from '../ir/graph.ts';
+import { decodeBytes } from '../reference/int8/common.ts';
 import { opMacs } from '../inspect/metrics.ts';
 import { buildFirmware, DEFAULT_OPT, type FirmwareBuild, type KernelSet, type OptLevel } from '../build/firmware.ts';
 import { loadInput } from '../infer/inputs.ts';
@@ -84,10 +85,24 @@ export interface RunOutput {
   index: number;
   bytes: number;
   hex: string;
-  /** The bytes read as int8 (the dtype of every shared model's outputs). */
-  int8: number[];
-  /** Index of the largest element (as int8). */
-  argmax: number;
+  /** The model output's dtype; null when no model was given (--elf alone) or the device sent a
+   * different number of bytes than the tensor holds. */
+  dtype: DType | null;
+  /** The bytes decoded as `dtype` (little-endian); null when dtype is null. */
+  values: number[] | null;
+  /** Index of the largest value; null when dtype is null. */
+  argmax: number | null;
+}
+
+/** One output the device sent, decoded with the model's output tensor when there is one. */
+export function runOutput(bytes: Uint8Array, index: number, tensor: Tensor | undefined): RunOutput {
+  const hex = Buffer.from(bytes).toString('hex');
+  const size = tensor ? dtypeSize(tensor.dtype) : 0;
+  if (!tensor || size === 0 || bytes.length !== elementCount(tensor.shape) * size) {
+    return { index, bytes: bytes.length, hex, dtype: null, values: null, argmax: null };
+  }
+  const values = Array.from(decodeBytes(tensor.dtype, bytes, bytes.length / size) as ArrayLike<number | bigint>, Number);
+  return { index, bytes: bytes.length, hex, dtype: tensor.dtype, values, argmax: values.indexOf(Math.max(...values)) };
 }
 
 export interface RunResult {
@@ -99,7 +114,8 @@ export interface RunResult {
   emulatorDescription: string;
   /** Renode's exact executed-instruction count of the whole run, init and reporting included (null under QEMU). */
   executedInstructions: number | null;
-  elf: string;
+  /** The firmware run; null when it was built in a temporary folder that is now removed. */
+  elf: string | null;
   model: string | null;
   /** sha256 prefix of the model file the firmware was built from (null for --elf). */
   expectedModelHash: string | null;
@@ -267,10 +283,7 @@ export async function runOnEmulator(opts: RunOptions): Promise<RunResult> {
     flashBytes: rep.mem?.flash_used_bytes ?? null,
     build: build ? { outDir: build.outDir, buildId: build.buildId, sizes: build.sizes } : null,
     ops: rep.ops,
-    outputs: rep.outputs.map((bytes, index) => {
-      const int8 = Array.from(new Int8Array(bytes.buffer, bytes.byteOffset, bytes.length));
-      return { index, bytes: bytes.length, hex: Buffer.from(bytes).toString('hex'), int8, argmax: int8.indexOf(Math.max(...int8)) };
-    }),
+    outputs: rep.outputs.map((bytes, index) => runOutput(bytes, index, graph ? graph.tensors[graph.outputs[index]?.tensor ?? -1] : undefined)),
     logs: rep.logs,
     decoder: emulated.stats,
     wallMs: emulated.wallMs,
@@ -281,6 +294,7 @@ export async function runOnEmulator(opts: RunOptions): Promise<RunResult> {
   if (temporary !== undefined && !opts.keep) {
     rmSync(temporary, { recursive: true, force: true });
     result.build!.outDir = null;
+    result.elf = null;
   }
   return result;
 }

@@ -176,8 +176,13 @@ export function printRunReport(r: RunResult): void {
   if (r.flashBytes !== null) printLine(`  flash       ${n(r.flashBytes)} bytes`);
   if (r.build?.outDir) printLine(`  build       ${r.build.outDir} (firmware.elf, .bin, .hex, generated C)`);
   for (const o of r.outputs) {
-    const shown = o.int8.slice(0, 16).join(' ');
-    printLine(`  output ${o.index}    ${shown}${o.int8.length > 16 ? ` ... (${o.bytes} bytes)` : ''}  (int8, argmax ${o.argmax})`);
+    if (o.values === null) {
+      // --elf without the model (or a size that does not match the tensor): the dtype is unknown.
+      printLine(`  output ${o.index}    ${o.hex.slice(0, 64)}${o.hex.length > 64 ? '...' : ''}  (${o.bytes} bytes, hex: pass the model to decode them)`);
+      continue;
+    }
+    const shown = o.values.slice(0, 16).join(' ');
+    printLine(`  output ${o.index}    ${shown}${o.values.length > 16 ? ` ... (${o.values.length} values)` : ''}  (${o.dtype}, argmax ${o.argmax})`);
   }
   if (r.ops.length > 0) {
     printLine('');
