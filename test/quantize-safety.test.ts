@@ -226,7 +226,7 @@ describe('the quality report of convert', () => {
     expect(s.quality.worstLayers.length).toBe(3);
     expect(s.quality.worstLayers[0]!.snrDb).toBeLessThanOrEqual(s.quality.worstLayers[2]!.snrDb);
     const t = runCli(['convert', sharedPath('models/onnx-mnist/mnist-8.onnx'), '--calib', join(work, 'calib.npy'), '-o', join(work, 'm2.tflite')]);
-    expect(t.stdout).toMatch(/quality: float vs int8 \(int8 reference\) on the calibration set \(40 samples\)/);
+    expect(t.stdout).toMatch(/quality: float vs int8 \(int8 reference executor\) on the calibration set \(40 samples\)/);
     expect(t.stdout).toMatch(/output Plus214_Output_0: top-1 agreement \d+\.\d\d%, SNR \d+\.\d dB/);
     // Not a terminal: no progress bar reaches stderr.
     expect(t.stderr).toBe('');

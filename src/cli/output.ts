@@ -29,6 +29,12 @@ export function safe(text: unknown): string {
   return String(text).replace(CONTROL, escapeChar);
 }
 
+/** A long model name (TFLite fuses layer names into ~250-character ones) cut to its last `max`
+ * characters for a text line; --json keeps names whole. */
+export function truncate(s: string, max: number): string {
+  return s.length <= max ? s : `...${s.slice(s.length - max + 3)}`;
+}
+
 /** The safety net of every printed line: controls escaped, the printer's own line breaks kept. */
 function terminalText(text: string): string {
   return text.replace(CONTROL_BUT_NEWLINE, escapeChar);

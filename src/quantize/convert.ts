@@ -22,7 +22,7 @@ import type { Range } from './params.ts';
 import { floatEngine, int8ReferenceEngine } from '../eval/engines.ts';
 import { evaluate } from '../eval/eval.ts';
 import { measureQuality, type QualityReport } from './quality.ts';
-import { constantInputs, rangeWarnings, sampleCountWarning, widenedWarnings, type QuantizeWarning } from './warnings.ts';
+import { constantInputs, mixedTargetWarning, rangeWarnings, sampleCountWarning, widenedWarnings, type QuantizeWarning } from './warnings.ts';
 
 /** Progress of a long step: `done` of `total` units of `stage` (the CLI draws a bar on a TTY). */
 export type ProgressFn = (p: { stage: string; done: number; total: number }) => void;
@@ -118,7 +118,8 @@ export function quantizeFloatGraph(g: Graph, samples: SampleSet, opts: QuantizeO
   checkInt8Support(prepared);
   const cal = calibrate(prepared, samples, { calibrator: opts.calibrator, percentile: opts.percentile, onProgress: opts.onProgress });
   const base = { io: opts.io, fcPerChannel: opts.fcPerChannel, perTensorOps: opts.perTensorOps };
-  const int16Ops = opts.activations === 'mixed' ? chooseInt16Ops(prepared, cal.ranges, samples, base, opts.int16SnrDb ?? MIXED_SNR_DB, opts.onProgress) : [];
+  const mixed = opts.activations === 'mixed' ? chooseInt16Ops(prepared, cal.ranges, samples, base, opts.int16SnrDb ?? MIXED_SNR_DB, opts.onProgress) : null;
+  const int16Ops = mixed?.chosen ?? [];
   const activations = opts.activations === 'int16' ? 'int16' : 'int8';
   const { graph, widened } = quantizeGraph(prepared, cal.ranges, { ...base, activations, int16Ops: new Set(int16Ops.map((c) => c.op)) });
   // The int8 executor's Prepare step checks every op's int8 configuration (dtypes, params,
@@ -130,6 +131,7 @@ export function quantizeFloatGraph(g: Graph, samples: SampleSet, opts: QuantizeO
     ...sampleCountWarning(cal.samples, opts.calibrator),
     ...rangeWarnings(prepared, cal, opts.calibrator),
     ...widenedWarnings(widened),
+    ...(mixed?.missed ? [mixedTargetWarning(mixed.missed, opts.int16SnrDb ?? MIXED_SNR_DB, base.io)] : []),
   ];
   return { graph, prepared, passes: log, samples: cal.samples, widened, int16Ops, warnings };
 }
@@ -140,7 +142,10 @@ const MIXED_SEARCH_SAMPLES = 32;
 /**
  * Mixed precision: quantize in int8, find the first layer (in execution order) whose SNR
  * against float falls below `thresholdDb` and that is not int16 yet, move its op to int16, and
- * repeat until none is left. Per-layer SNR is measured like `tinyml eval` (tensor names).
+ * repeat. When every layer under the target is int16 already, the error comes from the int8
+ * layers before them (errors propagate forward): the earliest int8 op before the last layer
+ * under the target moves next. Per-layer SNR is measured like `tinyml eval` (tensor names).
+ * `missed` is the worst layer when the target is still not met with nothing left to move.
  */
 function chooseInt16Ops(
   prepared: Graph,
@@ -149,28 +154,35 @@ function chooseInt16Ops(
   base: { io?: IoType; fcPerChannel: boolean; perTensorOps?: readonly string[] },
   thresholdDb: number,
   onProgress?: ProgressFn,
-): Int16Choice[] {
+): { chosen: Int16Choice[]; missed: { tensor: string; snrDb: number } | null } {
   const producer = new Map<string, number>();
   for (const op of prepared.ops) for (const o of op.outputs) producer.set(prepared.tensors[o]!.name, op.index);
   const subset: SampleSet = { ...samples, samples: samples.samples.slice(0, MIXED_SEARCH_SAMPLES) };
   const chosen: Int16Choice[] = [];
-  for (let round = 0; round < prepared.ops.length; round++) {
-    onProgress?.({ stage: 'choosing int16 layers', done: round, total: prepared.ops.length });
+  const isChosen = (op: number) => chosen.some((c) => c.op === op);
+  for (let round = 0; round <= prepared.ops.length; round++) {
+    onProgress?.({ stage: 'choosing int16 layers', done: Math.min(round, prepared.ops.length), total: prepared.ops.length });
     const { graph } = quantizeGraph(prepared, ranges, { ...base, activations: 'int8', int16Ops: new Set(chosen.map((c) => c.op)) });
     const report = evaluate([floatEngine('float', prepared), int8ReferenceEngine('int8', graph)], subset, {
       snrThresholdDb: thresholdDb,
       layerSamples: subset.samples.length,
     });
-    const next = report.layers.rows.find((r) => {
-      const op = producer.get(r.referenceTensor);
-      const snr = r.engines['int8-reference']?.snrDb ?? Infinity;
-      return op !== undefined && snr < thresholdDb && !chosen.some((c) => c.op === op);
-    });
-    if (!next) break;
+    const snr = (r: (typeof report.layers.rows)[number]) => r.engines['int8-reference']?.snrDb ?? Infinity;
+    const rows = report.layers.rows.filter((r) => producer.has(r.referenceTensor));
+    const below = rows.filter((r) => snr(r) < thresholdDb);
+    if (below.length === 0) return { chosen, missed: null };
+    const lastBelow = Math.max(...below.map((r) => producer.get(r.referenceTensor)!));
+    const next =
+      below.find((r) => !isChosen(producer.get(r.referenceTensor)!)) ??
+      rows.find((r) => producer.get(r.referenceTensor)! < lastBelow && !isChosen(producer.get(r.referenceTensor)!));
+    if (!next) {
+      const worst = below.reduce((a, b) => (snr(b) < snr(a) ? b : a));
+      return { chosen, missed: { tensor: worst.referenceTensor, snrDb: snr(worst) } };
+    }
     const op = prepared.ops[producer.get(next.referenceTensor)!]!;
-    chosen.push({ op: op.index, opType: op.type, node: op.source.name, tensor: next.referenceTensor, int8SnrDb: next.engines['int8-reference']!.snrDb });
+    chosen.push({ op: op.index, opType: op.type, node: op.source.name, tensor: next.referenceTensor, int8SnrDb: snr(next) });
   }
-  return chosen;
+  return { chosen, missed: null };
 }
 
 export interface TensorParams {

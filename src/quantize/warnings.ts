@@ -12,6 +12,8 @@
  *                       range at least 16x narrower, so most int8 codes are wasted.
  *   few-samples         fewer samples than the calibrator needs to be meaningful.
  *   widened-weight-scale a channel's weight scale was widened so its bias fits its integer.
+ *   mixed-target-missed (--activations mixed) a layer stays under --int16-snr with every op
+ *                       that could help already in int16.
  */
 import type { Graph } from '../ir/graph.ts';
 import type { Calibration, Calibrator } from './calibrate.ts';
@@ -19,7 +21,7 @@ import { magnitudeQuantile } from './calibrate.ts';
 import type { SampleSet } from './calib-data.ts';
 import type { WidenedWeights } from './quantize-graph.ts';
 
-export type QuantizeWarningKind = 'constant-input' | 'zero-range' | 'outlier-range' | 'few-samples' | 'widened-weight-scale';
+export type QuantizeWarningKind = 'constant-input' | 'zero-range' | 'outlier-range' | 'few-samples' | 'widened-weight-scale' | 'mixed-target-missed';
 
 export interface QuantizeWarning {
   kind: QuantizeWarningKind;
@@ -120,4 +122,16 @@ export function widenedWarnings(widened: WidenedWeights[]): QuantizeWarning[] {
         `those weights keep fewer significant bits: check the model (tinyml eval) or prune the channel`,
     };
   });
+}
+
+/** Mixed precision ended under its SNR target: what limits it, and what the user can change. */
+export function mixedTargetWarning(missed: { tensor: string; snrDb: number }, targetDb: number, io: string | undefined): QuantizeWarning {
+  const edges = io === 'int16' ? '' : 'the int8 model input caps what int16 layers can recover: try --io int16; ';
+  return {
+    kind: 'mixed-target-missed',
+    tensors: [missed.tensor],
+    message:
+      `--activations mixed did not reach --int16-snr ${fmt(targetDb)} dB: layer ${q(missed.tensor)} is at ${fmt(missed.snrDb)} dB with every op before it in int16; ` +
+      `${edges}or use --activations int16, or accept a lower target (--int16-snr)`,
+  };
 }

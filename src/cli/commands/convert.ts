@@ -8,10 +8,11 @@ import { CALIBRATORS, parseCalibrator } from '../../quantize/calibrate.ts';
 import { convertModel, MIXED_SNR_DB, type ConvertSummary } from '../../quantize/convert.ts';
 import type { IoType } from '../../quantize/quantize-graph.ts';
 import { jsonNumber } from '../../eval/metrics.ts';
-import { formatTable, printJson, printLine, safe, warn } from '../output.ts';
+import { formatTable, printJson, printLine, safe, truncate, warn } from '../output.ts';
 import { createProgress } from '../progress.ts';
 
 const n = (x: number) => x.toLocaleString('en-US');
+const PRECISION = { int8: 'int8', int16: '16x8', mixed: 'mixed int8/16x8' } as const;
 const db = (x: number) => (x === Infinity ? 'inf' : x === -Infinity ? '-inf' : x.toFixed(1));
 
 function printSummary(s: ConvertSummary): void {
@@ -25,7 +26,7 @@ function printSummary(s: ConvertSummary): void {
       (q.fixedBySpec ? `; ${q.fixedBySpec} tensors with params fixed by the int8 spec` : '') +
       (q.fromQdq ? `; ${q.fromQdq} with the model's own QDQ params` : ''),
   );
-  for (const c of s.int16Ops) printLine(`  int16: ${c.opType} "${safe(c.node)}" (its int8 output "${safe(c.tensor)}" had ${db(c.int8SnrDb)} dB SNR)`);
+  for (const c of s.int16Ops) printLine(`  int16: ${c.opType} "${safe(truncate(c.node, 60))}"${c.tensor === c.node ? '' : ` (output "${safe(truncate(c.tensor, 60))}")`}: ${db(c.int8SnrDb)} dB SNR in int8`);
   const rows = [...s.inputs.map((t) => ['input', t] as const), ...s.outputs.map((t) => ['output', t] as const)].map(([kind, t]) => [
     kind,
     safe(t.name),
@@ -39,13 +40,13 @@ function printSummary(s: ConvertSummary): void {
   printLine(`size: model ${n(b.modelBefore)} -> ${n(b.modelAfter)} bytes; weights ${n(b.weightsBefore)} -> ${n(b.weightsAfter)} bytes`);
   if (s.quality) {
     const qual = s.quality;
-    printLine(`quality: float vs int8 (int8 reference) on ${qual.data === 'calibration' ? 'the calibration set' : safe(qual.data)} (${qual.samples} samples)`);
+    printLine(`quality: float vs ${PRECISION[s.activations]} (int8 reference executor) on ${qual.data === 'calibration' ? 'the calibration set' : safe(qual.data)} (${qual.samples} samples)`);
     for (const o of qual.outputs) {
       const agree = o.top1Agreement !== null ? `top-1 agreement ${(o.top1Agreement * 100).toFixed(2)}%, ` : '';
       printLine(`  output ${safe(o.name)}: ${agree}SNR ${db(o.snrDb)} dB, max error ${o.maxAbsError.toPrecision(3)}`);
     }
     if (qual.worstLayers.length > 0) {
-      printLine(`  worst layers: ${qual.worstLayers.map((l) => `${l.op} "${safe(l.tensor)}" ${db(l.snrDb)} dB`).join(', ')}`);
+      printLine(`  worst layers: ${qual.worstLayers.map((l) => `${l.op} "${safe(truncate(l.tensor, 60))}" ${db(l.snrDb)} dB`).join(', ')}`);
     }
   }
 }

@@ -8,7 +8,7 @@ import { CALIBRATORS, parseCalibrator } from '../../quantize/calibrate.ts';
 import { evalModel, type DeviceColumnReport, type EvalModelReport } from '../../eval/eval-model.ts';
 import { DEFAULT_DEVICE_SAMPLES } from '../../eval/device.ts';
 import { jsonNumber } from '../../eval/metrics.ts';
-import { formatTable, printError, printJson, printLine, safe } from '../output.ts';
+import { formatTable, printError, printJson, printLine, safe, truncate } from '../output.ts';
 
 const db = (x: number | undefined) => (x === undefined ? '-' : x === Infinity ? 'inf' : x === -Infinity ? '-inf' : x.toFixed(1));
 const num = (x: number | undefined) => (x === undefined ? '-' : x.toPrecision(4));
@@ -41,13 +41,13 @@ function printReport(r: EvalModelReport): void {
   printLine();
   const L = r.layers;
   printLine(`per layer (first ${L.samples} samples; SNR of each engine vs float):`);
-  const layerRows = L.rows.map((row) => [String(row.opIndex), safe(row.op), safe(row.tensor.length > 60 ? `...${row.tensor.slice(-57)}` : row.tensor), ...cands.flatMap((c) => [db(row.engines[c.id]?.snrDb), num(row.engines[c.id]?.maxAbsError)])]);
+  const layerRows = L.rows.map((row) => [String(row.opIndex), safe(row.op), safe(truncate(row.tensor, 60)), ...cands.flatMap((c) => [db(row.engines[c.id]?.snrDb), num(row.engines[c.id]?.maxAbsError)])]);
   printLine(formatTable(['#', 'op', 'tensor', ...cands.flatMap((c) => [`${c.id} SNR dB`, 'max abs err'])], layerRows));
   for (const c of cands) {
     const d = L.firstDivergence[c.id];
     printLine(
       d
-        ? `${c.id} first diverges at op ${d.opIndex} ${safe(d.op)} '${safe(d.tensor)}': SNR ${db(d.snrDb)} dB < ${L.snrThresholdDb} dB`
+        ? `${c.id} first diverges at op ${d.opIndex} ${safe(d.op)} '${safe(truncate(d.tensor, 60))}': SNR ${db(d.snrDb)} dB < ${L.snrThresholdDb} dB`
         : `${c.id}: every layer stays above ${L.snrThresholdDb} dB SNR`,
     );
   }

@@ -1,14 +1,9 @@
 /** `tinyml inspect <model> [--json] [--board <id>]`: ops, shapes, quantization, MACs, bytes, fit. */
 import type { Command } from 'commander';
 import { inspectModel, type InspectReport, type MemoryFit, type TensorInfo } from '../../inspect/inspect.ts';
-import { formatTable, printJson, printLine, safe, warn } from '../output.ts';
+import { formatTable, printJson, printLine, safe, truncate, warn } from '../output.ts';
 
 const n = (x: number) => x.toLocaleString('en-US');
-
-/** Long TFLite fused names would push the table off the screen; --json keeps them whole. */
-function truncate(s: string, max: number): string {
-  return s.length <= max ? s : `...${s.slice(s.length - max + 3)}`;
-}
 
 function shape(t: TensorInfo): string {
   return `[${t.shape.join(',')}] ${t.dtype}`;
