@@ -8,7 +8,7 @@
  * matrix jobs and the two workflows together cover every model and board; one job has a budget
  * tightened in tinyml.ci.json and must fail with exit 13 and an annotation.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +16,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { Ajv } from 'ajv';
 import { parseWorkflow, NoOperationTraceWriter } from '@actions/workflow-parser';
-import { ciInit } from '../src/ci/init.ts';
+import { ciInit, tinymlSource } from '../src/ci/init.ts';
 import { budgetsFor, readCiConfig, validateCiConfig } from '../src/ci/config.ts';
 import { writeRobotSuite } from '../src/ci/robot.ts';
 import { runRenode } from '../src/emulate/renode.ts';
@@ -31,6 +31,8 @@ import { runCli } from './helpers/cli.ts';
 const KWS = join(MODELS, 'mlperf-tiny/kws/kws_ref_model.tflite');
 const SPEECH = join(MODELS, 'tflm-micro-speech/micro_speech_quantized.tflite');
 const BOARDS = ['nano33ble', 'stm32f4-discovery'];
+/** Where the generated workflows install tinyml from (the jobs here run the local tinyml on PATH). */
+const PKG = 'git+https://example.com/you/tinyml.git#v0.1.0';
 const GITLAB_SCHEMA = join(PROJECT_ROOT, 'test/fixtures/ci-schemas/gitlab-ci.json');
 const root = mkdtempSync(join(tmpdir(), 'tinyml-ci-test-'));
 
@@ -108,7 +110,7 @@ function checkReport(dir: string, model: string, board: string, wantHex: string)
 describe('tinyml ci init: workflows valid for GitHub and GitLab, their commands run here', () => {
   it('GitHub: the workflow passes GitHub\'s parser; two matrix jobs run; a budget overrun fails with exit 13 and an ::error annotation', async () => {
     const dir = repo('github');
-    const r = runCli(['ci', 'init', '--github', '--dir', dir, '--model', join(dir, 'models/kws.tflite'), join(dir, 'models/micro_speech.tflite'), '--board', ...BOARDS]);
+    const r = runCli(['ci', 'init', '--github', '--tinyml-package', PKG, '--dir', dir, '--model', join(dir, 'models/kws.tflite'), join(dir, 'models/micro_speech.tflite'), '--board', ...BOARDS]);
     expect(r.code, r.stderr).toBe(0);
     const text = readFileSync(join(dir, '.github/workflows/tinyml.yml'), 'utf8');
     expect(githubErrors(text)).toEqual([]);
@@ -117,6 +119,7 @@ describe('tinyml ci init: workflows valid for GitHub and GitLab, their commands 
 
     const wf = parse(text);
     const job = wf.jobs.firmware;
+    expect(job.env.TINYML_PACKAGE).toBe(PKG);
     expect(job.strategy.matrix).toEqual({ model: ['models/kws.tflite', 'models/micro_speech.tflite'], board: BOARDS });
     expect(job.steps.some((s: { run?: string }) => s.run?.includes('renode-1.15.3.linux-portable.tar.gz'))).toBe(true);
     expect(job.steps.some((s: { uses?: string }) => s.uses === 'actions/upload-artifact@v4')).toBe(true);
@@ -144,7 +147,7 @@ describe('tinyml ci init: workflows valid for GitHub and GitLab, their commands 
 
   it('GitLab: the pipeline passes GitLab\'s ci.json schema; the other two matrix jobs run', async () => {
     const dir = repo('gitlab');
-    const r = runCli(['ci', 'init', '--gitlab', '--dir', dir, '--model', join(dir, 'models/kws.tflite'), join(dir, 'models/micro_speech.tflite'), '--board', ...BOARDS]);
+    const r = runCli(['ci', 'init', '--gitlab', '--tinyml-package', PKG, '--dir', dir, '--model', join(dir, 'models/kws.tflite'), join(dir, 'models/micro_speech.tflite'), '--board', ...BOARDS]);
     expect(r.code, r.stderr).toBe(0);
     const text = readFileSync(join(dir, '.gitlab-ci.yml'), 'utf8');
     expect(gitlabErrors(text)).toEqual([]);
@@ -163,13 +166,13 @@ describe('tinyml ci init: workflows valid for GitHub and GitLab, their commands 
 
   it('refuses to overwrite, and refuses boards without Renode or models outside the repository', () => {
     const dir = repo('refuse');
-    const args = ['ci', 'init', '--gitlab', '--dir', dir, '--model', join(dir, 'models/kws.tflite'), '--board', 'nano33ble'];
+    const args = ['ci', 'init', '--gitlab', '--tinyml-package', PKG, '--dir', dir, '--model', join(dir, 'models/kws.tflite'), '--board', 'nano33ble'];
     expect(runCli(args).code).toBe(0);
     const again = runCli(args);
     expect(again.code).toBe(ExitCode.USAGE);
     expect(again.stderr).toMatch(/tinyml\.ci\.json exists: pass --force to overwrite it/);
-    expect(runCli(['ci', 'init', '--github', '--dir', dir, '--model', join(dir, 'models/kws.tflite'), '--board', 'pico']).code).toBe(ExitCode.BOARD);
-    expect(runCli(['ci', 'init', '--github', '--dir', dir, '--force', '--model', KWS, '--board', 'nano33ble']).stderr).toMatch(/is outside .*: CI checks out the repository/);
+    expect(runCli(['ci', 'init', '--github', '--tinyml-package', PKG, '--dir', dir, '--model', join(dir, 'models/kws.tflite'), '--board', 'pico']).code).toBe(ExitCode.BOARD);
+    expect(runCli(['ci', 'init', '--github', '--tinyml-package', PKG, '--dir', dir, '--force', '--model', KWS, '--board', 'nano33ble']).stderr).toMatch(/is outside .*: CI checks out the repository/);
     expect(runCli(['ci', 'init', '--dir', dir, '--model', KWS, '--board', 'nano33ble']).stderr).toMatch(/pass --github or --gitlab/);
   });
 });
@@ -220,5 +223,41 @@ describe('tinyml ci robot: a suite for renode-test', () => {
     const r = runCli(['ci', 'robot', SPEECH, '--board', 'mps2-an386', '--out', join(root, 'robot-qemu')]);
     expect(r.code).toBe(ExitCode.BOARD);
     expect(r.stderr).toMatch(/has no Renode platform/);
+  });
+});
+
+describe('ci init: where the workflow installs tinyml from', () => {
+  /** A copy of package.json in a folder, optionally a git repository with an origin. */
+  function checkout(where: string, origin?: string): string {
+    mkdirSync(where, { recursive: true });
+    copyFileSync(join(PROJECT_ROOT, 'package.json'), join(where, 'package.json'));
+    const git = (...args: string[]) => execFileSync('git', ['-C', where, ...args], { encoding: 'utf8' }).trim();
+    git('init', '-q');
+    git('-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '-q', '--allow-empty', '-m', 'x');
+    if (origin) git('remote', 'add', 'origin', origin);
+    return git('rev-parse', 'HEAD');
+  }
+  const version = (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+
+  it('a checkout with a network remote: git+<origin>#<commit>; scp-like remotes as ssh:// URLs', () => {
+    const a = join(root, 'src-https');
+    const sha = checkout(a, 'https://github.com/you/tinyml.git');
+    expect(tinymlSource(a)).toBe(`git+https://github.com/you/tinyml.git#${sha}`);
+    const b = join(root, 'src-scp');
+    const sha2 = checkout(b, 'git@github.com:you/tinyml.git');
+    expect(tinymlSource(b)).toBe(`git+ssh://git@github.com/you/tinyml.git#${sha2}`);
+  });
+
+  it('an installed package: the same version from the registry; a checkout without a usable remote: none', () => {
+    const installed = join(root, 'proj/node_modules/tinyml');
+    mkdirSync(installed, { recursive: true });
+    copyFileSync(join(PROJECT_ROOT, 'package.json'), join(installed, 'package.json'));
+    expect(tinymlSource(installed)).toBe(`tinyml@${version}`);
+    const local = join(root, 'src-none');
+    checkout(local);
+    expect(tinymlSource(local)).toBeNull();
+    const path = join(root, 'src-path');
+    checkout(path, '/work/somewhere/tinyml');
+    expect(tinymlSource(path)).toBeNull();
   });
 });

@@ -13,7 +13,8 @@
  * get 10 % headroom over what the build uses; `--max-instructions` and `--max-stack` apply to every
  * pair. Edit tinyml.ci.json to tighten them per model and board.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { stringify } from 'yaml';
@@ -21,6 +22,7 @@ import { FileError, UsageError } from '../errors.ts';
 import { getBoard } from '../boards/registry.ts';
 import { buildFirmware } from '../build/firmware.ts';
 import { emulatorFor } from '../emulate/runner.ts';
+import { PROJECT_ROOT } from '../build/paths.ts';
 import { CI_CONFIG_FILE, type BudgetSet, type CiConfig } from './config.ts';
 
 export type CiProvider = 'github' | 'gitlab';
@@ -36,7 +38,7 @@ export interface CiInitOptions {
   boards: string[];
   /** Repository root to write into (default: the current folder). */
   dir?: string;
-  /** npm spec that installs tinyml in CI (default tinyml). */
+  /** npm spec that installs tinyml in CI (default: where this tinyml came from, see tinymlSource). */
   tinymlPackage?: string;
   maxInstructions?: number;
   maxStack?: number;
@@ -51,6 +53,27 @@ export interface CiInitResult {
   config: CiConfig;
   /** The matrix: one job per model x board. */
   jobs: { model: string; board: string }[];
+  /** The npm spec the workflow installs tinyml with. */
+  tinymlPackage: string;
+}
+
+/**
+ * Where CI can install this very tinyml from: an installed package (under node_modules) is
+ * `tinyml@<version>` from the registry it came from; a git checkout with a remote is
+ * `git+<remote>#<commit>` (npm builds dist/ through `prepare`). Null when neither holds (a
+ * checkout without a remote): CI could not install it, so the user must say where.
+ */
+export function tinymlSource(root: string = PROJECT_ROOT): string | null {
+  const version = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
+  if (root.split(/[\\/]/).includes('node_modules')) return `tinyml@${version}`;
+  try {
+    const git = (...args: string[]) => execFileSync('git', ['-C', root, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const url = git('remote', 'get-url', 'origin');
+    if (!/^(https?|ssh|git):\/\/|^[\w.-]+@[\w.-]+:/.test(url)) return null; // a local path is not reachable from CI
+    return `git+${url.startsWith('git@') ? `ssh://${url.replace(':', '/')}` : url}#${git('rev-parse', 'HEAD')}`;
+  } catch {
+    return null;
+  }
 }
 
 /** The shell commands of one matrix job after the tools are installed: build, run, report. */
@@ -153,6 +176,13 @@ export function ciInit(opts: CiInitOptions): CiInitResult {
     if (rel.startsWith('..')) throw new UsageError(`model ${m} is outside ${dir}: CI checks out the repository, so the model must be inside it`);
     return rel.split('\\').join('/');
   });
+  const tinymlPackage = opts.tinymlPackage ?? tinymlSource();
+  if (tinymlPackage === null) {
+    throw new UsageError(
+      `the workflow must install tinyml, but this tinyml (${PROJECT_ROOT}) is a checkout without a git remote and tinyml is not on the npm registry: ` +
+        'pass --tinyml-package <npm spec>: a git URL (git+https://host/you/tinyml.git#<commit>), a tarball URL (from npm pack) or a name in your registry',
+    );
+  }
 
   const budgets: Record<string, BudgetSet> = {};
   const shared: BudgetSet = {};
@@ -176,11 +206,11 @@ export function ciInit(opts: CiInitOptions): CiInitResult {
   const config: CiConfig = { emulator, models, boards: boards.map((b) => b.id), budgets };
   const configPath = join(dir, CI_CONFIG_FILE);
   const workflowPath = opts.provider === 'github' ? join(dir, '.github', 'workflows', 'tinyml.yml') : join(dir, '.gitlab-ci.yml');
-  const spec = { models, boards: config.boards, emulator, tinymlPackage: opts.tinymlPackage ?? 'tinyml' };
+  const spec = { models, boards: config.boards, emulator, tinymlPackage };
   const workflow = opts.provider === 'github' ? githubWorkflow(spec) : gitlabPipeline(spec);
   refuseExisting(configPath, opts.force ?? false);
   refuseExisting(workflowPath, opts.force ?? false);
   writeFile(configPath, `${JSON.stringify(config, null, 2)}\n`);
   writeFile(workflowPath, workflow);
-  return { provider: opts.provider, workflowPath, configPath, config, jobs: models.flatMap((model) => config.boards.map((board) => ({ model, board }))) };
+  return { provider: opts.provider, workflowPath, configPath, config, jobs: models.flatMap((model) => config.boards.map((board) => ({ model, board }))), tinymlPackage };
 }

@@ -19,7 +19,7 @@ export function register(program: Command): void {
     .option('-m, --model <file...>', 'models of the matrix (inside the repository)')
     .option('-b, --board <id...>', 'boards of the matrix (emulated: nano33ble, stm32f4-discovery, disco-f746ng, ...)')
     .option('--dir <path>', 'repository root to write into (default: the current folder)')
-    .option('--tinyml-package <spec>', 'npm spec that installs tinyml in CI (default: tinyml)')
+    .option('--tinyml-package <spec>', 'npm spec that installs tinyml in CI (default: where this tinyml came from: its registry version, or git+<origin>#<commit> of a checkout)')
     .option('--max-instructions <n>', 'budget for every model and board: instructions per inference')
     .option('--max-stack <bytes>', 'budget for every model and board: stack high-water mark')
     .option('--force', 'overwrite an existing workflow or tinyml.ci.json')
@@ -38,7 +38,8 @@ export function register(program: Command): void {
         force: opts.force,
       });
       if (opts.json) return printJson(r);
-      printLine(`wrote ${r.workflowPath} (${r.jobs.length} jobs: ${r.config.models.length} model(s) x ${r.config.boards.length} board(s) in ${r.config.emulator === 'renode' ? 'Renode' : 'QEMU'})`);
+      const count = (k: number, what: string) => `${k} ${what}${k === 1 ? '' : 's'}`;
+      printLine(`wrote ${r.workflowPath} (${count(r.jobs.length, 'job')}: ${count(r.config.models.length, 'model')} x ${count(r.config.boards.length, 'board')} in ${r.config.emulator === 'renode' ? 'Renode' : 'QEMU'}; tinyml from ${r.tinymlPackage})`);
       printLine(`wrote ${r.configPath} (budgets: flash and arena measured +10 %; edit it to tighten them)`);
     });
   ci.command('robot')
