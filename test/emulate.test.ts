@@ -123,6 +123,16 @@ describe('tinyml run exit codes', () => {
     expect(r.stderr).toMatch(/stale/);
   });
 
+  it('refuses build-time options with --elf (they are compiled into the firmware): exit 2, naming them', () => {
+    const elf = buildStandin({ board: 'mps2-an386', model: 'model_copy', runs: 1, outDir: join(out, 'elf-options') });
+    const one = runCli(['run', '--elf', elf, '--board', 'mps2-an386', '--runs', '5']);
+    expect(one.code).toBe(2);
+    expect(one.stderr.trim()).toMatch(/^tinyml: error: --runs is built into the firmware, so --elf cannot change it: drop it, or run the model without --elf/);
+    const two = runCli(['run', '--elf', elf, '--board', 'mps2-an386', '--profile', '--kernels', 'portable']);
+    expect(two.code).toBe(2);
+    expect(two.stderr).toMatch(/--profile, --kernels are built into the firmware/);
+  });
+
   it('refuses a file that is not an Arm ELF before starting QEMU: exit 3', () => {
     const bogus = join(out, 'not-firmware.elf');
     writeFileSync(bogus, 'this is not firmware\n');

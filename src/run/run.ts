@@ -185,6 +185,15 @@ export async function runOnEmulator(opts: RunOptions): Promise<RunResult> {
   checkPositive('--runs', opts.runs);
   if (!opts.model && !opts.elf) throw new UsageError('give a model to build and run, or --elf <file> with a built firmware');
   if (opts.model && !existsSync(opts.model)) throw new FileError(`model ${opts.model} not found: check the path`);
+  if (opts.elf) {
+    // These are compiled into the firmware: with a built ELF they would be silently ignored.
+    const built = ([['--runs', opts.runs], ['--input', opts.inputs], ['--profile', opts.profile], ['--opt', opts.optimize], ['--kernels', opts.kernels], ['--out', opts.outDir], ['--keep', opts.keep]] as const)
+      .filter(([, v]) => v !== undefined && v !== false)
+      .map(([name]) => name);
+    if (built.length > 0) {
+      throw new UsageError(`${built.join(', ')} ${built.length === 1 ? 'is' : 'are'} built into the firmware, so --elf cannot change ${built.length === 1 ? 'it' : 'them'}: drop ${built.length === 1 ? 'it' : 'them'}, or run the model without --elf (tinyml run builds it)`);
+    }
+  }
 
   emulator.check();
   let elfPath: string;
