@@ -329,6 +329,34 @@ describe('tinyml export on the command line', () => {
     expect(readdirSync(mine)).toEqual(['notes.txt']);
   });
 
+  it('refuses an --out that is a file, lies under a file, or holds a broken manifest or a foreign .zip (exit 3, one line naming the fix, nothing written)', () => {
+    const file = join(WORK, 'cli-out-file');
+    writeFileSync(file, 'mine');
+    const cases: [string[], RegExp][] = [
+      [['--out', file], /is a file, not a folder: choose a new or empty folder with --out$/],
+      [['--out', join(file, 'lib')], /cannot write to the output folder .*: choose a writable folder with --out$/],
+      [['--format', 'arduino', '--out', file], /is a file, not a folder: choose a new or empty folder with --out$/],
+    ];
+    const broken = join(WORK, 'cli-broken-manifest');
+    mkdirSync(broken);
+    writeFileSync(join(broken, 'tinyml-export.json'), JSON.stringify({ files: 'src' }));
+    cases.push([['--out', broken], /tinyml-export\.json is not a tinyml export manifest: remove the folder or choose another --out$/]);
+    const zipDir = join(WORK, 'cli-foreign-zip');
+    mkdirSync(zipDir);
+    writeFileSync(join(zipDir, 'hello_world_int8.zip'), 'mine');
+    cases.push([['--format', 'arduino', '--out', zipDir], /hello_world_int8\.zip exists and is not part of a tinyml export: move it away or choose another --out$/]);
+    for (const [args, message] of cases) {
+      const r = runCli(['export', model, ...args]);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(3);
+      expect(r.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
+      expect(r.stderr.trim(), args.join(' ')).toMatch(message);
+    }
+    expect(readFileSync(file, 'utf8')).toBe('mine');
+    expect(readdirSync(broken)).toEqual(['tinyml-export.json']);
+    expect(readdirSync(zipDir)).toEqual(['hello_world_int8.zip']);
+    expect(readFileSync(join(zipDir, 'hello_world_int8.zip'), 'utf8')).toBe('mine');
+  });
+
   it('refuses an unknown format and a name that is not a C identifier (exit 2, one line)', () => {
     const bad = runCli(['export', model, '--format', 'keil', '--out', join(WORK, 'bad')]);
     expect(bad.code).toBe(2);

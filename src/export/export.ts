@@ -16,7 +16,7 @@
  *
  * exportLibrary() is pure (returns file contents); writeExport() writes them.
  */
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import Handlebars from 'handlebars';
 import { stringify as yamlStringify } from 'yaml';
@@ -359,24 +359,22 @@ export function exportLibrary(model: LoadedModel, opts: ExportOptions): Exported
 export function writeExport(outDir: string, exported: ExportedLibrary): string[] {
   const out = resolve(outDir);
   const libDir = exported.libraryDir ? join(out, exported.libraryDir) : out;
-  if (existsSync(libDir) && readdirSync(libDir).length > 0) {
-    const manifestPath = join(libDir, MANIFEST);
-    if (!existsSync(manifestPath)) {
-      throw new FileError(`${libDir} is not empty and holds no tinyml export (${MANIFEST}): choose a new or empty folder with --out`);
-    }
-    let previous: string[] = [];
-    try {
-      previous = (JSON.parse(readFileSync(manifestPath, 'utf8')) as ExportManifest).files;
-    } catch {
-      throw new FileError(`${manifestPath} is not a tinyml export manifest: remove the folder or choose another --out`);
-    }
-    for (const f of previous) {
-      const p = resolve(libDir, f);
-      // Only files inside the library folder: a manifest is read from disk, so it is untrusted.
-      if (p.startsWith(`${libDir}/`)) rmSync(p, { force: true });
+  for (const dir of libDir === out ? [out] : [out, libDir]) {
+    if (existsSync(dir) && !statSync(dir).isDirectory()) {
+      throw new FileError(`${dir} is a file, not a folder: choose a new or empty folder with --out`);
     }
   }
+  const previous = previousExport(libDir);
+  if (previous === undefined && exported.zip !== undefined && existsSync(join(out, exported.zip))) {
+    // The archive sits beside the library folder: never overwrite a .zip no export of ours wrote.
+    throw new FileError(`${join(out, exported.zip)} exists and is not part of a tinyml export: move it away or choose another --out`);
+  }
   ensureWritableDir(out);
+  for (const f of previous ?? []) {
+    const p = resolve(libDir, f);
+    // Only files inside the library folder: a manifest is read from disk, so it is untrusted.
+    if (p.startsWith(`${libDir}/`) && existsSync(p) && !lstatSync(p).isDirectory()) rmSync(p, { force: true });
+  }
   const written: string[] = [];
   for (const [rel, contents] of exported.files) {
     const p = join(out, rel);
@@ -389,6 +387,34 @@ export function writeExport(outDir: string, exported: ExportedLibrary): string[]
     written.push(p);
   }
   return written;
+}
+
+/**
+ * The files of the previous export in `libDir` (from its manifest), or undefined when the folder
+ * is missing or empty. Throws FileError for a non-empty folder that holds no export of ours.
+ */
+function previousExport(libDir: string): string[] | undefined {
+  let entries: string[];
+  try {
+    entries = existsSync(libDir) ? readdirSync(libDir) : [];
+  } catch {
+    throw new FileError(`cannot read the output folder ${libDir}: choose a readable, writable folder with --out`);
+  }
+  if (entries.length === 0) return undefined;
+  const manifestPath = join(libDir, MANIFEST);
+  if (!existsSync(manifestPath)) {
+    throw new FileError(`${libDir} is not empty and holds no tinyml export (${MANIFEST}): choose a new or empty folder with --out`);
+  }
+  let files: unknown;
+  try {
+    files = (JSON.parse(readFileSync(manifestPath, 'utf8')) as { files?: unknown }).files;
+  } catch {
+    files = undefined;
+  }
+  if (!Array.isArray(files) || !files.every((f) => typeof f === 'string')) {
+    throw new FileError(`${manifestPath} is not a tinyml export manifest: remove the folder or choose another --out`);
+  }
+  return files as string[];
 }
 
 export interface ExportRequest {
