@@ -19,6 +19,8 @@ import { unzipSync } from 'fflate';
 import { Ajv } from 'ajv';
 import { EXPORT_FORMATS, exportModel, type ExportResult } from '../src/export/export.ts';
 import { encodeNpy } from '../src/data/npy.ts';
+import { KERNEL_SETS, type KernelSet } from '../src/codegen/native/dsp.ts';
+import { buildFirmware } from '../src/build/firmware.ts';
 import { GOLDEN_IDS, goldenModel } from './helpers/native-models.ts';
 import { PROJECT_ROOT, sharedPath } from './helpers/shared.ts';
 import { runCli } from './helpers/cli.ts';
@@ -82,7 +84,8 @@ describe.concurrent('tinyml export: every shared int8 model', () => {
   describe.each(GOLDEN_IDS)('%s', (id) => {
     const gm = goldenModel(id);
     const exports = new Map<string, ExportResult>();
-    let copy = '';
+    /** A copy outside the repository of the c export per kernel set. */
+    const copies = new Map<KernelSet, string>();
 
     beforeAll(() => {
       // The example's sample input is the golden case 0 input.
@@ -92,9 +95,13 @@ describe.concurrent('tinyml export: every shared int8 model', () => {
         return f;
       });
       for (const format of EXPORT_FORMATS) exports.set(format, exportModel(gm.modelPath, { format, out: join(WORK, id, format), inputs }));
-      copy = copyOutside(exports.get('c')!, id);
+      exports.set('c-dsp', exportModel(gm.modelPath, { format: 'c', kernels: 'dsp', out: join(WORK, id, 'c-dsp'), inputs }));
+      copies.set('portable', copyOutside(exports.get('c')!, id));
+      copies.set('dsp', copyOutside(exports.get('c-dsp')!, `${id}-dsp`));
     });
-    afterAll(() => rmSync(copy, { recursive: true, force: true }));
+    afterAll(() => {
+      for (const dir of copies.values()) rmSync(dir, { recursive: true, force: true });
+    });
 
     it('writes the same C in every format, with only the kernels the model calls', () => {
       const reference = cFiles(exports.get('c')!);
@@ -110,7 +117,23 @@ describe.concurrent('tinyml export: every shared int8 model', () => {
       for (const [f, text] of reference) expect(text.includes(PROJECT_ROOT), f).toBe(false);
     });
 
-    it('host gcc (-Werror, ASan + UBSan) from a copy outside the repository: the example equals the TFLite Micro golden output', async () => {
+    it('each kernel set calls the kernels `tinyml build` calls for a Cortex-M4 with that set, in an arena of the same size', () => {
+      for (const kernels of KERNEL_SETS) {
+        const r = exports.get(kernels === 'dsp' ? 'c-dsp' : 'c')!;
+        expect(r.manifest.kernelSet).toBe(kernels);
+        const fw = join(WORK, id, `build-${kernels}`);
+        buildFirmware({ modelPath: gm.modelPath, board: 'mps2-an386', kernels, outDir: fw, generateOnly: true });
+        const arena = /#define TML_MODEL_ARENA_BYTES\s+(\d+)/.exec(readFileSync(join(fw, 'model.h'), 'utf8'))![1];
+        expect(r.manifest.arenaBytes, kernels).toBe(Number(arena));
+        const calls = (c: string) => [...c.matchAll(/^\s+(tml_[a-z0-9_]+)\(/gm)].map((m) => m[1]!);
+        const built = calls(readFileSync(join(fw, 'model.c'), 'utf8'));
+        expect(built.length).toBeGreaterThan(0);
+        expect(calls(readFileSync(join(r.libraryDir, 'src/tml_model.c'), 'utf8')), kernels).toEqual(built);
+      }
+    });
+
+    it.each(KERNEL_SETS)('host gcc (-Werror, ASan + UBSan) from a copy outside the repository, %s kernels: the example equals the TFLite Micro golden output', async (kernels) => {
+      const copy = copies.get(kernels)!;
       const exe = join(copy, 'example_app');
       await run('gcc', [...CFLAGS, '-O0', '-g', '-fsanitize=address,undefined', '-fno-sanitize-recover=all', '-Iinclude', '-Isrc', ...sources(copy, 'src'), ...sources(copy, 'example'), '-o', exe], { cwd: copy });
       const r = await run(exe, [], { cwd: copy }).catch((e: { stdout: string; stderr: string; code: number }) => e);
@@ -121,7 +144,8 @@ describe.concurrent('tinyml export: every shared int8 model', () => {
       gm.cases[0]!.outputs.forEach((golden, j) => expect(Buffer.from(got[j]!).equals(Buffer.from(golden)), `output ${j}`).toBe(true));
     });
 
-    it('arm-none-eabi-gcc compiles and links the library and the example for a Cortex-M4', async () => {
+    it.each(KERNEL_SETS)('arm-none-eabi-gcc compiles and links the library and the example for a Cortex-M4, %s kernels', async (kernels) => {
+      const copy = copies.get(kernels)!;
       const elf = join(copy, 'example.elf');
       await run('arm-none-eabi-gcc', [...M4, ...CFLAGS, '-O2', '-Iinclude', '-Isrc', ...sources(copy, 'src'), ...sources(copy, 'example'), '--specs=nosys.specs', '-o', elf], { cwd: copy });
       expect(existsSync(elf)).toBe(true);
@@ -303,7 +327,7 @@ describe('tinyml export on the command line', () => {
     expect(r.code, r.stderr).toBe(0);
     const j = JSON.parse(r.stdout) as Record<string, unknown>;
     expect(Object.keys(j).sort()).toEqual(
-      ['arenaBytes', 'files', 'format', 'header', 'kernels', 'libraryDir', 'model', 'modelHash', 'name', 'ops', 'outDir', 'quantizedWithCalib', 'warnings', 'weightBytes', 'zip'].sort(),
+      ['arenaBytes', 'files', 'format', 'header', 'kernelSet', 'kernels', 'libraryDir', 'model', 'modelHash', 'name', 'ops', 'outDir', 'quantizedWithCalib', 'warnings', 'weightBytes', 'zip'].sort(),
     );
     expect(j['name']).toBe('hello_world_int8');
     expect(j['header']).toBe('include/hello_world_int8.h');
@@ -355,6 +379,36 @@ describe('tinyml export on the command line', () => {
     expect(readdirSync(broken)).toEqual(['tinyml-export.json']);
     expect(readdirSync(zipDir)).toEqual(['hello_world_int8.zip']);
     expect(readFileSync(join(zipDir, 'hello_world_int8.zip'), 'utf8')).toBe('mine');
+  });
+
+  it('--board picks the kernel set of its core (dsp for a Cortex-M4, portable for a Cortex-M0+); portable by default; a dsp library refuses to compile for a core without DSP', async () => {
+    const kws = resolve(PROJECT_ROOT, 'examples/kws/kws_ref_model.tflite');
+    const set = (args: string[]) => {
+      const r = runCli(['export', kws, '--json', ...args]);
+      expect(r.code, r.stderr).toBe(0);
+      return JSON.parse(r.stdout) as { kernelSet: string; arenaBytes: number; kernels: string[] };
+    };
+    const dsp = set(['--board', 'mps2-an386', '--out', join(WORK, 'cli-kws-dsp')]);
+    expect(dsp.kernelSet).toBe('dsp');
+    expect(dsp.kernels).toContain('conv_dsp.c');
+    expect(set(['--board', 'pico', '--out', join(WORK, 'cli-kws-m0')]).kernelSet).toBe('portable');
+    const portable = set(['--out', join(WORK, 'cli-kws-portable')]);
+    expect(portable.kernelSet).toBe('portable');
+    expect(portable.kernels.some((k) => k.includes('dsp'))).toBe(false);
+    expect(dsp.arenaBytes).toBeLessThan(portable.arenaBytes);
+
+    const m0 = runCli(['export', kws, '--board', 'pico', '--kernels', 'dsp', '--out', join(WORK, 'cli-kws-bad')]);
+    expect(m0.code).toBe(7);
+    expect(m0.stderr.trim()).toMatch(/^tinyml: error: the dsp kernel set needs .* pico .*: export with --kernels portable$/);
+    const neon = runCli(['export', kws, '--kernels', 'neon', '--out', join(WORK, 'cli-kws-bad')]);
+    expect(neon.code).toBe(2);
+    expect(neon.stderr.trim()).toBe("tinyml: error: --kernels must be portable or dsp, not 'neon'");
+    expect(existsSync(join(WORK, 'cli-kws-bad'))).toBe(false);
+
+    const lib = join(WORK, 'cli-kws-dsp');
+    const m0cc = await run('arm-none-eabi-gcc', ['-mcpu=cortex-m0plus', '-mthumb', ...CFLAGS, '-Iinclude', '-Isrc', '-fsyntax-only', 'src/tml_model.c'], { cwd: lib }).catch((e: { stderr: string; code: number }) => e);
+    expect('code' in m0cc ? m0cc.code : 0).not.toBe(0);
+    expect(m0cc.stderr).toContain('exported with --kernels dsp, which needs a core with the Armv7E-M DSP extension');
   });
 
   it('refuses an unknown format and a name that is not a C identifier (exit 2, one line)', () => {

@@ -21,13 +21,15 @@ import { basename, dirname, join, resolve } from 'node:path';
 import Handlebars from 'handlebars';
 import { stringify as yamlStringify } from 'yaml';
 import { zipSync } from 'fflate';
-import { FileError, UsageError } from '../errors.ts';
+import { BoardError, FileError, UsageError } from '../errors.ts';
 import { tensorBytes, type Graph, type Tensor } from '../ir/graph.ts';
 import { generateNative, zeroPointInput } from '../codegen/native/generate.ts';
 import { arrayBody, commentText, cString, floatLiteral } from '../codegen/native/c-syntax.ts';
 import { runInt8 } from '../reference/int8/index.ts';
 import { bytesOfTyped, typedFromBytes, isNpyDType } from '../data/npy.ts';
-import { ensureWritableDir } from '../build/firmware.ts';
+import { constBudget, defaultKernels, ensureWritableDir } from '../build/firmware.ts';
+import { KERNEL_SETS, type KernelSet } from '../codegen/native/dsp.ts';
+import { getBoard } from '../boards/registry.ts';
 import { KERNEL_INCLUDE_DIR, PROJECT_ROOT, TEMPLATES_DIR } from '../build/paths.ts';
 import { loadInt8Model, type LoadedModel } from '../load/model.ts';
 import { bakedInputs } from '../run/run.ts';
@@ -52,6 +54,10 @@ export interface ExportOptions {
   example?: boolean;
   /** The command line that regenerates this export, for the README. */
   command?: string;
+  /** Kernel set the C calls (default portable: an export does not know its core). */
+  kernels?: KernelSet;
+  /** Flash bytes the constants may take (a board's, as `tinyml build` gives; default: no limit). */
+  constBudget?: number;
 }
 
 export interface TensorSummary {
@@ -72,6 +78,8 @@ export interface ExportManifest {
   modelHash: string;
   /** The public header, relative to the library folder. */
   header: string;
+  /** The kernel set: portable (any C99 target) or dsp (Armv7E-M DSP instructions). */
+  kernelSet: KernelSet;
   arenaBytes: number;
   weightBytes: number;
   ops: string[];
@@ -200,7 +208,16 @@ export function exportLibrary(model: LoadedModel, opts: ExportOptions): Exported
   const header = `${name}.h`;
   const version = tinymlVersion();
   const label = commentText(model.label, 80);
-  const gen = generateNative(graph, { modelBytes: model.bytes, modelLabel: model.label, buildOptions: { export: format } });
+  const kernelSet = opts.kernels ?? 'portable';
+  if (!(KERNEL_SETS as readonly string[]).includes(kernelSet)) throw new UsageError(`--kernels must be portable or dsp, not '${String(kernelSet)}'`);
+  // The same generation as `tinyml build` for this kernel set (fused ops, the dsp plan).
+  const gen = generateNative(graph, {
+    modelBytes: model.bytes,
+    modelLabel: model.label,
+    buildOptions: { export: format, kernels: kernelSet },
+    kernels: kernelSet,
+    constBudget: opts.constBudget,
+  });
 
   // The generated model.h becomes the public header's core; model.c includes the public header.
   const modelHeader = gen.files['model.h']!.replace(/^\/\*[\s\S]*?\*\/\n/, '');
@@ -215,6 +232,7 @@ export function exportLibrary(model: LoadedModel, opts: ExportOptions): Exported
     upper,
     header,
     version,
+    kernelSet,
     modelLabel: label,
     modelHash: gen.modelHash,
     arenaBytes: gen.arenaBytes,
@@ -227,12 +245,13 @@ export function exportLibrary(model: LoadedModel, opts: ExportOptions): Exported
   // The library's own files, relative to the library folder; `inc` holds the public header.
   const inc = format === 'arduino' ? 'src' : 'include';
   const lib = new Map<string, string | Uint8Array>();
-  lib.set(`${inc}/${header}`, render('public.h.hbs', { ...common, guard: `${upper}_H`, modelHeader }));
+  lib.set(`${inc}/${header}`, render('public.h.hbs', { ...common, guard: `${upper}_H`, modelHeader, dsp: kernelSet === 'dsp' }));
   lib.set('src/tml_model.c', modelC);
   lib.set('src/tml_model_info.c', render('tml_model_info.c.hbs', { ...common, inputSlots: Math.max(inputs.length, 1), outputSlots: Math.max(outputs.length, 1) }));
   for (const k of kernels) lib.set(`src/${k.file}`, k.text);
   for (const h of readdirSync(KERNEL_INCLUDE_DIR).filter((f) => f.endsWith('.h')).sort()) {
-    lib.set(`src/${h}`, readFileSync(join(KERNEL_INCLUDE_DIR, h), 'utf8'));
+    const text = readFileSync(join(KERNEL_INCLUDE_DIR, h), 'utf8');
+    lib.set(`src/${h}`, h === 'tml_dot.h' && kernelSet === 'dsp' ? withDspDefine(text) : text);
   }
   const sources = [...lib.keys()].filter((f) => f.startsWith('src/') && f.endsWith('.c')).map((f) => f.slice(4)).sort();
 
@@ -308,6 +327,7 @@ export function exportLibrary(model: LoadedModel, opts: ExportOptions): Exported
       isArduino: format === 'arduino',
       isPlatformio: format === 'platformio',
       isZephyr: format === 'zephyr',
+      dsp: kernelSet === 'dsp',
       example,
       sketchName,
       kconfig,
@@ -326,6 +346,7 @@ export function exportLibrary(model: LoadedModel, opts: ExportOptions): Exported
     model: model.label,
     modelHash: gen.modelHash,
     header: `${inc}/${header}`,
+    kernelSet,
     arenaBytes: gen.arenaBytes,
     weightBytes: gen.weightBytes,
     ops,
@@ -350,6 +371,16 @@ export function exportLibrary(model: LoadedModel, opts: ExportOptions): Exported
     files.set(zip, zipSync(entries, { level: 9, mtime: new Date(2000, 0, 1) }));
   }
   return { manifest, files, libraryDir, zip };
+}
+
+/**
+ * The kernels' tml_dot.h for a dsp export: TML_KERNELS_DSP defined in the header itself (what
+ * `tinyml build` passes with -D), so the library needs no flag in the user's build.
+ */
+function withDspDefine(text: string): string {
+  const guard = '#define TML_DOT_H\n';
+  if (!text.includes(guard)) throw new Error('firmware/include/tml_dot.h has no include guard TML_DOT_H');
+  return text.replace(guard, `${guard}\n/* Exported with the dsp kernel set (tinyml export --kernels dsp). */\n#ifndef TML_KERNELS_DSP\n#define TML_KERNELS_DSP 1\n#endif\n`);
 }
 
 /**
@@ -426,6 +457,10 @@ export interface ExportRequest {
   calib?: string;
   example?: boolean;
   command?: string;
+  /** --kernels: portable or dsp (default: the board's, as `tinyml build`; portable without --board). */
+  kernels?: string;
+  /** --board: the target board; picks the default kernel set and the flash budget of dsp weights. */
+  board?: string;
 }
 
 export interface ExportResult {
@@ -450,6 +485,14 @@ export function exportModel(modelPath: string, req: ExportRequest): ExportResult
     throw new UsageError(`--format must be one of ${EXPORT_FORMATS.join(', ')}, not '${req.format}'`);
   }
   if (req.name !== undefined) checkLibraryName(req.name);
+  if (req.kernels !== undefined && !(KERNEL_SETS as readonly string[]).includes(req.kernels)) {
+    throw new UsageError(`--kernels must be portable or dsp, not '${req.kernels}'`);
+  }
+  const board = req.board !== undefined ? getBoard(req.board) : undefined;
+  const kernels = (req.kernels as KernelSet | undefined) ?? (board ? defaultKernels(board) : 'portable');
+  if (board && kernels === 'dsp' && !board.dsp) {
+    throw new BoardError(`the dsp kernel set needs the Armv7E-M DSP instructions and ${board.id} (${board.cpu}) has none: export with --kernels portable`);
+  }
   const model = loadInt8Model(modelPath, req.calib, 'an export');
   const warnings = model.calibIgnored ? [`--calib ignored: ${modelPath} is already quantized, so its own scales are used`] : [];
   const example = req.example ?? true;
@@ -462,6 +505,8 @@ export function exportModel(modelPath: string, req: ExportRequest): ExportResult
     sampleSource: sampleInputs ? `from ${req.inputs!.map((f) => basename(f)).join(', ')}` : undefined,
     example,
     command: req.command,
+    kernels,
+    constBudget: board ? constBudget(board, model.graph) : undefined,
   });
   const outDir = resolve(req.out ?? defaultExportDir(req.format));
   const written = writeExport(outDir, exported);

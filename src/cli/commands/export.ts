@@ -1,6 +1,6 @@
 /**
  * `tinyml export <model> --format c|cmake|arduino|platformio|zephyr [--out <dir>] [--name <id>]
- *  [--input <file>...] [--calib <data>] [--no-example] [--json]`: the model as a C library for
+ *  [--input <file>...] [--kernels portable|dsp] [--board <id>] [--calib <data>] [--no-example] [--json]`: the model as a C library for
  *  the user's own firmware (docs/export.md).
  */
 import type { Command } from 'commander';
@@ -24,16 +24,20 @@ export function register(program: Command): void {
     .option('-o, --out <dir>', 'output folder (default: export/<format>); a previous export there is replaced, any other non-empty folder is refused')
     .option('--name <id>', 'library name: header <id>.h, CMake target, Arduino/PlatformIO library, Zephyr module (default: from the model file name)')
     .option('-i, --input <file...>', "the example's sample input, one per model input (raw .bin or .npy); default: zero points")
+    .option('--kernels <set>', 'kernel set: portable (C99, any core; the default without --board) or dsp (Armv7E-M DSP instructions: Cortex-M4/M7/M33)')
+    .option('--board <id>', "the board the library is for: its core picks the default kernel set, as for `tinyml build`")
     .option('--calib <data>', 'calibration data: quantizes a float model to int8 on the way')
     .option('--no-example', 'leave out the example (sample input, int8 reference outputs, a main that compares them)')
     .option('--json', 'print the export summary as JSON')
-    .action((model: string, opts: { format: string; out?: string; name?: string; input?: string[]; calib?: string; example: boolean; json?: boolean }) => {
+    .action((model: string, opts: { format: string; out?: string; name?: string; input?: string[]; calib?: string; kernels?: string; board?: string; example: boolean; json?: boolean }) => {
       const r = exportModel(model, {
         format: opts.format,
         out: opts.out,
         name: opts.name,
         inputs: opts.input,
         calib: opts.calib,
+        kernels: opts.kernels,
+        board: opts.board,
         example: opts.example,
         command: ['tinyml', 'export', model, '--format', opts.format, ...(opts.name ? ['--name', opts.name] : [])].join(' '),
       });
@@ -49,6 +53,7 @@ export function register(program: Command): void {
           zip: r.zip,
           header: m.header,
           modelHash: m.modelHash,
+          kernelSet: m.kernelSet,
           arenaBytes: m.arenaBytes,
           weightBytes: m.weightBytes,
           ops: m.ops.length,
@@ -62,7 +67,7 @@ export function register(program: Command): void {
       printLine(`exported ${safe(model)} as the ${m.format} library ${m.name} in ${safe(r.libraryDir)} (model ${m.modelHash})`);
       printLine(`  header     ${m.header}: tml_model_init(), tml_model_input(i), tml_model_invoke(), tml_model_output(j)`);
       printLine(`  arena      ${m.arenaBytes} bytes (static, .bss); weights ${m.weightBytes} bytes (flash)`);
-      printLine(`  kernels    ${m.kernels.join(' ') || 'none'} (${m.ops.length} ops)`);
+      printLine(`  kernels    ${m.kernelSet} set: ${m.kernels.join(' ') || 'none'} (${m.ops.length} ops)`);
       if (r.zip) printLine(`  zip        ${safe(r.zip)}`);
       printLine(`  next       ${NEXT_STEP[m.format]!(m.name, safe(r.outDir))}`);
     });
