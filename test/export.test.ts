@@ -194,11 +194,15 @@ describe.concurrent('tinyml export: each build file, built for real', () => {
     const m = exported.get('cmake')!.manifest;
     expect(r.stdout.trim()).toBe(`ops ${m.ops.length} ${m.ops.length} ${m.ops.length} arena ${m.arenaBytes} input ${m.inputs[0]!.name} rank ${m.inputs[0]!.shape.length} zp ${m.inputs[0]!.zeroPoint}`);
 
-    // On its own, the folder also builds its example; cross-compiled, the library for a Cortex-M4.
+    // On its own, the folder also builds its example, profiling on (the example defines the hooks
+    // and prints each op; off, main.c is built by the PlatformIO and Zephyr tests); cross-compiled,
+    // the library for a Cortex-M4.
     const own = join(lib, 'build');
-    await run('cmake', ['-S', lib, '-B', own, `-DCMAKE_C_FLAGS=${CFLAGS.slice(1).join(' ')}`]);
+    await run('cmake', ['-S', lib, '-B', own, '-DSPEECH_PROFILE=ON', `-DCMAKE_C_FLAGS=${CFLAGS.slice(1).join(' ')}`]);
     await run('cmake', ['--build', own]);
-    expect((await run(join(own, 'speech_example'))).stdout).toContain('ok: every output equals the int8 reference');
+    const example = (await run(join(own, 'speech_example'))).stdout;
+    expect(example).toContain('ok: every output equals the int8 reference');
+    expect([...example.matchAll(/^op (\d+) ([A-Z0-9_]+): \d+ clock ticks$/gm)].map((x) => `${x[1]} ${x[2]}`)).toEqual(m.ops.map((op, i) => `${i} ${op}`));
     const arm = join(lib, 'build-m4');
     await run('cmake', [
       '-S', lib, '-B', arm,
