@@ -415,6 +415,34 @@ describe('tinyml export on the command line', () => {
     expect(m0cc.stderr).toContain('exported with --kernels dsp, which needs a core with the Armv7E-M DSP extension');
   });
 
+  it('the README gives the command that made the export (run, it regenerates the same folder), says int8 or 16x8 by what the model computes, and keeps a blank line before every heading', async () => {
+    const model16 = '../shared/cases/11-int16-activations/a-fc-16x8/model_16x8.tflite';
+    const input = '../shared/cases/11-int16-activations/a-fc-16x8/input_int16.bin';
+    const out = join(WORK, "cli readme 'quoted'");
+    const r = runCli(['export', model16, '--format', 'cmake', '--out', out, '--name', 'fc16', '--input', input, '--board', 'mps2-an386']);
+    expect(r.code, r.stderr).toBe(0);
+    const readme = readFileSync(join(out, 'README.md'), 'utf8');
+    const command = /^Regenerate it with:\n\n```sh\n(.*)\n```$/m.exec(readme)?.[1];
+    expect(command).toBe(`tinyml export ${model16} --format cmake --out '${out.replace("'quoted'", "'\\''quoted'\\''")}' --name fc16 --board mps2-an386 --kernels dsp --input ${input}`);
+    expect(readme).toContain('as a self-contained 16x8 C library');
+    expect(readme).toContain('const int16_t *scores = (const int16_t *)tml_model_output(0);');
+    for (const heading of readme.matchAll(/^## .*$/gm)) expect(readme.slice(heading.index! - 2, heading.index!), heading[0]).toBe('\n\n');
+    expect(readme.endsWith('```\n')).toBe(true);
+
+    // The command, as a shell runs it, writes the same export again.
+    const before = new Map(listFiles(out).map((f) => [f, readFileSync(join(out, f))]));
+    await run('sh', ['-c', command!.replace(/^tinyml /, `node ${resolve(PROJECT_ROOT, 'bin/tinyml.js')} `)], { cwd: PROJECT_ROOT });
+    expect(listFiles(out)).toEqual([...before.keys()]);
+    for (const [f, bytes] of before) expect(readFileSync(join(out, f)).equals(bytes), f).toBe(true);
+
+    // A model of int8 and int16 activations (QUANTIZE int8 -> int16) says both; an int8 model says int8.
+    const mixed = runCli(['export', sharedPath('models/tflm-ops/i16_quantize_int8_to_int16.tflite'), '--out', join(WORK, 'cli-mixed'), '--json']);
+    expect(mixed.code, mixed.stderr).toBe(0);
+    expect(readFileSync(join(WORK, 'cli-mixed', 'README.md'), 'utf8')).toContain('as a self-contained int8 and 16x8 C library');
+    expect(runCli(['export', model, '--out', join(WORK, 'cli-int8')]).code).toBe(0);
+    expect(readFileSync(join(WORK, 'cli-int8', 'README.md'), 'utf8')).toContain('as a self-contained int8 C library');
+  });
+
   it('refuses an unknown format and a name that is not a C identifier (exit 2, one line)', () => {
     const bad = runCli(['export', model, '--format', 'keil', '--out', join(WORK, 'bad')]);
     expect(bad.code).toBe(2);

@@ -39,7 +39,6 @@ export function register(program: Command): void {
         kernels: opts.kernels,
         board: opts.board,
         example: opts.example,
-        command: ['tinyml', 'export', model, '--format', opts.format, ...(opts.name ? ['--name', opts.name] : [])].join(' '),
       });
       for (const w of r.warnings) warn(w);
       const m = r.manifest;
