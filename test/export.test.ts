@@ -121,6 +121,8 @@ describe.concurrent('tinyml export: every shared int8 model', () => {
       for (const kernels of KERNEL_SETS) {
         const r = exports.get(kernels === 'dsp' ? 'c-dsp' : 'c')!;
         expect(r.manifest.kernelSet).toBe(kernels);
+        // build passes -DTML_KERNELS_DSP to every kernel of a dsp build; the export's tml_dot.h defines it.
+        expect(/^#define TML_KERNELS_DSP 1$/m.test(readFileSync(join(r.libraryDir, 'src/tml_dot.h'), 'utf8')), kernels).toBe(kernels === 'dsp');
         const fw = join(WORK, id, `build-${kernels}`);
         buildFirmware({ modelPath: gm.modelPath, board: 'mps2-an386', kernels, outDir: fw, generateOnly: true });
         const arena = /#define TML_MODEL_ARENA_BYTES\s+(\d+)/.exec(readFileSync(join(fw, 'model.h'), 'utf8'))![1];
