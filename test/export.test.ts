@@ -441,6 +441,13 @@ describe('tinyml export on the command line', () => {
     const mixed = runCli(['export', sharedPath('models/tflm-ops/i16_quantize_int8_to_int16.tflite'), '--out', join(WORK, 'cli-mixed'), '--json']);
     expect(mixed.code, mixed.stderr).toBe(0);
     expect(readFileSync(join(WORK, 'cli-mixed', 'README.md'), 'utf8')).toContain('as a self-contained int8 and 16x8 C library');
+    // --no-example: the README names no example.
+    for (const format of ['arduino', 'cmake']) {
+      const dir = join(WORK, `cli-no-example-${format}`);
+      expect(runCli(['export', model, '--format', format, '--no-example', '--out', dir]).code).toBe(0);
+      const text = readFileSync(join(dir, format === 'arduino' ? 'hello_world_int8' : '', 'README.md'), 'utf8');
+      expect(text.replace(/^tinyml export .* --no-example$/m, ''), format).not.toMatch(/example/i);
+    }
     expect(runCli(['export', model, '--out', join(WORK, 'cli-int8')]).code).toBe(0);
     expect(readFileSync(join(WORK, 'cli-int8', 'README.md'), 'utf8')).toContain('as a self-contained int8 C library');
   });
