@@ -402,6 +402,10 @@ describe('tinyml export on the command line', () => {
     expect(portable.kernelSet).toBe('portable');
     expect(portable.kernels.some((k) => k.includes('dsp'))).toBe(false);
     expect(dsp.arenaBytes).toBeLessThan(portable.arenaBytes);
+    // The text summary says when portable was only the default, and how to get the dsp set.
+    const noted = runCli(['export', kws, '--out', join(WORK, 'cli-kws-portable')]);
+    expect(noted.stdout).toMatch(/^ {2}note {7}portable kernels run on any core; for a Cortex-M4\/M7\/M33, --board <id> or --kernels dsp/m);
+    expect(runCli(['export', kws, '--board', 'mps2-an386', '--out', join(WORK, 'cli-kws-dsp')]).stdout).not.toContain('note');
 
     const m0 = runCli(['export', kws, '--board', 'pico', '--kernels', 'dsp', '--out', join(WORK, 'cli-kws-bad')]);
     expect(m0.code).toBe(7);

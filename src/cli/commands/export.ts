@@ -67,6 +67,9 @@ export function register(program: Command): void {
       printLine(`  header     ${m.header}: tml_model_init(), tml_model_input(i), tml_model_invoke(), tml_model_output(j)`);
       printLine(`  arena      ${m.arenaBytes} bytes (static, .bss); weights ${m.weightBytes} bytes (flash)`);
       printLine(`  kernels    ${m.kernelSet} set: ${m.kernels.join(' ') || 'none'} (${m.ops.length} ops)`);
+      if (opts.kernels === undefined && opts.board === undefined) {
+        printLine('  note       portable kernels run on any core; for a Cortex-M4/M7/M33, --board <id> or --kernels dsp gives the faster C of `tinyml build`');
+      }
       if (r.zip) printLine(`  zip        ${safe(r.zip)}`);
       printLine(`  next       ${NEXT_STEP[m.format]!(m.name, safe(r.outDir))}`);
     });
