@@ -413,18 +413,18 @@ describe('ONNX import rules', () => {
   });
 
   it('a known op in a form we do not lower imports as an unsupported op when its shape is declared', () => {
-    const conv1d = (declareOutput: boolean): Uint8Array =>
+    const conv3d = (declareOutput: boolean): Uint8Array =>
       build({
         nodes: [node('Conv', ['x', 'w'], ['y'])],
-        inputs: [valueInfo('x', [1, 3, 10])],
-        outputs: [declareOutput ? valueInfo('y', [1, 2, 8]) : { name: 'y', type: { tensorType: { elemType: 1 } } }],
-        initializers: [floatInit('w', [2, 3, 3], 1)],
+        inputs: [valueInfo('x', [1, 3, 4, 4, 4])],
+        outputs: [declareOutput ? valueInfo('y', [1, 2, 2, 2, 2]) : { name: 'y', type: { tensorType: { elemType: 1 } } }],
+        initializers: [floatInit('w', [2, 3, 3, 3, 3], 1)],
       });
-    const g = importOnnx(conv1d(true), 'c1.onnx');
+    const g = importOnnx(conv3d(true), 'c3.onnx');
     expect(g.ops[0]!.type).toBe('Conv');
-    expect(g.tensors[g.ops[0]!.outputs[0]!]!.shape).toEqual([1, 2, 8]);
-    expect(g.warnings.join('\n')).toMatch(/Conv node 'Conv_y': input rank 3.*imported as an unsupported op/);
-    expect(() => importOnnx(conv1d(false), 'c1.onnx')).toThrowError(/only 2-D convolution/);
+    expect(g.tensors[g.ops[0]!.outputs[0]!]!.shape).toEqual([1, 2, 2, 2, 2]);
+    expect(g.warnings.join('\n')).toMatch(/Conv node 'Conv_y': input rank 5.*imported as an unsupported op/);
+    expect(() => importOnnx(conv3d(false), 'c3.onnx')).toThrowError(/only 1-D and 2-D convolution/);
   });
 
   it('nodes without names get OpType_<index>; op version is the opset', () => {

@@ -8,7 +8,7 @@
  */
 import { InvalidModelError } from '../../errors.ts';
 import { dtypeSize, elementCount, type AttrValue, type DType, type Op, type OpSource, type Quantization, type Tensor } from '../../ir/graph.ts';
-import { NCHW_TO_NHWC, NHWC_TO_NCHW, permute, transposeBytes } from './layout.ts';
+import { channelsLastPerm, channelsLastShape, hasChannelsLast, NCHW_TO_NHWC, NHWC_TO_NCHW, permute, transposeBytes } from './layout.ts';
 
 /** Largest activation or constant the IR accepts (elements); far beyond any MCU. */
 const MAX_ELEMENTS = 1 << 26;
@@ -18,7 +18,7 @@ export interface Value {
   /** ONNX shape (NCHW for image tensors). */
   shape: number[];
   dtype: DType;
-  /** The IR tensor holds this 4-D value NHWC. */
+  /** The IR tensor holds this value channels-last: NHWC for 4-D, [N, 1, W, C] for 3-D (NCW). */
   nhwc: boolean;
   /** IR tensor in the value's own layout; -1 for a constant not yet materialised. */
   tensor: number;
@@ -111,9 +111,9 @@ export class GraphBuilder {
 
   /** A new activation value with its IR tensor (shape given in ONNX terms). */
   activation(name: string, shape: number[], dtype: DType, nhwc: boolean): Value {
-    if (nhwc && shape.length !== 4) throw new Error(`internal: NHWC value ${name} must be 4-D`);
+    if (nhwc && !hasChannelsLast(shape.length)) throw new Error(`internal: channels-last value ${name} must be 3-D or 4-D`);
     this.checkShape(shape, `tensor '${name}'`);
-    const irShape = nhwc ? permute(shape, NCHW_TO_NHWC) : [...shape];
+    const irShape = nhwc ? channelsLastShape(shape) : [...shape];
     const v: Value = { name, shape, dtype, nhwc, tensor: this.addTensor(name, irShape, dtype) };
     return v;
   }
@@ -148,52 +148,79 @@ export class GraphBuilder {
     return out;
   }
 
-  /** The IR tensor of a 4-D value in NHWC: constants are permuted, runtime NCHW values transposed. */
+  /**
+   * The IR tensor of a 3-D or 4-D value in the channels-last layout (NHWC; [N, 1, W, C] for NCW):
+   * constants are permuted, runtime values in the ONNX layout transposed.
+   */
   nhwcTensorOf(v: Value, source: OpSource, version: number): number {
-    if (v.shape.length !== 4) throw new Error(`internal: ${v.name} is not 4-D`);
+    const rank = v.shape.length;
+    if (!hasChannelsLast(rank)) throw new Error(`internal: ${v.name} is not 3-D or 4-D`);
     if (v.nhwc) return v.tensor;
     if (v.asNhwc !== undefined) return v.asNhwc;
-    const irShape = permute(v.shape, NCHW_TO_NHWC);
+    const irShape = channelsLastShape(v.shape);
+    const perm = channelsLastPerm(rank);
     if (v.data) {
-      v.asNhwc = this.addTensor(`${v.name}_nhwc`, irShape, v.dtype, transposeBytes(v.data, v.shape, NCHW_TO_NHWC, dtypeSize(v.dtype)));
+      v.asNhwc = this.addTensor(`${v.name}_nhwc`, irShape, v.dtype, transposeBytes(v.data, v.shape, perm, dtypeSize(v.dtype)));
     } else if (v.dequant && v.tensor < 0) {
-      v.asNhwc = this.dequantized(v, NCHW_TO_NHWC, `${v.name}_nhwc`);
+      const t = this.dequantized(v, perm, `${v.name}_nhwc`);
+      if (rank === 4) v.asNhwc = t;
+      else {
+        v.asNhwc = this.addTensor(`${v.name}_nhwc4`, irShape, v.dtype);
+        this.addOp('RESHAPE', [t], [v.asNhwc], { newShape: irShape }, source, version);
+      }
     } else {
+      let from = this.tensorOf(v);
+      if (rank === 3) {
+        // [N, C, W] -> [N, C, 1, W] (same bytes), then the 4-D transpose.
+        const [n, c, w] = v.shape as [number, number, number];
+        const r = this.addTensor(`${v.name}_nchw`, [n, c, 1, w], v.dtype);
+        this.addOp('RESHAPE', [from], [r], { newShape: [n, c, 1, w] }, source, version);
+        from = r;
+      }
       v.asNhwc = this.addTensor(`${v.name}_nhwc`, irShape, v.dtype);
-      this.addOp('TRANSPOSE', [this.tensorOf(v)], [v.asNhwc], { perm: NCHW_TO_NHWC }, source, version);
+      this.addOp('TRANSPOSE', [from], [v.asNhwc], { perm: NCHW_TO_NHWC }, source, version);
     }
     return v.asNhwc;
   }
 
-  /** The IR tensor of a value in the ONNX layout: NHWC activations get a TRANSPOSE back. */
+  /** The IR tensor of a value in the ONNX layout: channels-last activations get a TRANSPOSE back. */
   nchwTensorOf(v: Value, source: OpSource, version: number): number {
     if (v.flatOrder) throw new Error(`internal: ${v.name} was flattened in NHWC order`);
     if (!v.nhwc) return this.tensorOf(v);
     if (v.asNchw !== undefined) return v.asNchw;
+    const rank = v.shape.length;
+    if (rank === 4) {
+      v.asNchw = this.addTensor(`${v.name}_nchw`, [...v.shape], v.dtype);
+      this.addOp('TRANSPOSE', [v.tensor], [v.asNchw], { perm: NHWC_TO_NCHW }, source, version);
+      return v.asNchw;
+    }
+    // [N, 1, W, C] -> [N, C, 1, W] -> [N, C, W] (the reshape moves no bytes).
+    const [n, c, w] = v.shape as [number, number, number];
+    const t = this.addTensor(`${v.name}_nc1w`, [n, c, 1, w], v.dtype);
+    this.addOp('TRANSPOSE', [v.tensor], [t], { perm: NHWC_TO_NCHW }, source, version);
     v.asNchw = this.addTensor(`${v.name}_nchw`, [...v.shape], v.dtype);
-    this.addOp('TRANSPOSE', [v.tensor], [v.asNchw], { perm: NHWC_TO_NCHW }, source, version);
+    this.addOp('RESHAPE', [t], [v.asNchw], { newShape: [...v.shape] }, source, version);
     return v.asNchw;
   }
 
   /**
-   * The IR tensor of an elementwise operand broadcast against an NHWC 4-D result: lower-rank
-   * operands are first aligned to 4-D (numpy rules, leading 1s) and then laid out NHWC.
+   * The IR tensor of an elementwise operand broadcast against a channels-last result of rank
+   * `rank` (3 or 4): lower-rank operands are first aligned (numpy rules, leading 1s) and then
+   * laid out channels-last.
    */
-  nhwcOperandOf(v: Value, source: OpSource, version: number): number {
-    if (v.nhwc) return v.tensor;
-    if (v.shape.length > 4) throw new InvalidModelError(`'${v.name}' has rank ${v.shape.length} but is combined with a 4-D image tensor: the model is inconsistent`);
-    const shape4 = [...new Array<number>(4 - v.shape.length).fill(1), ...v.shape];
-    const irShape = permute(shape4, NCHW_TO_NHWC);
+  nhwcOperandOf(v: Value, rank: number, source: OpSource, version: number): number {
+    if (v.nhwc && v.shape.length === rank) return v.tensor;
+    if (v.shape.length > rank) throw new InvalidModelError(`'${v.name}' has rank ${v.shape.length} but is combined with a ${rank}-D image tensor: the model is inconsistent`);
+    const shapeR = [...new Array<number>(rank - v.shape.length).fill(1), ...v.shape];
     if (v.data) {
-      const data = transposeBytes(v.data, shape4, NCHW_TO_NHWC, dtypeSize(v.dtype));
-      return this.addTensor(`${v.name}_nhwc`, irShape, v.dtype, data);
+      const data = transposeBytes(v.data, shapeR, channelsLastPerm(rank), dtypeSize(v.dtype));
+      return this.addTensor(`${v.name}_nhwc`, channelsLastShape(shapeR), v.dtype, data);
     }
-    if (v.shape.length === 4) return this.nhwcTensorOf(v, source, version);
-    const reshaped = this.addTensor(`${v.name}_4d`, shape4, v.dtype);
-    this.addOp('RESHAPE', [this.tensorOf(v)], [reshaped], { newShape: shape4 }, source, version);
-    const out = this.addTensor(`${v.name}_nhwc`, irShape, v.dtype);
-    this.addOp('TRANSPOSE', [reshaped], [out], { perm: NCHW_TO_NHWC }, source, version);
-    return out;
+    if (v.shape.length === rank) return this.nhwcTensorOf(v, source, version);
+    const reshaped = this.addTensor(`${v.name}_${rank}d`, shapeR, v.dtype);
+    this.addOp('RESHAPE', [this.nchwTensorOf(v, source, version)], [reshaped], { newShape: shapeR }, source, version);
+    const plain: Value = { name: `${v.name}_${rank}d`, shape: shapeR, dtype: v.dtype, nhwc: false, tensor: reshaped };
+    return this.nhwcTensorOf(plain, source, version);
   }
 
   /** ONNX values the model lists as graph outputs (set by the importer before lowering). */

@@ -8,10 +8,11 @@ import { InvalidModelError, UnsupportedError } from '../../errors.ts';
 import type { DType, Graph, GraphInput, GraphOutput } from '../../ir/graph.ts';
 import { NodeAttributes } from './attributes.ts';
 import { GraphBuilder, type Value } from './builder.ts';
-import { decodeModel, normalDomain, type GraphProto, type ValueInfoProto } from './decode.ts';
-import { float32Bytes, int64Bytes, NCHW_TO_NHWC } from './layout.ts';
+import { decodeModel, normalDomain, type GraphProto, type NodeProto, type ValueInfoProto } from './decode.ts';
+import { float32Bytes, hasChannelsLast, int64Bytes, NCHW_TO_NHWC } from './layout.ts';
 import { IMAGE_OPS, lowerNode, type Declared, type NodeContext } from './lower.ts';
 import { int64ToNumber, onnxDataTypeToDType, tensorFromProto, type LongLike } from './tensor.ts';
+import { topologicalOrder } from './toposort.ts';
 
 interface Dim {
   value?: number;
@@ -65,10 +66,51 @@ function constantFromNode(attrs: NodeAttributes, label: string): { shape: number
   throw new InvalidModelError(`${label} has no value: the model is corrupt, re-export it`);
 }
 
+/** ONNX ops that carry an image layout through unchanged (elementwise, quantization, padding). */
+const LAYOUT_TRANSPARENT = new Set([
+  'Relu', 'LeakyRelu', 'PRelu', 'Sigmoid', 'Tanh', 'Clip', 'Elu', 'HardSigmoid', 'HardSwish', 'Add', 'Sub', 'Mul', 'Div',
+  'Identity', 'Dropout', 'Pad', 'QuantizeLinear', 'DequantizeLinear', 'Unsqueeze', 'Reshape',
+]);
+
+/**
+ * Whether a 3-D or 4-D graph input of an image graph is an image in the ONNX layout (NCW /
+ * NCHW), to be held channels-last. A 4-D input is, unless the model itself transposes it from
+ * NHWC (Keras/tf2onnx exports start with Transpose perm [0,3,1,2]); a 3-D input is when it
+ * reaches an image op (a 1-D Conv, pooling, BatchNormalization) through elementwise ops or an
+ * Unsqueeze, so a sequence fed to MatMul keeps its layout.
+ */
+function channelsLastInput(name: string, rank: number, nodes: readonly NodeProto[], readers: Map<string, number[]>): boolean {
+  const direct = readers.get(name) ?? [];
+  if (rank === 4) {
+    const fromNhwc = (i: number): boolean => {
+      const n = nodes[i]!;
+      const perm = (n.attribute ?? []).find((a) => a.name === 'perm')?.ints?.map((p) => int64ToNumber(p));
+      return n.opType === 'Transpose' && normalDomain(n.domain) === '' && !!perm && perm.join(',') === '0,3,1,2';
+    };
+    return !(direct.length > 0 && direct.every(fromNhwc));
+  }
+  const seen = new Set<string>([name]);
+  const queue = [name];
+  while (queue.length > 0) {
+    for (const r of readers.get(queue.shift()!) ?? []) {
+      const n = nodes[r]!;
+      if (normalDomain(n.domain) !== '') continue;
+      if (IMAGE_OPS.has(n.opType!)) return true;
+      if (!LAYOUT_TRANSPARENT.has(n.opType!)) continue;
+      for (const o of n.output ?? []) {
+        if (o && !seen.has(o)) {
+          seen.add(o);
+          queue.push(o);
+        }
+      }
+    }
+  }
+  return false;
+}
+
 export function importOnnx(bytes: Uint8Array, name: string): Graph {
   const { model, graph, opsets } = decodeModel(bytes, name);
   const b = new GraphBuilder(name);
-  const nodes = graph.node ?? [];
   const initializerNames = new Set<string>();
 
   if ((graph.sparseInitializer ?? []).length > 0) {
@@ -81,6 +123,12 @@ export function importOnnx(bytes: Uint8Array, name: string): Graph {
     b.define(b.constant(tName, d.shape, d.dtype, d.data));
     initializerNames.add(tName);
   }
+
+  // Nodes in execution order (exporters do not always list them so); names default to the
+  // node's position in the file.
+  const available = new Set([...initializerNames, ...(graph.input ?? []).map((vi) => vi.name ?? '')]);
+  const order = topologicalOrder(graph.node ?? [], available, name);
+  const nodes = order.map((i) => graph.node![i]!);
 
   // Readers of each value, graph outputs, and the image-graph test.
   const readers = new Map<string, number[]>();
@@ -117,11 +165,23 @@ export function importOnnx(bytes: Uint8Array, name: string): Graph {
         `${name}: input '${inName}' has a dynamic dimension '${d.param}' at axis ${axis}: export the model with a fixed input shape (or fix it with onnxruntime's make_dynamic_shape_fixed)`,
       );
     });
-    const nhwc = imageGraph && shape.length === 4;
-    const v = b.activation(inName, shape, dtype, nhwc);
-    b.define(v);
-    const gi: GraphInput = { tensor: v.tensor };
-    if (nhwc) gi.sourceLayout = { shape: [...shape], perm: [...NCHW_TO_NHWC] };
+    const nhwc = imageGraph && hasChannelsLast(shape.length) && channelsLastInput(inName, shape.length, nodes, readers);
+    const gi: GraphInput = { tensor: -1 };
+    if (nhwc && shape.length === 3) {
+      // NCW: the input tensor is [N, W, C]; a RESHAPE (no data movement) gives the conv view.
+      const [n, c, w] = shape as [number, number, number];
+      const t = b.addTensor(inName, [n, w, c], dtype);
+      const v = b.activation(`${inName}_nhwc`, shape, dtype, true);
+      b.addOp('RESHAPE', [t], [v.tensor], { newShape: [n, 1, w, c] }, { format: 'onnx', opType: 'input', name: inName }, opsets.get('') ?? 1);
+      b.define({ ...v, name: inName });
+      gi.tensor = t;
+      gi.sourceLayout = { shape: [...shape], perm: [0, 2, 1] };
+    } else {
+      const v = b.activation(inName, shape, dtype, nhwc);
+      b.define(v);
+      gi.tensor = v.tensor;
+      if (nhwc) gi.sourceLayout = { shape: [...shape], perm: [...NCHW_TO_NHWC] };
+    }
     inputs.push(gi);
   }
 
@@ -132,7 +192,7 @@ export function importOnnx(bytes: Uint8Array, name: string): Graph {
     const node = nodes[i]!;
     const opType = node.opType!;
     const domain = normalDomain(node.domain);
-    const nodeName = node.name || `${opType}_${i}`;
+    const nodeName = node.name || `${opType}_${order[i]}`;
     const label = `${opType} node '${nodeName}'`;
     const attrs = new NodeAttributes(node, label);
     const outputs = (node.output ?? []).map((o) => o ?? '');
@@ -146,7 +206,7 @@ export function importOnnx(bytes: Uint8Array, name: string): Graph {
       const v = b.value(inp);
       if (!v) {
         throw new InvalidModelError(
-          `${name}: ${label} reads '${inp}', which no input, initializer or earlier node produces: the graph is corrupt or not topologically sorted, re-export it`,
+          `${name}: ${label} reads '${inp}', which no input, initializer or node produces: the model is corrupt, re-export it`,
         );
       }
       return v;
@@ -176,10 +236,23 @@ export function importOnnx(bytes: Uint8Array, name: string): Graph {
   for (const o of graph.output ?? []) {
     const v: Value | undefined = b.value(o.name!);
     if (!v) throw new InvalidModelError(`${name}: graph output '${o.name}' is not produced by any node: the model is corrupt, re-export it`);
-    const tensor = b.tensorOf(v);
+    let tensor = b.tensorOf(v);
+    let sourceLayout: GraphOutput['sourceLayout'];
+    if (v.nhwc && v.shape.length === 3) {
+      // [N, 1, W, C] -> [N, W, C] (no data movement); the user gets NCW back by the perm.
+      const [n, c, w] = v.shape as [number, number, number];
+      if (!inputTensors.has(tensor)) b.rename(tensor, `${o.name}_nhwc`);
+      const t = b.addTensor(o.name!, [n, w, c], v.dtype);
+      const src = v.producer !== undefined ? b.ops[v.producer]!.source : { format: 'onnx' as const, opType: 'output', name: o.name! };
+      b.addOp('RESHAPE', [tensor], [t], { newShape: [n, w, c] }, src, opsets.get('') ?? 1);
+      tensor = t;
+      sourceLayout = { shape: [...v.shape], perm: [0, 2, 1] };
+    } else if (v.nhwc) {
+      sourceLayout = { shape: [...v.shape], perm: [...NCHW_TO_NHWC] };
+    }
     if (!inputTensors.has(tensor)) b.rename(tensor, o.name!);
     const go: GraphOutput = { tensor };
-    if (v.nhwc) go.sourceLayout = { shape: [...v.shape], perm: [...NCHW_TO_NHWC] };
+    if (sourceLayout) go.sourceLayout = sourceLayout;
     outputs.push(go);
     const d = declared.get(o.name!);
     if (d?.shape && (d.shape.length !== v.shape.length || d.shape.some((x, k) => x !== v.shape[k]))) {

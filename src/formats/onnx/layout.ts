@@ -15,6 +15,71 @@ export function nhwcAxis(nchwAxis: number): number {
   return NCHW_TO_NHWC.indexOf(nchwAxis);
 }
 
+/**
+ * Channels-last layout of image tensors in the IR, for ONNX ranks 4 (NCHW -> NHWC) and 3 (NCW,
+ * a 1-D signal, held as NHWC with a unit height: [N, 1, W, C], so 1-D convolution and pooling
+ * run as 2-D ones). Entry i is the ONNX axis the IR axis i holds, -1 for the inserted unit axis.
+ */
+export function channelsLastAxes(rank: number): number[] {
+  if (rank === 4) return [0, 2, 3, 1];
+  if (rank === 3) return [0, -1, 2, 1];
+  throw new Error(`internal: no channels-last layout for rank ${rank}`);
+}
+
+/** Ranks that have a channels-last layout. */
+export function hasChannelsLast(rank: number): boolean {
+  return rank === 3 || rank === 4;
+}
+
+/** IR shape of a channels-last value of ONNX shape `shape`. */
+export function channelsLastShape(shape: readonly number[]): number[] {
+  return channelsLastAxes(shape.length).map((a) => (a < 0 ? 1 : shape[a]!));
+}
+
+/** The transpose taking ONNX data to channels-last data (before the unit axis is inserted). */
+export function channelsLastPerm(rank: number): number[] {
+  return channelsLastAxes(rank).filter((a) => a >= 0);
+}
+
+/** Where ONNX axis `axis` of a channels-last value of rank `rank` sits in its IR tensor. */
+export function irAxis(axis: number, rank: number): number {
+  return channelsLastAxes(rank).indexOf(axis);
+}
+
+/**
+ * For every element of the IR tensor, in IR order, its row-major index in the ONNX (logical)
+ * tensor; undefined when the tensor is too large to enumerate. Two values hold the same bytes
+ * exactly when these orders are equal (used to turn reshapes and transposes into aliases).
+ */
+export function irElementOrder(shape: readonly number[], channelsLast: boolean, logical?: Int32Array): Int32Array | undefined {
+  const n = elementCount(shape);
+  if (n > 1 << 20) return undefined;
+  let base = logical;
+  if (!base) {
+    base = new Int32Array(n);
+    for (let i = 0; i < n; i++) base[i] = i;
+  }
+  if (!channelsLast) return base;
+  const bytes = transposeBytes(new Uint8Array(base.buffer, base.byteOffset, n * 4), shape, channelsLastPerm(shape.length), 4);
+  return new Int32Array(bytes.buffer, bytes.byteOffset, n);
+}
+
+/** Row-major indices of a tensor of `shape` after numpy.transpose(x, perm) (undefined if too large). */
+export function transposedOrder(shape: readonly number[], perm: readonly number[]): Int32Array | undefined {
+  const n = elementCount(shape);
+  if (n > 1 << 20) return undefined;
+  const iota = new Int32Array(n);
+  for (let i = 0; i < n; i++) iota[i] = i;
+  const bytes = transposeBytes(new Uint8Array(iota.buffer), shape, perm, 4);
+  return new Int32Array(bytes.buffer, bytes.byteOffset, n);
+}
+
+export function sameOrder(a: Int32Array | undefined, b: Int32Array | undefined): boolean {
+  if (!a || !b || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 export function permute<T>(values: readonly T[], perm: readonly number[]): T[] {
   return perm.map((p) => values[p]!);
 }

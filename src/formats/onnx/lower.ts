@@ -10,7 +10,7 @@ import { int64ToNumber } from './tensor.ts';
 import { alias, emit, output, req, unsupported, unused, type NodeContext } from './lower/context.ts';
 import { lowerBatchNorm, lowerConv, lowerGlobalPool, lowerPool, lowerQLinearConv } from './lower/conv.ts';
 import { lowerGemm, lowerMatMul, lowerQLinearMatMul } from './lower/dense.ts';
-import { lowerBinary, lowerClip, lowerReduceMean, lowerSoftmax, lowerUnary } from './lower/elementwise.ts';
+import { lowerBinary, lowerClip, lowerReduce, lowerSoftmax, lowerUnary } from './lower/elementwise.ts';
 import { lowerCast, lowerConstantOfShape, lowerGather, lowerShape, lowerSlice } from './lower/fold.ts';
 import { lowerQuantize } from './lower/quantize.ts';
 import { lowerConcat, lowerFlatten, lowerPad, lowerReshape, lowerSqueeze, lowerTranspose, lowerUnsqueeze } from './lower/shape.ts';
@@ -79,7 +79,10 @@ const LOWERINGS: Record<string, (ctx: NodeContext) => void> = {
   Sub: (c) => lowerBinary(c, 'SUB'),
   Mul: (c) => lowerBinary(c, 'MUL'),
   Softmax: lowerSoftmax,
-  ReduceMean: lowerReduceMean,
+  ReduceMean: (c) => lowerReduce(c, 'MEAN'),
+  ReduceSum: (c) => lowerReduce(c, 'SUM'),
+  ReduceMax: (c) => lowerReduce(c, 'REDUCE_MAX'),
+  ReduceMin: (c) => lowerReduce(c, 'REDUCE_MIN'),
   Concat: lowerConcat,
   Transpose: lowerTranspose,
   Pad: lowerPad,

@@ -19,17 +19,35 @@ interface Geometry {
   padding: 'SAME' | 'VALID' | 'EXPLICIT';
 }
 
-function spatialGeometry(
-  ctx: NodeContext,
-  input: number[],
-  kernel: number[],
-  strides: number[],
-  dilations: number[],
-  options: { ceilMode?: boolean },
-): Geometry {
+/**
+ * The spatial attributes of a Conv/pool node, as 2-D: a 1-D op (rank-3 NCW input) runs as a
+ * 2-D one with a unit height (kernel 1, stride 1, no padding along H).
+ */
+interface Spatial {
+  strides: number[];
+  dilations: number[];
+  /** Explicit pads [top, left, bottom, right]. */
+  pads: number[];
+}
+
+function spatialAttrs(ctx: NodeContext, dims: number): Spatial {
+  const list = (name: string, dflt: number): number[] => {
+    const v = ctx.attrs.ints(name) ?? new Array<number>(dims).fill(dflt);
+    if (v.length !== dims) throw invalid(ctx, `attribute ${name} has ${v.length} values for a ${dims}-D ${ctx.opType}`);
+    return dims === 1 ? [1, v[0]!] : v;
+  };
+  const strides = list('strides', 1);
+  const dilations = list('dilations', 1);
+  const p = ctx.attrs.ints('pads') ?? new Array<number>(2 * dims).fill(0);
+  if (p.length !== 2 * dims || p.some((x) => x < 0)) throw invalid(ctx, `pads [${p.join(',')}] are not ${2 * dims} non-negative values`);
+  const pads = dims === 1 ? [0, p[0]!, 0, p[1]!] : p;
+  return { strides, dilations, pads };
+}
+
+function spatialGeometry(ctx: NodeContext, input: number[], kernel: number[], sp: Spatial, options: { ceilMode?: boolean }): Geometry {
+  const { strides, dilations } = sp;
   const autoPad = ctx.attrs.string('auto_pad', 'NOTSET');
-  const explicit = ctx.attrs.ints('pads') ?? [0, 0, 0, 0];
-  if (explicit.length !== 4 || explicit.some((p) => p < 0)) throw invalid(ctx, `pads [${explicit.join(',')}] are not 4 non-negative values`);
+  const explicit = sp.pads;
   const out: number[] = [];
   const begin: number[] = [];
   const end: number[] = [];
@@ -83,12 +101,6 @@ function spatialGeometry(
   return { out, pads, padding };
 }
 
-function twoInts(ctx: NodeContext, name: string, dflt: number): number[] {
-  const v = ctx.attrs.ints(name) ?? [dflt, dflt];
-  if (v.length !== 2) throw unsupported(ctx, `attribute ${name} has ${v.length} values`, 'only 2-D (NCHW) convolution and pooling are supported');
-  return v;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Conv (+ folded BatchNormalization / bias Add) and QLinearConv
 
@@ -99,24 +111,45 @@ interface ConvShape {
   geometry: Geometry;
   dilations: number[];
   strides: number[];
+  /** ONNX output shape ([N, M, OW] for a 1-D convolution). */
+  outShape: number[];
+  /** The weight seen as 4-D [M, C/g, KH, KW] (a 1-D weight with KH = 1). */
+  w4: Value;
+}
+
+/** A 3-D weight [M, C/g, K] seen as [M, C/g, 1, K]: the same bytes. */
+function weight4d(ctx: NodeContext, w: Value): Value {
+  if (w.shape.length === 4) return w;
+  const shape = [w.shape[0]!, w.shape[1]!, 1, w.shape[2]!];
+  if (w.data) return { name: w.name, shape, dtype: w.dtype, nhwc: false, tensor: -1, data: w.data };
+  if (w.dequant && w.tensor < 0) {
+    const d = w.dequant;
+    return { name: w.name, shape, dtype: w.dtype, nhwc: false, tensor: -1, dequant: { ...d, source: { ...d.source, shape: [...shape] } } };
+  }
+  const t = ctx.b.addTensor(`${w.name}_4d`, shape, w.dtype);
+  ctx.b.addOp('RESHAPE', [ctx.b.tensorOf(w)], [t], { newShape: shape }, ctx.source, ctx.version);
+  return { name: `${w.name}_4d`, shape, dtype: w.dtype, nhwc: false, tensor: t };
 }
 
 function convShape(ctx: NodeContext, x: Value, w: Value): ConvShape {
-  if (x.shape.length !== 4 || w.shape.length !== 4) {
-    throw unsupported(ctx, `input rank ${x.shape.length} / weight rank ${w.shape.length}`, 'only 2-D convolution (4-D NCHW input and weight) is supported');
+  const rank = x.shape.length;
+  if ((rank !== 4 && rank !== 3) || w.shape.length !== rank) {
+    throw unsupported(ctx, `input rank ${rank} / weight rank ${w.shape.length}`, 'only 1-D and 2-D convolution (3-D NCW or 4-D NCHW input and weight) is supported');
   }
-  const [n, c, h, wd] = x.shape as [number, number, number, number];
-  const [m, cPerGroup, kh, kw] = w.shape as [number, number, number, number];
+  const [n, c, h, wd] = (rank === 4 ? x.shape : [x.shape[0], x.shape[1], 1, x.shape[2]]) as [number, number, number, number];
+  const w4 = weight4d(ctx, w);
+  const [m, cPerGroup, kh, kw] = w4.shape as [number, number, number, number];
   const group = ctx.attrs.int('group', 1);
   if (group < 1 || c % group !== 0 || cPerGroup * group !== c || m % group !== 0) {
     throw invalid(ctx, `group ${group} does not fit ${c} input channels, weight [${w.shape.join(',')}]`);
   }
   const kernel = ctx.attrs.ints('kernel_shape');
-  if (kernel && (kernel[0] !== kh || kernel[1] !== kw)) throw invalid(ctx, `kernel_shape [${kernel.join(',')}] differs from the weight's [${kh},${kw}]`);
-  const strides = twoInts(ctx, 'strides', 1);
-  const dilations = twoInts(ctx, 'dilations', 1);
-  const geometry = spatialGeometry(ctx, [h, wd], [kh, kw], strides, dilations, {});
-  return { n, c, h, w: wd, m, cPerGroup, kh, kw, group, geometry, dilations, strides };
+  const kernel2 = kernel && rank === 3 ? [1, kernel[0]!] : kernel;
+  if (kernel2 && (kernel2.length !== 2 || kernel2[0] !== kh || kernel2[1] !== kw)) throw invalid(ctx, `kernel_shape [${kernel!.join(',')}] differs from the weight's [${w.shape.slice(2).join(',')}]`);
+  const sp = spatialAttrs(ctx, rank - 2);
+  const geometry = spatialGeometry(ctx, [h, wd], [kh, kw], sp, {});
+  const outShape = rank === 4 ? [n, m, geometry.out[0]!, geometry.out[1]!] : [n, m, geometry.out[1]!];
+  return { n, c, h, w: wd, m, cPerGroup, kh, kw, group, geometry, dilations: sp.dilations, strides: sp.strides, outShape, w4 };
 }
 
 function convAttrs(s: ConvShape): Record<string, AttrValue> {
@@ -132,7 +165,7 @@ function convAttrs(s: ConvShape): Record<string, AttrValue> {
 }
 
 /** Folds a following BatchNormalization or per-channel constant Add into float weights/bias. */
-function foldIntoConv(ctx: NodeContext, outName: string, m: number, weights: Float64Array, bias: Float64Array, perOut: number): string {
+function foldIntoConv(ctx: NodeContext, outName: string, m: number, weights: Float64Array, bias: Float64Array, perOut: number, outRank: number): string {
   for (;;) {
     const r = soleReader(ctx, outName);
     if (r === undefined) return outName;
@@ -158,9 +191,9 @@ function foldIntoConv(ctx: NodeContext, outName: string, m: number, weights: Flo
     } else if (next.opType === 'Add' && ins.length === 2 && (next.attribute ?? []).every((a) => a.name !== 'axis')) {
       const other = next.input?.[0] === outName ? ins[1] : next.input?.[1] === outName ? ins[0] : undefined;
       if (!isFloatConst(other) || next.input?.[0] === next.input?.[1]) return outName;
-      // Per-output-channel: [M,1,1], [1,M,1,1], or a scalar broadcast to all channels.
-      const shape4 = [...new Array<number>(Math.max(0, 4 - other.shape.length)).fill(1), ...other.shape];
-      if (other.shape.length > 4 || shape4[0] !== 1 || shape4[2] !== 1 || shape4[3] !== 1 || (shape4[1] !== 1 && shape4[1] !== m)) return outName;
+      // Per-output-channel: [M,1,1], [1,M,1,1] ([M,1], [1,M,1] for 1-D), or a scalar for all channels.
+      const shapeR = [...new Array<number>(Math.max(0, outRank - other.shape.length)).fill(1), ...other.shape];
+      if (other.shape.length > outRank || shapeR.some((d, i) => i !== 1 && d !== 1) || (shapeR[1] !== 1 && shapeR[1] !== m)) return outName;
       const add = readNumbers(other.data, 'float32');
       for (let o = 0; o < m; o++) bias[o]! += add[add.length === 1 ? 0 : o]!;
     } else {
@@ -172,8 +205,9 @@ function foldIntoConv(ctx: NodeContext, outName: string, m: number, weights: Flo
 }
 
 export function lowerConv(ctx: NodeContext): void {
-  const x = req(ctx, 0), w = req(ctx, 1), bias = ctx.inputs[2];
-  const s = convShape(ctx, x, w);
+  const x = req(ctx, 0), bias = ctx.inputs[2];
+  const s = convShape(ctx, x, req(ctx, 1));
+  const w = s.w4;
   const depthwise = s.group === s.c && s.group > 1;
   const xT = ctx.b.nhwcTensorOf(x, ctx.source, ctx.version);
   const perOut = s.cPerGroup * s.kh * s.kw;
@@ -185,7 +219,7 @@ export function lowerConv(ctx: NodeContext): void {
   if (isFloatConst(w) && (!bias || isFloatConst(bias))) {
     const weights = Float64Array.from(readNumbers(w.data, 'float32'));
     const b = bias ? Float64Array.from(readNumbers(bias.data!, 'float32')) : new Float64Array(s.m);
-    outName = foldIntoConv(ctx, outName, s.m, weights, b, perOut);
+    outName = foldIntoConv(ctx, outName, s.m, weights, b, perOut, x.shape.length);
     const folded = outName !== ctx.outputs[0];
     filterData = float32Bytes(weights);
     if (bias || folded || b.some((v) => v !== 0)) {
@@ -209,8 +243,7 @@ export function lowerConv(ctx: NodeContext): void {
     ctx.b.addOp('TRANSPOSE', [ctx.b.tensorOf(w)], [filterT], { perm }, ctx.source, ctx.version);
   }
 
-  const outShape = [s.n, s.m, s.geometry.out[0]!, s.geometry.out[1]!];
-  const y = ctx.b.activation(outName, outShape, x.dtype, true);
+  const y = ctx.b.activation(outName, s.outShape, x.dtype, true);
   ctx.b.define(y);
   const attrs = convAttrs(s);
   if (depthwise) emit(ctx, 'DEPTHWISE_CONV_2D', [xT, filterT, biasT], [y], { ...attrs, depthMultiplier: s.m / s.c });
@@ -218,10 +251,11 @@ export function lowerConv(ctx: NodeContext): void {
 }
 
 export function lowerQLinearConv(ctx: NodeContext): void {
-  const x = req(ctx, 0), w = req(ctx, 3);
+  const x = req(ctx, 0);
   const [xs, xz, ws, wz, ys, yz] = [1, 2, 4, 5, 6, 7].map((i) => req(ctx, i));
   const bias = ctx.inputs[8];
-  const s = convShape(ctx, x, w);
+  const s = convShape(ctx, x, req(ctx, 3));
+  const w = s.w4;
   const xT = ctx.b.nhwcTensorOf(x, ctx.source, ctx.version);
   const perm = [0, 2, 3, 1];
   const filterShape = permute(w.shape, perm);
@@ -232,7 +266,7 @@ export function lowerQLinearConv(ctx: NodeContext): void {
     filterT = ctx.b.addTensor(`${w.name}_ohwi`, filterShape, w.dtype);
     ctx.b.addOp('TRANSPOSE', [ctx.b.tensorOf(w)], [filterT], { perm }, ctx.source, ctx.version);
   }
-  const y = output(ctx, 0, [s.n, s.m, s.geometry.out[0]!, s.geometry.out[1]!], yz!.dtype, true);
+  const y = output(ctx, 0, s.outShape, yz!.dtype, true);
   setQuant(ctx, xT, constQuant(xs, xz, 3));
   setQuant(ctx, filterT, constQuant(ws, wz, 0));
   setQuant(ctx, y.tensor, constQuant(ys, yz, 3));
@@ -251,41 +285,48 @@ export function lowerQLinearConv(ctx: NodeContext): void {
 
 export function lowerPool(ctx: NodeContext, type: 'MAX_POOL_2D' | 'AVERAGE_POOL_2D'): void {
   const x = req(ctx, 0);
-  if (x.shape.length !== 4) throw unsupported(ctx, `input rank ${x.shape.length}`, 'only 2-D pooling of 4-D NCHW tensors is supported');
+  const rank = x.shape.length;
+  if (rank !== 4 && rank !== 3) throw unsupported(ctx, `input rank ${rank}`, 'only 1-D and 2-D pooling (3-D NCW or 4-D NCHW input) is supported');
   if (ctx.outputs.length > 1 && !unused(ctx, ctx.outputs[1])) throw unsupported(ctx, 'the Indices output is used', 'remove the use of the MaxPool indices');
   const kernel = ctx.attrs.ints('kernel_shape');
-  if (!kernel || kernel.length !== 2) throw unsupported(ctx, 'kernel_shape is not 2-D', 'only 2-D pooling is supported');
-  const dil = twoInts(ctx, 'dilations', 1);
-  if (dil.some((d) => d !== 1)) throw unsupported(ctx, `dilations [${dil.join(',')}]`, 'use pooling without dilation');
-  const strides = twoInts(ctx, 'strides', 1);
+  if (!kernel || kernel.length !== rank - 2) throw invalid(ctx, `kernel_shape [${kernel?.join(',') ?? ''}] does not match a rank-${rank} input`);
+  const kernel2 = rank === 3 ? [1, kernel[0]!] : kernel;
+  const sp = spatialAttrs(ctx, rank - 2);
   const ceilMode = ctx.attrs.int('ceil_mode', 0) !== 0;
   const countIncludePad = type === 'AVERAGE_POOL_2D' && ctx.attrs.int('count_include_pad', 0) !== 0;
-  const [n, c, h, w] = x.shape as [number, number, number, number];
-  const plain = spatialGeometry(ctx, [h, w], kernel, strides, [1, 1], {});
-  const g = spatialGeometry(ctx, [h, w], kernel, strides, [1, 1], { ceilMode });
-  if (countIncludePad && ceilMode && g.pads.some((p, i) => p !== plain.pads[i])) {
-    throw unsupported(ctx, 'ceil_mode with count_include_pad', 'export with ceil_mode=0 or count_include_pad=0');
-  }
+  const [n, c, h, w] = (rank === 4 ? x.shape : [x.shape[0], x.shape[1], 1, x.shape[2]]) as [number, number, number, number];
+  const plain = spatialGeometry(ctx, [h, w], kernel2, sp, {});
+  const g = spatialGeometry(ctx, [h, w], kernel2, sp, { ceilMode });
   const xT = ctx.b.nhwcTensorOf(x, ctx.source, ctx.version);
-  const y = output(ctx, 0, [n, c, g.out[0]!, g.out[1]!], x.dtype, true);
-  emit(ctx, type, [xT], [y], {
-    filterH: kernel[0]!,
-    filterW: kernel[1]!,
-    strideH: strides[0]!,
-    strideW: strides[1]!,
+  const outShape = rank === 4 ? [n, c, g.out[0]!, g.out[1]!] : [n, c, g.out[1]!];
+  const y = output(ctx, 0, outShape, x.dtype, true);
+  const attrs: Record<string, AttrValue> = {
+    filterH: kernel2[0]!,
+    filterW: kernel2[1]!,
+    strideH: sp.strides[0]!,
+    strideW: sp.strides[1]!,
     padding: g.padding,
     pads: g.pads,
     fusedActivation: 'NONE',
     countIncludePad,
-  });
+  };
+  // count_include_pad counts the explicit pads, never the extra end positions of ceil_mode
+  // (ONNX, PyTorch): the divisor is the window clipped to the explicitly padded input.
+  if (countIncludePad && ceilMode && g.pads.some((p, i) => p !== plain.pads[i])) attrs.countedPads = plain.pads;
+  if (sp.dilations.some((d) => d !== 1)) {
+    attrs.dilationH = sp.dilations[0]!;
+    attrs.dilationW = sp.dilations[1]!;
+  }
+  emit(ctx, type, [xT], [y], attrs);
 }
 
 export function lowerGlobalPool(ctx: NodeContext, max: boolean): void {
   const x = req(ctx, 0);
-  if (x.shape.length !== 4) throw unsupported(ctx, `input rank ${x.shape.length}`, 'only 4-D NCHW inputs are supported');
-  const [n, c, h, w] = x.shape as [number, number, number, number];
+  const rank = x.shape.length;
+  if (rank !== 4 && rank !== 3) throw unsupported(ctx, `input rank ${rank}`, 'only 3-D NCW and 4-D NCHW inputs are supported');
+  const [n, c, h, w] = (rank === 4 ? x.shape : [x.shape[0], x.shape[1], 1, x.shape[2]]) as [number, number, number, number];
   const xT = ctx.b.nhwcTensorOf(x, ctx.source, ctx.version);
-  const y = output(ctx, 0, [n, c, 1, 1], x.dtype, true);
+  const y = output(ctx, 0, rank === 4 ? [n, c, 1, 1] : [n, c, 1], x.dtype, true);
   if (max) {
     emit(ctx, 'MAX_POOL_2D', [xT], [y], {
       filterH: h, filterW: w, strideH: 1, strideW: 1, padding: 'VALID', pads: [0, 0, 0, 0], fusedActivation: 'NONE', countIncludePad: false,

@@ -1,16 +1,22 @@
 /** Elementwise ops (activations, Clip, numpy-broadcast Add/Sub/Mul), Softmax and ReduceMean. */
 import { elementCount, type AttrValue } from '../../../ir/graph.ts';
 import type { Value } from '../builder.ts';
-import { broadcastShapes, nhwcAxis, readNumbers } from '../layout.ts';
+import { broadcastShapes, hasChannelsLast, irAxis, readNumbers } from '../layout.ts';
 import { constNumbers, emit, FLT_MAX, invalid, normAxis, output, req, unsupported, type NodeContext } from './context.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Elementwise
 
+/** The output of a one-input elementwise op, in the input's layout (a flattened order carries over). */
+export function unaryOutput(ctx: NodeContext, x: Value): Value {
+  const y = output(ctx, 0, [...x.shape], x.dtype, x.nhwc);
+  if (x.flatOrder) y.flatOrder = x.flatOrder;
+  return y;
+}
+
 export function lowerUnary(ctx: NodeContext, type: string, attrs: Record<string, AttrValue>): void {
   const x = req(ctx, 0);
-  if (x.flatOrder) throw new Error('internal: flattened NHWC value reached an elementwise op');
-  const y = output(ctx, 0, [...x.shape], x.dtype, x.nhwc);
+  const y = unaryOutput(ctx, x);
   emit(ctx, type, [ctx.b.tensorOf(x)], [y], attrs);
 }
 
@@ -21,8 +27,8 @@ export function lowerBinary(ctx: NodeContext, type: 'ADD' | 'SUB' | 'MUL'): void
   }
   const shape = broadcastShapes(a.shape, c.shape);
   if (!shape) throw invalid(ctx, `shapes [${a.shape.join(',')}] and [${c.shape.join(',')}] do not broadcast`);
-  const nhwc = shape.length === 4 && (a.nhwc || c.nhwc);
-  const operand = (v: Value): number => (nhwc ? ctx.b.nhwcOperandOf(v, ctx.source, ctx.version) : ctx.b.tensorOf(v));
+  const nhwc = hasChannelsLast(shape.length) && ((a.nhwc && a.shape.length === shape.length) || (c.nhwc && c.shape.length === shape.length));
+  const operand = (v: Value): number => (nhwc ? ctx.b.nhwcOperandOf(v, shape.length, ctx.source, ctx.version) : ctx.b.nchwTensorOf(v, ctx.source, ctx.version));
   const ins = [operand(a), operand(c)];
   const y = output(ctx, 0, shape, a.dtype, nhwc);
   emit(ctx, type, ins, [y], { fusedActivation: 'NONE' });
@@ -49,7 +55,7 @@ export function lowerClip(ctx: NodeContext): void {
       }
     }
   }
-  const y = output(ctx, 0, [...x.shape], x.dtype, x.nhwc);
+  const y = unaryOutput(ctx, x);
   const xT = ctx.b.tensorOf(x);
   if (extra[0] !== -1 || extra[1] !== -1) emit(ctx, 'CLIP', [xT, extra[0]!, extra[1]!], [y], { min, max });
   else if (min === 0 && max === FLT_MAX) emit(ctx, 'RELU', [xT], [y], {});
@@ -72,7 +78,7 @@ export function lowerSoftmax(ctx: NodeContext): void {
   if (x.nhwc && !coerce2d) {
     nhwc = true;
     xT = x.tensor;
-    axis = nhwcAxis(axis);
+    axis = irAxis(axis, rank);
   } else {
     xT = ctx.b.nchwTensorOf(x, ctx.source, ctx.version);
   }
@@ -80,8 +86,8 @@ export function lowerSoftmax(ctx: NodeContext): void {
   emit(ctx, 'SOFTMAX', [xT], [y], { beta: 1, axis, coerce2d });
 }
 
-/** ReduceMean -> MEAN over non-negative axes in the IR layout. */
-export function lowerReduceMean(ctx: NodeContext): void {
+/** ReduceMean / ReduceSum / ReduceMax / ReduceMin -> MEAN / SUM / REDUCE_MAX / REDUCE_MIN over non-negative axes in the IR layout. */
+export function lowerReduce(ctx: NodeContext, type: 'MEAN' | 'SUM' | 'REDUCE_MAX' | 'REDUCE_MIN'): void {
   const x = req(ctx, 0);
   const rank = x.shape.length;
   const fromInput = ctx.inputs[1];
@@ -96,14 +102,17 @@ export function lowerReduceMean(ctx: NodeContext): void {
   axes = [...new Set(axes)].sort((a, b) => a - b);
   const keepDims = ctx.attrs.int('keepdims', 1) !== 0;
   const shape = keepDims ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d)) : x.shape.filter((_, i) => !axes.includes(i));
-  // Without keepdims an NHWC input leaves its kept dims in NHWC order; that equals the ONNX
-  // order unless C survives together with H or W.
-  const reorders = x.nhwc && !keepDims && !axes.includes(1) && (!axes.includes(2) || !axes.includes(3));
+  // Without keepdims a channels-last input leaves its kept dims in IR order; that equals the
+  // ONNX order unless C survives together with a spatial dim.
+  const spatial = rank === 4 ? [2, 3] : [2];
+  const reorders = x.nhwc && !keepDims && !axes.includes(1) && !spatial.every((a) => axes.includes(a));
   if (x.nhwc && !reorders) {
-    const y = output(ctx, 0, shape, x.dtype, keepDims);
-    emit(ctx, 'MEAN', [x.tensor], [y], { axes: axes.map(nhwcAxis).sort((a, b) => a - b), keepDims });
+    const irAxes = axes.map((a) => irAxis(a, rank));
+    if (rank === 3 && !keepDims) irAxes.push(1); // the unit height goes too
+    const y = keepDims ? output(ctx, 0, shape, x.dtype, true) : output(ctx, 0, shape, x.dtype, false);
+    emit(ctx, type, [x.tensor], [y], { axes: irAxes.sort((a, b) => a - b), keepDims });
     return;
   }
   const y = output(ctx, 0, shape, x.dtype, false);
-  emit(ctx, 'MEAN', [ctx.b.nchwTensorOf(x, ctx.source, ctx.version)], [y], { axes, keepDims });
+  emit(ctx, type, [ctx.b.nchwTensorOf(x, ctx.source, ctx.version)], [y], { axes, keepDims });
 }

@@ -1,6 +1,6 @@
 /** QuantizeLinear / DequantizeLinear: per-tensor and per-axis, constant or runtime parameters. */
 import { elementCount, type DType } from '../../../ir/graph.ts';
-import { nhwcAxis } from '../layout.ts';
+import { irAxis } from '../layout.ts';
 import { onnxDataTypeToDType } from '../tensor.ts';
 import { constQuant, emit, invalid, normAxis, output, req, setQuant, unsupported, type NodeContext } from './context.ts';
 
@@ -17,7 +17,7 @@ export function lowerQuantize(ctx: NodeContext, dequantize: boolean): void {
   const axis = perAxis ? normAxis(ctx, ctx.attrs.int('axis', 1), rank) : 0;
   if (perAxis && elementCount(scale.shape) !== x.shape[axis]) throw invalid(ctx, `${elementCount(scale.shape)} scales for axis ${axis} of size ${x.shape[axis]}`);
   if (zp && elementCount(zp.shape) !== elementCount(scale.shape)) throw invalid(ctx, 'scale and zero point have different sizes');
-  const irAxis = perAxis && x.nhwc ? nhwcAxis(axis) : axis;
+  const qAxis = perAxis && x.nhwc ? irAxis(axis, rank) : axis;
   let quantType: DType;
   if (dequantize) quantType = x.dtype;
   else if (zp) quantType = zp.dtype;
@@ -27,7 +27,7 @@ export function lowerQuantize(ctx: NodeContext, dequantize: boolean): void {
   }
   if (!QUANTIZED_TYPES.includes(quantType)) throw unsupported(ctx, `${quantType} quantization`, 'use int8 or uint8 (or int16) quantization');
   if (scale.dtype !== 'float32') throw unsupported(ctx, `${scale.dtype} scales`, 'use float32 scales');
-  const q = constQuant(scale, zp, irAxis);
+  const q = constQuant(scale, zp, qAxis);
   if (dequantize && q && x.data) {
     // QDQ weights: DEQUANTIZE is emitted by the consumer, in the layout it needs.
     const quant = { ...q, axis: q.scale.length > 1 ? axis : 0 };
@@ -36,7 +36,7 @@ export function lowerQuantize(ctx: NodeContext, dequantize: boolean): void {
   }
   const xT = ctx.b.tensorOf(x);
   const y = output(ctx, 0, [...x.shape], dequantize ? 'float32' : quantType, x.nhwc);
-  const attrs = { rounding: 'HALF_EVEN', axis: irAxis };
+  const attrs = { rounding: 'HALF_EVEN', axis: qAxis };
   if (q) {
     setQuant(ctx, dequantize ? xT : y.tensor, q);
     emit(ctx, dequantize ? 'DEQUANTIZE' : 'QUANTIZE', [xT], [y], attrs);

@@ -5,7 +5,7 @@
  */
 import { dtypeSize, elementCount, type DType } from '../../../ir/graph.ts';
 import type { Value } from '../builder.ts';
-import { NCHW_TO_NHWC, NHWC_TO_NCHW, nhwcAxis, permute, readNumbers, transposeBytes } from '../layout.ts';
+import { channelsLastAxes, channelsLastShape, hasChannelsLast, irAxis, irElementOrder, NCHW_TO_NHWC, NHWC_TO_NCHW, permute, readNumbers, sameOrder, transposeBytes, transposedOrder } from '../layout.ts';
 import { int64ToNumber } from '../tensor.ts';
 import { foldConcat } from './fold.ts';
 import { constNumbers, declaredShape, defineConstant, emit, invalid, isFloatConst, normAxis, output, req, unsupported, type NodeContext } from './context.ts';
@@ -25,10 +25,50 @@ export function lowerConcat(ctx: NodeContext): void {
     shape[axis]! += v.shape[axis]!;
   }
   if (foldConcat(ctx, axis, shape)) return;
-  const nhwc = rank === 4 && ins.some((v) => v.nhwc);
-  const tensors = ins.map((v) => (nhwc ? ctx.b.nhwcTensorOf(v, ctx.source, ctx.version) : ctx.b.tensorOf(v)));
+  if (rank === 2 && axis === 1 && ins.some((v) => v.flatOrder)) {
+    // Columns of NHWC-flattened inputs stay in their order; the dense reader permutes its weights.
+    const order: number[] = [];
+    for (const v of ins) {
+      const base = order.length;
+      const cols = v.shape[1]!;
+      for (let j = 0; j < cols; j++) order.push(base + (v.flatOrder ? v.flatOrder[j]! : j));
+    }
+    const y = output(ctx, 0, shape, ins[0]!.dtype, false);
+    y.flatOrder = order;
+    emit(ctx, 'CONCATENATION', ins.map((v) => (v.flatOrder ? v.tensor : ctx.b.nchwTensorOf(v, ctx.source, ctx.version))), [y], { axis, fusedActivation: 'NONE' });
+    return;
+  }
+  const nhwc = hasChannelsLast(rank) && ins.some((v) => v.nhwc);
+  const tensors = ins.map((v) => (nhwc ? ctx.b.nhwcTensorOf(v, ctx.source, ctx.version) : ctx.b.nchwTensorOf(v, ctx.source, ctx.version)));
   const y = output(ctx, 0, shape, ins[0]!.dtype, nhwc);
-  emit(ctx, 'CONCATENATION', tensors, [y], { axis: nhwc ? nhwcAxis(axis) : axis, fusedActivation: 'NONE' });
+  emit(ctx, 'CONCATENATION', tensors, [y], { axis: nhwc ? irAxis(axis, rank) : axis, fusedActivation: 'NONE' });
+}
+
+/**
+ * Defines ONNX output 0 as `x`'s IR tensor seen as `shape` in layout `nhwc`, when that holds
+ * exactly x's bytes (a RESHAPE, aliased by the memory planner, where the IR shapes differ).
+ * Returns false when no layout does.
+ */
+function reinterpret(ctx: NodeContext, x: Value, shape: number[], logical?: Int32Array): boolean {
+  if (x.flatOrder) return false;
+  const xOrder = irElementOrder(x.shape, x.nhwc);
+  if (!xOrder) return false;
+  const layouts = ctx.imageGraph && hasChannelsLast(shape.length) ? [true, false] : [false];
+  for (const nhwc of layouts) {
+    if (!sameOrder(xOrder, irElementOrder(shape, nhwc, logical))) continue;
+    const irShape = nhwc ? channelsLastShape(shape) : shape;
+    const xT = ctx.b.tensors[ctx.b.tensorOf(x)]!;
+    // A graph output that would be a graph input itself gets an op (a RESHAPE, aliased).
+    const inputToOutput = x.producer === undefined && ctx.b.graphOutputs.has(ctx.outputs[0]!);
+    if (!inputToOutput && xT.shape.length === irShape.length && xT.shape.every((d, i) => d === irShape[i])) {
+      ctx.b.define({ name: ctx.outputs[0]!, shape, dtype: x.dtype, nhwc, tensor: x.tensor, ...(x.producer !== undefined ? { producer: x.producer } : {}) });
+    } else {
+      const y = output(ctx, 0, shape, x.dtype, nhwc);
+      emit(ctx, 'RESHAPE', [x.tensor], [y], { newShape: irShape });
+    }
+    return true;
+  }
+  return false;
 }
 
 export function lowerTranspose(ctx: NodeContext): void {
@@ -41,7 +81,10 @@ export function lowerTranspose(ctx: NodeContext): void {
     defineConstant(ctx, 0, shape, x.dtype, transposeBytes(x.data, x.shape, perm, dtypeSize(x.dtype)));
     return;
   }
-  if (x.nhwc) {
+  // Free when the result, in some layout, holds exactly x's bytes (NHWC -> NCHW transposes of
+  // Keras exports, transposes of unit dims).
+  if (reinterpret(ctx, x, shape, transposedOrder(x.shape, perm))) return;
+  if (x.nhwc && rank === 4) {
     // in_nchw = in_nhwc.T(NHWC_TO_NCHW); keep the result NHWC: out_nhwc = in_nhwc.T(r).
     const r = NCHW_TO_NHWC.map((i) => NHWC_TO_NCHW[perm[i]!]!);
     if (r.every((p, i) => p === i)) {
@@ -53,7 +96,7 @@ export function lowerTranspose(ctx: NodeContext): void {
     return;
   }
   const y = output(ctx, 0, shape, x.dtype, false);
-  emit(ctx, 'TRANSPOSE', [ctx.b.tensorOf(x)], [y], { perm });
+  emit(ctx, 'TRANSPOSE', [ctx.b.nchwTensorOf(x, ctx.source, ctx.version)], [y], { perm });
 }
 
 export function lowerPad(ctx: NodeContext): void {
@@ -110,8 +153,8 @@ export function lowerPad(ctx: NodeContext): void {
     if (mode === 'REFLECT' && x.shape.some((d, i) => pads![i]! >= d || pads![i + rank]! >= d)) {
       throw unsupported(ctx, 'reflect pads as large as the dimension', 'pad less than the input size');
     }
-    const order = x.nhwc ? NCHW_TO_NHWC : [...Array(rank).keys()];
-    irPads = order.flatMap((a) => [pads![a]!, pads![a + rank]!]);
+    const order = x.nhwc ? channelsLastAxes(rank) : [...Array(rank).keys()];
+    irPads = order.flatMap((a) => (a < 0 ? [0, 0] : [pads![a]!, pads![a + rank]!]));
   } else {
     shape = declaredShape(ctx, 0, 'the pads are a runtime input');
     if (shape.length !== rank) throw invalid(ctx, `declared output rank ${shape.length} differs from the input rank ${rank}`);
@@ -126,25 +169,49 @@ export function lowerPad(ctx: NodeContext): void {
 // Reshape family (Reshape, Flatten, Squeeze, Unsqueeze)
 
 /**
- * Whether every reader of `name` is a MatMul/Gemm that will become a FULLY_CONNECTED with
- * constant float weights reading it as A (the conditions lowerMatMul/lowerGemm use for that path).
+ * Whether `name`, holding an NHWC flattening (columns permuted), may stay in that order: every
+ * reader is a MatMul/Gemm that becomes a FULLY_CONNECTED with constant float weights reading it
+ * as A (the conditions lowerMatMul/lowerGemm use for that path; they permute the weight rows),
+ * or an elementwise op or a column Concat whose own readers qualify.
  */
-function allReadersAreDense(ctx: NodeContext, name: string, dtype: DType): boolean {
+function flatOrderAllowed(ctx: NodeContext, name: string, dtype: DType, depth = 0): boolean {
   const readers = ctx.readers.get(name) ?? [];
-  if (readers.length === 0 || ctx.b.graphOutputs.has(name) || dtype !== 'float32') return false;
+  if (readers.length === 0 || ctx.b.graphOutputs.has(name) || dtype !== 'float32' || depth > 32) return false;
   return readers.every((r) => {
     const n = ctx.nodes[r]!;
     if ((n.domain ?? '') !== '' && n.domain !== 'ai.onnx') return false;
     const ins = n.input ?? [];
-    if (ins[0] !== name || ins.slice(1).includes(name)) return false;
-    const bv = ins[1] ? ctx.b.value(ins[1]) : undefined;
-    if (!isFloatConst(bv) || bv.shape.length !== 2) return false;
-    if (n.opType === 'MatMul') return true;
-    if (n.opType !== 'Gemm') return false;
-    const intAttr = (key: string): number => int64ToNumber((n.attribute ?? []).find((a) => a.name === key)?.i);
-    const beta = (n.attribute ?? []).find((a) => a.name === 'beta')?.f ?? 1;
-    const c = ins[2] ? ctx.b.value(ins[2]) : undefined;
-    return intAttr('transA') === 0 && (!ins[2] || isFloatConst(c) || beta === 0);
+    const out = n.output?.[0] ?? '';
+    const attr = (key: string) => (n.attribute ?? []).find((a) => a.name === key);
+    const intAttr = (key: string): number => int64ToNumber(attr(key)?.i);
+    switch (n.opType) {
+      case 'MatMul':
+      case 'Gemm': {
+        if (ins[0] !== name || ins.slice(1).includes(name)) return false;
+        const bv = ins[1] ? ctx.b.value(ins[1]) : undefined;
+        if (!isFloatConst(bv) || bv.shape.length !== 2) return false;
+        if (n.opType === 'MatMul') return true;
+        const beta = attr('beta')?.f ?? 1;
+        const c = ins[2] ? ctx.b.value(ins[2]) : undefined;
+        return intAttr('transA') === 0 && (!ins[2] || isFloatConst(c) || beta === 0);
+      }
+      case 'Relu':
+      case 'LeakyRelu':
+      case 'Sigmoid':
+      case 'Tanh':
+      case 'Elu':
+      case 'HardSigmoid':
+      case 'HardSwish':
+      case 'Clip':
+      case 'Identity':
+        return ins[0] === name && ins.indexOf(name, 1) < 0 && flatOrderAllowed(ctx, out, dtype, depth + 1);
+      case 'Dropout':
+        return ins[0] === name && (n.output ?? []).slice(1).every((o) => !o || (ctx.readers.get(o)?.length ?? 0) === 0) && flatOrderAllowed(ctx, out, dtype, depth + 1);
+      case 'Concat':
+        return (intAttr('axis') === 1 || intAttr('axis') === -1) && flatOrderAllowed(ctx, out, dtype, depth + 1);
+      default:
+        return false;
+    }
   });
 }
 
@@ -156,15 +223,16 @@ function reshapeTo(ctx: NodeContext, x: Value, shape: number[], extraInputs: num
     defineConstant(ctx, 0, shape, x.dtype, x.data);
     return;
   }
-  if (x.nhwc && shape.length === 2 && shape[0] === x.shape[0] && allReadersAreDense(ctx, ctx.outputs[0]!, x.dtype)) {
+  if (extraInputs.length === 0 && reinterpret(ctx, x, shape)) return;
+  if (x.nhwc && shape.length === 2 && shape[0] === x.shape[0] && flatOrderAllowed(ctx, ctx.outputs[0]!, x.dtype)) {
     // Flatten straight from NHWC; the dense consumers permute their weight rows to match.
-    const [, c, h, w] = x.shape as [number, number, number, number];
-    const order: number[] = [];
-    for (let hh = 0; hh < h; hh++) for (let ww = 0; ww < w; ww++) for (let cc = 0; cc < c; cc++) order.push(cc * h * w + hh * w + ww);
-    const y = output(ctx, 0, shape, x.dtype, false);
-    y.flatOrder = order;
-    emit(ctx, 'RESHAPE', [x.tensor], [y], { newShape: shape });
-    return;
+    const order = irElementOrder([1, ...x.shape.slice(1)], true);
+    if (order) {
+      const y = output(ctx, 0, shape, x.dtype, false);
+      y.flatOrder = Array.from(order);
+      emit(ctx, 'RESHAPE', [x.tensor], [y], { newShape: shape });
+      return;
+    }
   }
   const xT = ctx.b.nchwTensorOf(x, ctx.source, ctx.version);
   const y = output(ctx, 0, shape, x.dtype, false);
