@@ -8,9 +8,11 @@ import type { AttrValue } from '../../ir/graph.ts';
 import type { Value } from './builder.ts';
 import { int64ToNumber } from './tensor.ts';
 import { alias, emit, output, req, unsupported, unused, type NodeContext } from './lower/context.ts';
-import { lowerBatchNorm, lowerConv, lowerGlobalPool, lowerPool, lowerQLinearConv } from './lower/conv.ts';
-import { lowerGemm, lowerMatMul, lowerQLinearMatMul } from './lower/dense.ts';
-import { lowerBinary, lowerClip, lowerReduce, lowerSoftmax, lowerUnary } from './lower/elementwise.ts';
+import { lowerBatchNorm, lowerConv, lowerConvInteger, lowerConvTranspose, lowerGlobalPool, lowerPool, lowerQLinearConv } from './lower/conv.ts';
+import { lowerGemm, lowerMatMul, lowerMatMulInteger, lowerQLinearMatMul } from './lower/dense.ts';
+import { lowerBinary, lowerClip, lowerPRelu, lowerReduce, lowerSoftmax, lowerUnary } from './lower/elementwise.ts';
+import { lowerResize } from './lower/resize.ts';
+import { lowerSplit } from './lower/slice.ts';
 import { lowerCast, lowerConstantOfShape, lowerGather, lowerShape, lowerSlice } from './lower/fold.ts';
 import { lowerQuantize } from './lower/quantize.ts';
 import { lowerConcat, lowerFlatten, lowerPad, lowerReshape, lowerSqueeze, lowerTranspose, lowerUnsqueeze } from './lower/shape.ts';
@@ -64,6 +66,8 @@ function lowerUnknown(ctx: NodeContext): void {
 /** Ops we lower; anything else imports as an unknown op under its ONNX name. */
 const LOWERINGS: Record<string, (ctx: NodeContext) => void> = {
   Conv: lowerConv,
+  ConvTranspose: lowerConvTranspose,
+  ConvInteger: lowerConvInteger,
   QLinearConv: lowerQLinearConv,
   MaxPool: (c) => lowerPool(c, 'MAX_POOL_2D'),
   AveragePool: (c) => lowerPool(c, 'AVERAGE_POOL_2D'),
@@ -74,10 +78,18 @@ const LOWERINGS: Record<string, (ctx: NodeContext) => void> = {
   Sigmoid: (c) => lowerUnary(c, 'LOGISTIC', {}),
   Tanh: (c) => lowerUnary(c, 'TANH', {}),
   LeakyRelu: (c) => lowerUnary(c, 'LEAKY_RELU', { alpha: c.attrs.float('alpha', 0.01) }),
+  PRelu: lowerPRelu,
+  HardSwish: (c) => lowerUnary(c, 'HARD_SWISH', {}),
+  HardSigmoid: (c) => lowerUnary(c, 'HARD_SIGMOID', { alpha: c.attrs.float('alpha', 0.2), beta: c.attrs.float('beta', 0.5) }),
+  Elu: (c) => lowerUnary(c, 'ELU', { alpha: c.attrs.float('alpha', 1) }),
   Clip: lowerClip,
   Add: (c) => lowerBinary(c, 'ADD'),
   Sub: (c) => lowerBinary(c, 'SUB'),
   Mul: (c) => lowerBinary(c, 'MUL'),
+  Div: (c) => lowerBinary(c, 'DIV'),
+  Resize: (c) => lowerResize(c, false),
+  Upsample: (c) => lowerResize(c, true),
+  Split: lowerSplit,
   Softmax: lowerSoftmax,
   ReduceMean: (c) => lowerReduce(c, 'MEAN'),
   ReduceSum: (c) => lowerReduce(c, 'SUM'),
@@ -93,6 +105,7 @@ const LOWERINGS: Record<string, (ctx: NodeContext) => void> = {
   Gemm: lowerGemm,
   MatMul: lowerMatMul,
   QLinearMatMul: lowerQLinearMatMul,
+  MatMulInteger: lowerMatMulInteger,
   QuantizeLinear: (c) => lowerQuantize(c, false),
   DequantizeLinear: (c) => lowerQuantize(c, true),
   Shape: lowerShape,
@@ -111,7 +124,10 @@ const LOWERINGS: Record<string, (ctx: NodeContext) => void> = {
 export const SUPPORTED_ONNX_OPS = Object.keys(LOWERINGS).concat('Constant').sort();
 
 /** Ops whose presence makes a graph an image graph, converted to NHWC. */
-export const IMAGE_OPS = new Set(['Conv', 'QLinearConv', 'ConvTranspose', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'GlobalMaxPool', 'BatchNormalization', 'LRN', 'InstanceNormalization']);
+export const IMAGE_OPS = new Set([
+  'Conv', 'QLinearConv', 'ConvInteger', 'ConvTranspose', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'GlobalMaxPool', 'BatchNormalization', 'LRN',
+  'InstanceNormalization', 'Resize', 'Upsample',
+]);
 
 export function lowerNode(ctx: NodeContext): void {
   const lower = ctx.source.domain ? undefined : LOWERINGS[ctx.opType];

@@ -9,12 +9,16 @@ import { elementCount, type Graph, type Op, type Tensor } from '../../ir/graph.t
 import type { RunOptions, RunResult, TensorValue } from '../tensor-value.ts';
 import { transposeValue } from '../layout.ts';
 import { asNumbers, decodeConstant, isFloatDType, realValues, toDType, type FloatArray } from './values.ts';
+import { allocTyped } from '../../data/npy.ts';
 import { conv2d, depthwiseAsGrouped, type ConvGeometry } from './kernels/conv.ts';
 import { pool2d } from './kernels/pool.ts';
 import { batchMatmul, fullyConnected } from './kernels/matmul.ts';
-import { applyActivation, batchNorm, binary, logistic, unary } from './kernels/elementwise.ts';
+import { applyActivation, batchNorm, binary, broadcastIndex, broadcastShapes, logistic, unary } from './kernels/elementwise.ts';
+import { elu, hardSigmoid, hardSwish, prelu } from './kernels/activations.ts';
+import { resize2d, type CoordinateMode, type NearestMode, type ResizeParams } from './kernels/resize.ts';
+import { transposeConv2d } from './kernels/transpose-conv.ts';
 import { softmax } from './kernels/softmax.ts';
-import { concat, mean, pad, type PadMode } from './kernels/shape-ops.ts';
+import { concat, gather, pad, reduce, selectIndices, stridedSliceIndices, type PadMode } from './kernels/shape-ops.ts';
 import { FLOAT_SHAPE_ANY_DTYPE_OPS, FLOAT_SHAPE_OPS, runShapeOp } from './kernels/movement.ts';
 import { quantizeArray, requantizeOnnx, type Rounding } from './kernels/quantize.ts';
 import { lstm } from './kernels/lstm.ts';
@@ -49,22 +53,53 @@ export const FLOAT_REFERENCE_OPS: readonly string[] = [
   'QLINEAR_CONV',
   'QLINEAR_MATMUL',
   'UNIDIRECTIONAL_SEQUENCE_LSTM',
+  'PRELU',
+  'HARD_SWISH',
+  'HARD_SIGMOID',
+  'ELU',
+  'DIV',
+  'SUM',
+  'REDUCE_MAX',
+  'REDUCE_MIN',
+  'RESIZE_NEAREST_NEIGHBOR',
+  'RESIZE_BILINEAR',
+  'STRIDED_SLICE',
+  'GATHER',
+  'TRANSPOSE_CONV',
+  'CONV_INTEGER',
+  'MATMUL_INTEGER',
   ...FLOAT_SHAPE_OPS,
 ];
 
 const FLOAT_OPS_SET = new Set(FLOAT_REFERENCE_OPS);
 
 /** Ops that move data without arithmetic: they run on tensors of any dtype. */
-export const ANY_DTYPE_OPS: ReadonlySet<string> = new Set(['RESHAPE', 'TRANSPOSE', 'CONCATENATION', 'PAD', 'QUANTIZE', 'DEQUANTIZE', 'QLINEAR_CONV', 'QLINEAR_MATMUL', ...FLOAT_SHAPE_ANY_DTYPE_OPS]);
+export const ANY_DTYPE_OPS: ReadonlySet<string> = new Set([
+  'RESHAPE', 'TRANSPOSE', 'CONCATENATION', 'PAD', 'QUANTIZE', 'DEQUANTIZE', 'QLINEAR_CONV', 'QLINEAR_MATMUL', 'STRIDED_SLICE', 'GATHER',
+  'CONV_INTEGER', 'MATMUL_INTEGER', ...FLOAT_SHAPE_ANY_DTYPE_OPS,
+]);
+
+/** Arithmetic the engine also runs on plain integer tensors (ONNX integer Add/Sub/Mul/Div). */
+const INTEGER_ARITHMETIC = new Set(['ADD', 'SUB', 'MUL', 'DIV']);
+
+/** An integer op of a model that is not quantized: both operands and the result plain integers. */
+function integerArithmetic(op: Op, graph: Graph): boolean {
+  if (!INTEGER_ARITHMETIC.has(op.type)) return false;
+  return [...op.inputs, ...op.outputs].every((i) => {
+    if (i < 0) return true;
+    const t = graph.tensors[i]!;
+    return !isFloatDType(t.dtype) && !t.quant && t.dtype !== 'bool';
+  });
+}
 
 /** Ops whose computation is float in the graph's float form; their first input must be float. */
-function needsFloatInput(op: Op): boolean {
-  return !ANY_DTYPE_OPS.has(op.type);
+function needsFloatInput(op: Op, graph: Graph): boolean {
+  return !ANY_DTYPE_OPS.has(op.type) && !integerArithmetic(op, graph);
 }
 
 /** Lists the ops of `graph` that runFloat cannot execute (empty when it can run the graph). */
 export function unsupportedFloatOps(graph: Graph): Op[] {
-  return graph.ops.filter((op) => !FLOAT_OPS_SET.has(op.type) || (needsFloatInput(op) && op.inputs[0]! >= 0 && !isFloatDType(graph.tensors[op.inputs[0]!]!.dtype)));
+  return graph.ops.filter((op) => !FLOAT_OPS_SET.has(op.type) || (needsFloatInput(op, graph) && op.inputs[0]! >= 0 && !isFloatDType(graph.tensors[op.inputs[0]!]!.dtype)));
 }
 
 /**
@@ -186,16 +221,76 @@ function runOp(op: Op, graph: Graph, get: Getter): TensorValue[] {
             strideW: num('strideW', 1),
             pads: nums('pads') ?? [0, 0, 0, 0],
             countIncludePad: a.countIncludePad === true,
+            countedPads: nums('countedPads'),
+            dilationH: num('dilationH', 1),
+            dilationW: num('dilationW', 1),
           },
           op.type === 'MAX_POOL_2D' ? 'max' : 'average',
         ),
       );
     case 'ADD':
-      return emit(binary(real(0), real(1), (x, y) => x + y));
     case 'SUB':
-      return emit(binary(real(0), real(1), (x, y) => x - y));
     case 'MUL':
-      return emit(binary(real(0), real(1), (x, y) => x * y));
+    case 'DIV': {
+      if (integerArithmetic(op, graph)) return [integerBinary(op.type, get(op.inputs[0]!), get(op.inputs[1]!), outT)];
+      const f = { ADD: (x: number, y: number) => x + y, SUB: (x: number, y: number) => x - y, MUL: (x: number, y: number) => x * y, DIV: (x: number, y: number) => x / y }[op.type]!;
+      return emit(binary(real(0), real(1), f));
+    }
+    case 'PRELU':
+      return emit(prelu(real(0), real(1)), false);
+    case 'HARD_SWISH':
+      return emit(unary(real(0), hardSwish), false);
+    case 'HARD_SIGMOID':
+      return emit(unary(real(0), hardSigmoid(num('alpha', 0.2), num('beta', 0.5))), false);
+    case 'ELU':
+      return emit(unary(real(0), elu(num('alpha', 1))), false);
+    case 'SUM':
+    case 'REDUCE_MAX':
+    case 'REDUCE_MIN': {
+      const kind = ({ SUM: 'sum', REDUCE_MAX: 'max', REDUCE_MIN: 'min' } as const)[op.type];
+      return emit(reduce(real(0), nums('axes') ?? [], a.keepDims === true, kind), false);
+    }
+    case 'RESIZE_NEAREST_NEIGHBOR':
+    case 'RESIZE_BILINEAR': {
+      const x = real(0);
+      return emit(resize2d(x, outT.shape[1]!, outT.shape[2]!, resizeParams(op, x.shape, outT.shape)), false);
+    }
+    case 'STRIDED_SLICE': {
+      const x = get(op.inputs[0]!);
+      const kept = stridedSliceIndices(x.shape, nums('begin')!, nums('end')!, nums('strides')!, num('beginMask', 0), num('endMask', 0));
+      return [{ ...selectIndices(x, kept), shape: [...outT.shape] }];
+    }
+    case 'GATHER': {
+      const idx = get(op.inputs[1]!);
+      try {
+        return [gather(get(op.inputs[0]!), asNumbers(idx), idx.shape, num('axis', 0))];
+      } catch (e) {
+        if (e instanceof RangeError) throw new DataError(`op ${op.index} (${op.source.opType} '${op.source.name}'): ${e.message}: pass indices inside the gathered dimension`);
+        throw e;
+      }
+    }
+    case 'TRANSPOSE_CONV': {
+      // inputs [outputShape, filter, x, bias]
+      const x = real(2);
+      const w = real(1);
+      return emit(
+        transposeConv2d(x, w, has(3) ? real(3).data : undefined, {
+          strideH: num('strideH', 1),
+          strideW: num('strideW', 1),
+          dilationH: num('dilationH', 1),
+          dilationW: num('dilationW', 1),
+          padTop: (nums('pads') ?? [0, 0])[0]!,
+          padLeft: (nums('pads') ?? [0, 0])[1]!,
+          groups: num('groups', x.shape[3]! / w.shape[3]!),
+          outH: outT.shape[1]!,
+          outW: outT.shape[2]!,
+        }),
+      );
+    }
+    case 'CONV_INTEGER':
+      return [convInteger(op, graph, get)];
+    case 'MATMUL_INTEGER':
+      return [matmulInteger(op, graph, get)];
     case 'SOFTMAX': {
       const x = real(0);
       return emit(softmax(x, num('axis', x.shape.length - 1), num('beta', 1), a.coerce2d === true), false);
@@ -225,7 +320,7 @@ function runOp(op: Op, graph: Graph, get: Getter): TensorValue[] {
     case 'MEAN': {
       const x = real(0);
       const axes = nums('axes') ?? (has(1) ? Array.from(asNumbers(get(op.inputs[1]!))) : []);
-      return emit(mean(x, axes, a.keepDims === true), false);
+      return emit(reduce(x, axes, a.keepDims === true, 'mean'), false);
     }
     case 'BATCH_MATMUL':
       return emit(batchMatmul(real(0), real(1), a.adjX === true, a.adjY === true), false);
@@ -271,6 +366,78 @@ function runOp(op: Op, graph: Graph, get: Getter): TensorValue[] {
       if (FLOAT_SHAPE_OPS.includes(op.type)) return runShapeOp(op, graph, get);
       throw new UnsupportedError(`op ${op.index} (${op.type}) is not supported by the float reference engine`);
   }
+}
+
+/** ONNX integer Add/Sub/Mul/Div: exact integer arithmetic, Div truncating toward zero, wrapped to the dtype. */
+function integerBinary(type: string, a: TensorValue, b: TensorValue, outT: Tensor): TensorValue {
+  const f = { ADD: (x: bigint, y: bigint) => x + y, SUB: (x: bigint, y: bigint) => x - y, MUL: (x: bigint, y: bigint) => x * y, DIV: (x: bigint, y: bigint) => x / y }[type]!;
+  const bits = { int8: 8, uint8: 8, int16: 16, uint16: 16, int32: 32, uint32: 32, int64: 64, uint64: 64 }[outT.dtype as string] ?? 64;
+  const unsigned = outT.dtype.startsWith('u');
+  const shape = broadcastShapes(a.shape, b.shape);
+  const ia = broadcastIndex(a.shape, shape);
+  const ib = broadcastIndex(b.shape, shape);
+  const out = allocTyped(outT.dtype as 'int32', ia.length) as unknown as { [i: number]: number | bigint };
+  const big = outT.dtype === 'int64' || outT.dtype === 'uint64';
+  for (let i = 0; i < ia.length; i++) {
+    const y = BigInt(b.data[ib[i]!]! as number | bigint);
+    if (type === 'DIV' && y === 0n) throw new DataError('integer division by zero in an ONNX Div: check the divisor');
+    const v = f(BigInt(a.data[ia[i]!]! as number | bigint), y); // BigInt division truncates toward zero, as C does
+    const w = unsigned ? BigInt.asUintN(bits, v) : BigInt.asIntN(bits, v);
+    out[i] = big ? w : Number(w);
+  }
+  return { dtype: outT.dtype, shape, data: out as unknown as TensorValue['data'] };
+}
+
+/** ONNX Resize semantics of an IR resize op: from its ONNX attributes, or TFLite's two flags. */
+function resizeParams(op: Op, inShape: readonly number[], outShape: readonly number[]): ResizeParams {
+  const a = op.attrs;
+  const mode = op.type === 'RESIZE_NEAREST_NEIGHBOR' ? 'nearest' : 'linear';
+  const scales: [number, number] = Array.isArray(a.scales)
+    ? [Math.fround((a.scales as number[])[0]!), Math.fround((a.scales as number[])[1]!)]
+    : [Math.fround(outShape[1]! / inShape[1]!), Math.fround(outShape[2]! / inShape[2]!)];
+  if (typeof a.coordinateMode === 'string') {
+    return { mode, coordinate: a.coordinateMode as CoordinateMode, nearest: ((a.nearestMode as string) ?? 'round_prefer_floor') as NearestMode, scales };
+  }
+  const align = a.alignCorners === true || a.align_corners === true;
+  const half = a.halfPixelCenters === true || a.half_pixel_centers === true;
+  if (mode === 'nearest') {
+    if (align) return { mode, coordinate: 'align_corners', nearest: 'round_prefer_ceil', scales };
+    return { mode, coordinate: half ? 'tf_half_pixel_for_nn' : 'asymmetric', nearest: 'floor', scales };
+  }
+  return { mode, coordinate: align ? 'align_corners' : half ? 'half_pixel' : 'asymmetric', nearest: 'floor', scales };
+}
+
+/** ONNX ConvInteger: int32 sums of (x - xZp) * (w - wZp); w's zero point per tensor or per output channel. */
+function convInteger(op: Op, graph: Graph, get: Getter): TensorValue {
+  const outT = graph.tensors[op.outputs[0]!]!;
+  const zp = (k: number): ArrayLike<number> => (op.inputs[k] !== undefined && op.inputs[k]! >= 0 ? asNumbers(get(op.inputs[k]!)) : [0]);
+  const x = get(op.inputs[0]!);
+  const w = get(op.inputs[1]!);
+  const xc = centred(x, zp(2), 3);
+  const wc = centred(w, zp(3), 0);
+  const a = op.attrs;
+  const num = (key: string, d: number): number => (typeof a[key] === 'number' ? (a[key] as number) : d);
+  const acc = conv2d(xc, wc, undefined, {
+    strideH: num('strideH', 1),
+    strideW: num('strideW', 1),
+    dilationH: num('dilationH', 1),
+    dilationW: num('dilationW', 1),
+    pads: (a.pads as number[]) ?? [0, 0, 0, 0],
+    groups: num('groups', x.shape[3]! / w.shape[3]!),
+  });
+  return toDType(outT.dtype, acc.shape, acc.data);
+}
+
+/** ONNX MatMulInteger: int32 products of (a - aZp) and (b - bZp); aZp per row or tensor, bZp per column or tensor. */
+function matmulInteger(op: Op, graph: Graph, get: Getter): TensorValue {
+  const outT = graph.tensors[op.outputs[0]!]!;
+  const zp = (k: number): ArrayLike<number> => (op.inputs[k] !== undefined && op.inputs[k]! >= 0 ? asNumbers(get(op.inputs[k]!)) : [0]);
+  const aV = get(op.inputs[0]!);
+  const bV = get(op.inputs[1]!);
+  const ac = centred(aV, zp(2), aV.shape.length - 2);
+  const bc = centred(bV, zp(3), bV.shape.length - 1);
+  const acc = batchMatmul(ac, bc, false, false);
+  return toDType(outT.dtype, acc.shape, acc.data);
 }
 
 /** Scale/zero point of a quantized tensor: from runtime inputs (ONNX) or the tensor's quant. */

@@ -356,3 +356,119 @@ export function lowerBatchNorm(ctx: NodeContext): void {
     axis: x.nhwc ? 3 : 1,
   });
 }
+
+// ---------------------------------------------------------------------------------------------
+// ConvInteger (ONNX integer convolution, int32 output)
+
+export function lowerConvInteger(ctx: NodeContext): void {
+  const x = req(ctx, 0);
+  const s = convShape(ctx, x, req(ctx, 1));
+  const w = s.w4;
+  const xT = ctx.b.nhwcTensorOf(x, ctx.source, ctx.version);
+  const perm = [0, 2, 3, 1];
+  let filterT: number;
+  if (w.data) {
+    filterT = ctx.b.addTensor(`${w.name}_ohwi`, permute(w.shape, perm), w.dtype, transposeBytes(w.data, w.shape, perm, dtypeSize(w.dtype)));
+  } else {
+    filterT = ctx.b.addTensor(`${w.name}_ohwi`, permute(w.shape, perm), w.dtype);
+    ctx.b.addOp('TRANSPOSE', [ctx.b.tensorOf(w)], [filterT], { perm }, ctx.source, ctx.version);
+  }
+  const y = output(ctx, 0, s.outShape, 'int32', true);
+  const zp = (i: number): number => (ctx.inputs[i] ? ctx.b.tensorOf(ctx.inputs[i]!) : -1);
+  emit(ctx, 'CONV_INTEGER', [xT, filterT, zp(2), zp(3)], [y], { ...convAttrs(s), groups: s.group });
+}
+
+// ---------------------------------------------------------------------------------------------
+// ConvTranspose -> TRANSPOSE_CONV
+
+export function lowerConvTranspose(ctx: NodeContext): void {
+  const x = req(ctx, 0), wIn = req(ctx, 1), bias = ctx.inputs[2];
+  const rank = x.shape.length;
+  if ((rank !== 4 && rank !== 3) || wIn.shape.length !== rank) {
+    throw unsupported(ctx, `input rank ${rank} / weight rank ${wIn.shape.length}`, 'only 1-D and 2-D transposed convolution are supported');
+  }
+  const w = weight4d(ctx, wIn);
+  if (!w.data && !w.dequant) throw unsupported(ctx, `weights ('${wIn.name}') computed at run time`, 'make the weights an initializer');
+  const [n, c, h, wd] = (rank === 4 ? x.shape : [x.shape[0], x.shape[1], 1, x.shape[2]]) as [number, number, number, number];
+  const [cw, mPerGroup, kh, kw] = w.shape as [number, number, number, number];
+  const group = ctx.attrs.int('group', 1);
+  if (cw !== c || group < 1 || c % group !== 0) throw invalid(ctx, `weight [${wIn.shape.join(',')}] does not fit ${c} input channels in ${group} groups`);
+  const m = mPerGroup * group;
+  const sp = spatialAttrs(ctx, rank - 2);
+  const two = (name: string): number[] => {
+    const v = ctx.attrs.ints(name) ?? new Array<number>(rank - 2).fill(0);
+    if (v.length !== rank - 2) throw invalid(ctx, `attribute ${name} has ${v.length} values`);
+    return rank === 3 ? [0, v[0]!] : v;
+  };
+  const outputPadding = two('output_padding');
+  const autoPad = ctx.attrs.string('auto_pad', 'NOTSET');
+  const given = ctx.attrs.ints('output_shape');
+  const input2 = [h, wd], kernel2 = [kh, kw];
+  const out: number[] = [];
+  const begin: number[] = [];
+  const end: number[] = [];
+  for (let i = 0; i < 2; i++) {
+    const s = sp.strides[i]!, d = sp.dilations[i]!;
+    const full = s * (input2[i]! - 1) + outputPadding[i]! + (kernel2[i]! - 1) * d + 1;
+    let o: number;
+    if (given) {
+      const spatial = given.length === rank ? given.slice(2) : given;
+      o = rank === 3 ? (i === 0 ? 1 : spatial[0]!) : spatial[i]!;
+    } else if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') o = input2[i]! * s;
+    else if (autoPad === 'VALID') o = full;
+    else o = full - sp.pads[i]! - sp.pads[i + 2]!;
+    let pb: number;
+    if (given || autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
+      const total = full - o;
+      pb = autoPad === 'SAME_UPPER' ? Math.floor(total / 2) : total - Math.floor(total / 2);
+    } else if (autoPad === 'VALID') pb = 0;
+    else pb = sp.pads[i]!;
+    if (!(o >= 1)) throw invalid(ctx, `the output would have ${o} rows/columns`);
+    out.push(o);
+    begin.push(pb);
+    end.push(full - o - pb);
+  }
+  // Filter [C, M/g, KH, KW] -> [M, KH, KW, C/g]: output channel g*M/g + j reads the inputs of group g.
+  const cPerGroup = c / group;
+  const src = w.data ? w : { ...w, data: w.dequant!.source.data!, dtype: w.dequant!.source.dtype };
+  const size = dtypeSize(src.dtype);
+  const filter = new Uint8Array(m * kh * kw * cPerGroup * size);
+  for (let ci = 0; ci < c; ci++) {
+    const g = Math.floor(ci / cPerGroup);
+    for (let j = 0; j < mPerGroup; j++) {
+      for (let k = 0; k < kh * kw; k++) {
+        const from = ((ci * mPerGroup + j) * kh * kw + k) * size;
+        const to = (((g * mPerGroup + j) * kh * kw + k) * cPerGroup + (ci - g * cPerGroup)) * size;
+        filter.set(src.data!.subarray(from, from + size), to);
+      }
+    }
+  }
+  let filterT: number;
+  if (w.data) filterT = ctx.b.addTensor(`${wIn.name}_ohwi`, [m, kh, kw, cPerGroup], w.dtype, filter);
+  else {
+    const d = w.dequant!;
+    if (d.quant.scale.length > 1) throw unsupported(ctx, 'per-channel QDQ weights', 'quantize ConvTranspose weights per tensor');
+    const q = ctx.b.addTensor(`${wIn.name}_ohwi_quantized`, [m, kh, kw, cPerGroup], d.source.dtype, filter, { ...d.quant, axis: 0 });
+    filterT = ctx.b.addTensor(`${wIn.name}_ohwi`, [m, kh, kw, cPerGroup], 'float32');
+    ctx.b.addOp('DEQUANTIZE', [q], [filterT], { rounding: 'HALF_EVEN', axis: 0 }, d.op.source, d.op.version);
+  }
+  if (bias && elementCount(bias.shape) !== m) throw invalid(ctx, `bias has ${elementCount(bias.shape)} values for ${m} output channels`);
+  const outShape = rank === 4 ? [n, m, out[0]!, out[1]!] : [n, m, out[1]!];
+  const xT = ctx.b.nhwcTensorOf(x, ctx.source, ctx.version);
+  const shapeT = ctx.b.addTensor(`${ctx.outputs[0]}_output_shape`, [4], 'int32', new Uint8Array(Int32Array.from([n, out[0]!, out[1]!, m]).buffer));
+  const y = output(ctx, 0, outShape, x.dtype, true);
+  const pads = [begin[0]!, begin[1]!, end[0]!, end[1]!];
+  // TFLite's SAME for TRANSPOSE_CONV: output in * stride, the leading pad floor(total / 2).
+  const same = [0, 1].every((i) => out[i] === input2[i]! * sp.strides[i]! && begin[i] === Math.floor((begin[i]! + end[i]!) / 2));
+  const valid = pads.every((p) => p === 0);
+  emit(ctx, 'TRANSPOSE_CONV', [shapeT, filterT, xT, bias ? ctx.b.tensorOf(bias) : -1], [y], {
+    strideH: sp.strides[0]!,
+    strideW: sp.strides[1]!,
+    dilationH: sp.dilations[0]!,
+    dilationW: sp.dilations[1]!,
+    padding: valid ? 'VALID' : same ? 'SAME' : 'EXPLICIT',
+    pads,
+    groups: group,
+    fusedActivation: 'NONE',
+  });
+}

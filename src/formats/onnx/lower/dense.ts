@@ -208,3 +208,13 @@ export function lowerQLinearMatMul(ctx: NodeContext): void {
   const p = [as, az, bs, bz, ys, yz].map((v) => ctx.b.tensorOf(v!));
   emit(ctx, 'QLINEAR_MATMUL', [aT, p[0]!, p[1]!, bT, p[2]!, p[3]!, p[4]!, p[5]!], [y], {});
 }
+
+/** ONNX MatMulInteger -> MATMUL_INTEGER [a, b, aZeroPoint | -1, bZeroPoint | -1], int32 output. */
+export function lowerMatMulInteger(ctx: NodeContext): void {
+  const a = req(ctx, 0), bv = req(ctx, 1);
+  if (a.shape.length < 2 || bv.shape.length < 2) throw unsupported(ctx, '1-D operands', 'use 2-D or higher operands');
+  const shape = matmulShape(ctx, a.shape, bv.shape);
+  const y = output(ctx, 0, shape, 'int32', false);
+  const zp = (i: number): number => (ctx.inputs[i] ? ctx.b.tensorOf(ctx.inputs[i]!) : -1);
+  emit(ctx, 'MATMUL_INTEGER', [ctx.b.nchwTensorOf(a, ctx.source, ctx.version), ctx.b.nchwTensorOf(bv, ctx.source, ctx.version), zp(2), zp(3)], [y], {});
+}

@@ -20,7 +20,7 @@ export function lowerUnary(ctx: NodeContext, type: string, attrs: Record<string,
   emit(ctx, type, [ctx.b.tensorOf(x)], [y], attrs);
 }
 
-export function lowerBinary(ctx: NodeContext, type: 'ADD' | 'SUB' | 'MUL'): void {
+export function lowerBinary(ctx: NodeContext, type: 'ADD' | 'SUB' | 'MUL' | 'DIV'): void {
   const a = req(ctx, 0), c = req(ctx, 1);
   if (ctx.version < 7 && ctx.attrs.has('axis')) {
     throw unsupported(ctx, 'opset-6 broadcasting with an axis attribute', 'convert the model to opset 7 or newer (numpy broadcasting)');
@@ -115,4 +115,16 @@ export function lowerReduce(ctx: NodeContext, type: 'MEAN' | 'SUM' | 'REDUCE_MAX
   }
   const y = output(ctx, 0, shape, x.dtype, false);
   emit(ctx, type, [ctx.b.nchwTensorOf(x, ctx.source, ctx.version)], [y], { axes, keepDims });
+}
+
+/** PRelu: slope broadcast (unidirectionally) against x, laid out like x. */
+export function lowerPRelu(ctx: NodeContext): void {
+  const x = req(ctx, 0), slope = req(ctx, 1);
+  const shape = broadcastShapes(x.shape, slope.shape);
+  if (!shape || shape.length !== x.shape.length || shape.some((d, i) => d !== x.shape[i])) {
+    throw invalid(ctx, `slope [${slope.shape.join(',')}] does not broadcast to x [${x.shape.join(',')}]`);
+  }
+  const slopeT = x.nhwc ? ctx.b.nhwcOperandOf(slope, x.shape.length, ctx.source, ctx.version) : ctx.b.tensorOf(slope);
+  const y = output(ctx, 0, [...x.shape], x.dtype, x.nhwc);
+  emit(ctx, 'PRELU', [x.flatOrder ? x.tensor : ctx.b.tensorOf(x), slopeT], [y], {});
 }

@@ -8,7 +8,9 @@
 import { dtypeSize, elementCount } from '../../../ir/graph.ts';
 import { concatBytes, int64Bytes, numbersToBytes, readNumbers } from '../layout.ts';
 import { onnxDataTypeToDType, tensorFromProto } from '../tensor.ts';
+import type { Value } from '../builder.ts';
 import { constNumbers, defineConstant, invalid, normAxis, req, unsupported, type NodeContext } from './context.ts';
+import { lowerGatherRuntime, lowerSliceRuntime } from './slice.ts';
 
 export function lowerShape(ctx: NodeContext): void {
   const x = req(ctx, 0);
@@ -20,7 +22,11 @@ export function lowerShape(ctx: NodeContext): void {
 
 export function lowerGather(ctx: NodeContext): void {
   const data = req(ctx, 0), idx = req(ctx, 1);
-  if (!data.data || !idx.data) throw unsupported(ctx, 'Gather of a runtime tensor', 'only constant Gathers (shape arithmetic) are evaluated');
+  if (!data.data) {
+    lowerGatherRuntime(ctx);
+    return;
+  }
+  if (!idx.data) throw unsupported(ctx, 'indices computed at run time', 'gather with constant indices (an initializer)');
   const rank = data.shape.length;
   const axis = normAxis(ctx, ctx.attrs.int('axis', 0), rank);
   const dim = data.shape[axis]!;
@@ -68,7 +74,6 @@ export function lowerConstantOfShape(ctx: NodeContext): void {
 
 export function lowerSlice(ctx: NodeContext): void {
   const x = req(ctx, 0);
-  if (!x.data) throw unsupported(ctx, 'Slice of a runtime tensor', 'only constant Slices (shape arithmetic) are evaluated');
   const rank = x.shape.length;
   let starts: number[], ends: number[], axes: number[] | undefined, steps: number[] | undefined;
   if (ctx.version < 10) {
@@ -85,6 +90,10 @@ export function lowerSlice(ctx: NodeContext): void {
   if (ends.length !== starts.length || axisList.length !== starts.length || (steps && steps.length !== starts.length)) {
     throw invalid(ctx, 'starts, ends, axes and steps differ in length');
   }
+  if (!x.data) {
+    lowerSliceRuntime(ctx, starts, ends, axisList, steps);
+    return;
+  }
   // Per axis, the list of source indices kept.
   const kept = x.shape.map((d) => [...Array(d).keys()]);
   axisList.forEach((a, i) => {
@@ -98,6 +107,12 @@ export function lowerSlice(ctx: NodeContext): void {
     else for (let k = Math.max(0, Math.min(d - 1, s)); k > Math.max(-1, Math.min(d - 1, e)); k += step) list.push(k);
     kept[a] = list;
   });
+  defineConstant(ctx, 0, kept.map((l) => l.length), x.dtype, selectConstant(x, kept));
+}
+
+/** The bytes of a constant at the cross product of per-axis index lists. */
+export function selectConstant(x: Value, kept: readonly (readonly number[])[]): Uint8Array {
+  const rank = x.shape.length;
   const size = dtypeSize(x.dtype);
   const outShape = kept.map((l) => l.length);
   const strides = x.shape.map((_, i) => elementCount(x.shape.slice(i + 1)));
@@ -112,7 +127,7 @@ export function lowerSlice(ctx: NodeContext): void {
     for (const k of kept[axis]!) walk(axis + 1, offset + k * strides[axis]!);
   };
   if (elementCount(outShape) > 0) walk(0, 0);
-  defineConstant(ctx, 0, outShape, x.dtype, out);
+  return out;
 }
 
 /** Concat whose inputs are all constants: a constant. */

@@ -114,3 +114,95 @@ export function mean(x: FloatArray, axes: readonly number[], keepDims: boolean):
   const shape = keepDims ? keptShape : x.shape.filter((_, i) => !reduced.has(i));
   return { shape, data: sums };
 }
+
+export type ReduceKind = 'mean' | 'sum' | 'max' | 'min';
+
+/** Reduction over `axes` (mean, sum, max or min); keepDims keeps them as size 1. */
+export function reduce(x: FloatArray, axes: readonly number[], keepDims: boolean, kind: ReduceKind): FloatArray {
+  if (kind === 'mean') return mean(x, axes, keepDims);
+  const rank = x.shape.length;
+  const reduced = new Set(axes.map((a) => (a < 0 ? a + rank : a)));
+  const keptShape = x.shape.map((d, i) => (reduced.has(i) ? 1 : d));
+  const count = keptShape.reduce((a, b) => a * b, 1);
+  const acc = new Float64Array(count).fill(kind === 'sum' ? 0 : kind === 'max' ? -Infinity : Infinity);
+  const outStrides = stridesOf(keptShape);
+  const idx = new Array<number>(rank).fill(0);
+  for (let i = 0; i < x.data.length; i++) {
+    let o = 0;
+    for (let d = 0; d < rank; d++) if (!reduced.has(d)) o += idx[d]! * outStrides[d]!;
+    const v = x.data[i]!;
+    if (kind === 'sum') acc[o]! += v;
+    else if (kind === 'max' ? v > acc[o]! : v < acc[o]!) acc[o] = v;
+    for (let d = rank - 1; d >= 0; d--) {
+      if (++idx[d]! < x.shape[d]!) break;
+      idx[d] = 0;
+    }
+  }
+  const shape = keepDims ? keptShape : x.shape.filter((_, i) => !reduced.has(i));
+  return { shape, data: acc };
+}
+
+/** The elements at the cross product of per-axis index lists (`kept[a]`: source indices of axis a). */
+export function selectIndices(x: TensorValue, kept: readonly (readonly number[])[]): TensorValue {
+  const rank = x.shape.length;
+  const shape = kept.map((l) => l.length);
+  const total = shape.reduce((a, b) => a * b, 1);
+  const out = sameKind(x.data, total) as unknown as Elements;
+  const src = x.data as unknown as Elements;
+  const strides = stridesOf(x.shape);
+  let o = 0;
+  const walk = (axis: number, offset: number): void => {
+    if (axis === rank) {
+      out[o++] = src[offset]!;
+      return;
+    }
+    for (const k of kept[axis]!) walk(axis + 1, offset + k * strides[axis]!);
+  };
+  if (total > 0) walk(0, 0);
+  return { dtype: x.dtype, shape, data: out as unknown as TensorValue['data'] };
+}
+
+/**
+ * The source indices STRIDED_SLICE keeps along each axis (TFLite semantics: negative begin/end
+ * count from the end, a set begin/end mask bit means "from the start"/"to the end" in the
+ * stride's direction; ellipsis and new-axis masks are not used by tinyml's graphs).
+ */
+export function stridedSliceIndices(shape: readonly number[], begin: readonly number[], end: readonly number[], strides: readonly number[], beginMask: number, endMask: number): number[][] {
+  return shape.map((dim, a) => {
+    const s = strides[a] ?? 1;
+    const clamp = (v: number, lo: number, hi: number): number => Math.min(Math.max(v, lo), hi);
+    let b: number, e: number;
+    if (s > 0) {
+      b = (beginMask >> a) & 1 ? 0 : clamp((begin[a] ?? 0) < 0 ? begin[a]! + dim : begin[a] ?? 0, 0, dim);
+      e = (endMask >> a) & 1 ? dim : clamp((end[a] ?? dim) < 0 ? end[a]! + dim : end[a] ?? dim, 0, dim);
+    } else {
+      b = (beginMask >> a) & 1 ? dim - 1 : clamp((begin[a] ?? 0) < 0 ? begin[a]! + dim : begin[a] ?? 0, -1, dim - 1);
+      e = (endMask >> a) & 1 ? -1 : clamp((end[a] ?? -1) < 0 ? end[a]! + dim : end[a]!, -1, dim - 1);
+    }
+    const list: number[] = [];
+    if (s > 0) for (let k = b; k < e; k += s) list.push(k);
+    else for (let k = b; k > e; k += s) list.push(k);
+    return list;
+  });
+}
+
+/** GATHER: params[..., indices[j...], ...] along `axis` (negative indices count from the end). */
+export function gather(params: TensorValue, indices: ArrayLike<number>, indexShape: readonly number[], axis: number): TensorValue {
+  const dim = params.shape[axis]!;
+  const outer = params.shape.slice(0, axis).reduce((a, b) => a * b, 1);
+  const inner = params.shape.slice(axis + 1).reduce((a, b) => a * b, 1);
+  const shape = [...params.shape.slice(0, axis), ...indexShape, ...params.shape.slice(axis + 1)];
+  const out = sameKind(params.data, outer * indices.length * inner) as unknown as Elements;
+  const src = params.data as unknown as Elements;
+  let o = 0;
+  for (let i = 0; i < outer; i++) {
+    for (let j = 0; j < indices.length; j++) {
+      let k = indices[j]!;
+      if (k < 0) k += dim;
+      if (!(k >= 0 && k < dim)) throw new RangeError(`index ${indices[j]} is outside [${-dim}, ${dim - 1}]`);
+      const base = (i * dim + k) * inner;
+      for (let e = 0; e < inner; e++) out[o++] = src[base + e]!;
+    }
+  }
+  return { dtype: params.dtype, shape, data: out as unknown as TensorValue['data'] };
+}
