@@ -99,7 +99,16 @@ function needsFloatInput(op: Op, graph: Graph): boolean {
 
 /** Lists the ops of `graph` that runFloat cannot execute (empty when it can run the graph). */
 export function unsupportedFloatOps(graph: Graph): Op[] {
-  return graph.ops.filter((op) => !FLOAT_OPS_SET.has(op.type) || (needsFloatInput(op, graph) && op.inputs[0]! >= 0 && !isFloatDType(graph.tensors[op.inputs[0]!]!.dtype)));
+  return graph.ops.filter((op) => {
+    if (!FLOAT_OPS_SET.has(op.type)) return true;
+    const data = op.inputs[dataInput(op)] ?? -1;
+    return needsFloatInput(op, graph) && data >= 0 && !isFloatDType(graph.tensors[data]!.dtype);
+  });
+}
+
+/** The input holding the op's data (TRANSPOSE_CONV's inputs are [output_shape, filter, x, bias]). */
+function dataInput(op: Op): number {
+  return op.type === 'TRANSPOSE_CONV' ? 2 : 0;
 }
 
 /**
@@ -110,7 +119,8 @@ export function unsupportedFloatOps(graph: Graph): Op[] {
 export function runFloat(graph: Graph, inputs: TensorValue[], opts: RunOptions = {}): RunResult {
   const bad = unsupportedFloatOps(graph)[0];
   if (bad) {
-    const t = bad.inputs[0]! >= 0 ? graph.tensors[bad.inputs[0]!] : undefined;
+    const data = bad.inputs[dataInput(bad)] ?? -1;
+    const t = data >= 0 ? graph.tensors[data] : undefined;
     if (FLOAT_OPS_SET.has(bad.type) && t) {
       throw new UnsupportedError(
         `op ${bad.index} (${bad.type} '${bad.source.name}') computes on ${t.dtype} tensors, which the float engine does not run: use --engine reference for an int8 model`,
