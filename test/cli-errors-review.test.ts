@@ -102,10 +102,11 @@ describe('monitor checks its options before opening the port (a typo must not co
 });
 
 describe('an input in a format infer does not read is named, not read as raw bytes', () => {
-  it('an ONNX TensorProto .pb input: exit 8 with the formats it reads', () => {
-    const pb = sharedPath('models/onnx-node-tests/test_transpose_all_permutations_0/test_data_set_0/input_0.pb');
+  it('an ONNX TensorProto .pb that is not one: exit 8 naming the file', () => {
+    const pb = join(dir, 'not-a-tensor.pb');
+    writeFileSync(pb, Uint8Array.from([0xff, 0xff, 0xff, 0xff, 0x0f]));
     const model = sharedPath('models/onnx-node-tests/test_transpose_all_permutations_0/model.onnx');
-    expectOneLineError(runCli(['infer', model, '-i', pb], LIMIT), ExitCode.BAD_DATA, /\.pb inputs are not read.*\.npy/);
+    expectOneLineError(runCli(['infer', model, '-i', pb], LIMIT), ExitCode.BAD_DATA, /not-a-tensor\.pb is not a serialized ONNX TensorProto/);
   });
 });
 

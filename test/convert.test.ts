@@ -137,7 +137,7 @@ describe('tinyml convert refuses bad input with one line, a documented exit code
   it('an empty calibration folder', () => {
     const folder = join(dir, 'empty');
     mkdirSync(folder);
-    refuses([MNIST, '--calib', folder], ExitCode.BAD_DATA, /folder .*empty holds no \.npy or \.bin files: put calibration samples in it/);
+    refuses([MNIST, '--calib', folder], ExitCode.BAD_DATA, /folder .*empty holds no \.npy, \.bin or \.pb files: put calibration samples in it/);
   });
 
   it('a model that is already int8', () => {

@@ -78,10 +78,24 @@ describe('infer()', () => {
     await expectError(infer(MNIST, { inputs: [join(dir, 'x.npy')] }), ExitCode.BAD_DATA, /holds shape \(1, 784\) but input 0 .* needs \[1,1,28,28\]/);
   });
 
-  it('float data for an int8 input: DataError', async () => {
+  it('float data for an int8 input is quantized with the input scale and zero point (not cast), and the notes say so', async () => {
     const dir = tmp();
-    writeFileSync(join(dir, 'x.npy'), encodeNpy({ dtype: 'float32', shape: [1, 49, 10, 1], data: new Float32Array(490) }));
-    await expectError(infer(KWS_INT8, { inputs: [join(dir, 'x.npy')] }), ExitCode.BAD_DATA, /holds float32 data but input 0 .* takes int8/);
+    const g = loadModel(KWS_INT8);
+    const q = g.tensors[g.inputs[0]!.tensor]!.quant!;
+    const [scale, zp] = [q.scale[0]!, q.zeroPoint[0]!];
+    // Values on rounding halves (both signs), ordinary ones, and two beyond the int8 range.
+    const real = Float32Array.from({ length: 490 }, (_, i) => (i % 7 === 0 ? (i % 2 ? 0.5 : -1.5) * scale : Math.sin(i) * 40 * scale));
+    real[1] = 1000 * scale;
+    real[2] = -1000 * scale;
+    writeFileSync(join(dir, 'x.npy'), encodeNpy({ dtype: 'float32', shape: [1, 49, 10, 1], data: real }));
+    writeFileSync(join(dir, 'q.npy'), encodeNpy({ dtype: 'int8', shape: [1, 49, 10, 1], data: Int8Array.from(real, (v) => {
+      const r = Math.fround(v / scale);
+      return Math.min(127, Math.max(-128, (r < 0 ? -Math.round(-r) : Math.round(r)) + zp));
+    }) }));
+    const fromFloat = await infer(KWS_INT8, { inputs: [join(dir, 'x.npy')] });
+    const fromInt8 = await infer(KWS_INT8, { inputs: [join(dir, 'q.npy')] });
+    expect(Array.from(fromFloat.outputs[0]!.data)).toEqual(Array.from(fromInt8.outputs[0]!.data));
+    expect(fromFloat.notes.join('\n')).toMatch(new RegExp(`float32 data quantized to int8 with the model's input scale ${scale} and zero point ${zp}.*2 value\\(s\\) outside the input's range were clamped`));
   });
 
   it('int values outside the int8 range: DataError naming the value', async () => {

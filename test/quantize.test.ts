@@ -146,7 +146,7 @@ describe('calibration data loader', () => {
     refused(join(dir, 'short.bin'), /44 bytes, not a whole number of samples/);
     mkdirSync(join(dir, 'empty'));
     writeFileSync(join(dir, 'empty', 'notes.txt'), 'no samples here');
-    refused(join(dir, 'empty'), /holds no \.npy or \.bin files/);
+    refused(join(dir, 'empty'), /holds no \.npy, \.bin or \.pb files/);
   });
 });
 

@@ -11,6 +11,9 @@
  *   - folder/     .npy and/or .bin files, one or more samples each, in file-name order.
  *   - x.json      an array of samples (each a nested or flat array of numbers), or one
  *                 sample, or an object {inputName: [samples...]} for several inputs.
+ *   - x.pb        an ONNX TensorProto, read as a .npy is.
+ *   - folder/     an ONNX test data set (input_0.pb .. input_K.pb: one sample, every input),
+ *                 or a folder of test_data_set_N folders (one sample each).
  * Data must be float (float32, or float64 which is narrowed); integer arrays are refused
  * because a float model never takes them (already-quantized data belongs to the int8 model).
  * Every value must be finite.
@@ -21,6 +24,7 @@ import { DataError, FileError, UnsupportedError } from '../errors.ts';
 import type { Graph } from '../ir/graph.ts';
 import { elementCount } from '../ir/graph.ts';
 import { parseNpy, parseNpz, readDataFile } from '../data/npy.ts';
+import { parseTensorProto } from '../data/tensor-proto.ts';
 import type { TensorValue } from '../reference/tensor-value.ts';
 
 export interface InputSpec {
@@ -225,9 +229,32 @@ function fromFile(path: string, specs: InputSpec[], firstIndex: number): Float32
       return rawFloatSamples(readDataFile(path), single(specs, path), path, firstIndex).map((s) => [s]);
     case '.json':
       return fromJson(path, specs);
+    case '.pb': {
+      const spec = single(specs, path);
+      return samplesFromArray(parseTensorProto(readDataFile(path), path), spec, path, firstIndex).map((s) => [s]);
+    }
     default:
-      throw new DataError(`${path}: unknown data file type '${ext}': pass .npy, .npz, .bin (raw float32), .json or a folder of .npy/.bin files`);
+      throw new DataError(`${path}: unknown data file type '${ext}': pass .npy, .npz, .bin (raw float32), .json, an ONNX TensorProto .pb or a folder of them`);
   }
+}
+
+/**
+ * One sample from an ONNX test data set folder: input_K.pb is input K (output_K.pb files are
+ * the expected results and are not read).
+ */
+function onnxDataSet(dir: string, specs: InputSpec[]): Float32Array[] {
+  return specs.map((spec, k) => {
+    const f = join(dir, `input_${k}.pb`);
+    let bytes: Uint8Array;
+    try {
+      bytes = readDataFile(f);
+    } catch {
+      throw new DataError(`${dir} has no input_${k}.pb for input '${spec.name}' (an ONNX test data set holds input_0.pb .. input_${specs.length - 1}.pb): add it`);
+    }
+    const list = samplesFromArray(parseTensorProto(bytes, f), spec, f, 0);
+    if (list.length !== 1) throw new DataError(`${f} holds ${list.length} samples but a test data set gives one per input: save a single sample`);
+    return list[0]!;
+  });
 }
 
 /** Loads every sample at `path` for graph `g`'s inputs. `limit` keeps the first N. */
@@ -241,14 +268,18 @@ export function loadSamples(path: string, g: Graph, opts: { limit?: number } = {
   }
   let samples: Float32Array[][];
   if (st.isDirectory()) {
-    const files = readdirSync(path)
-      .filter((f) => ['.npy', '.bin', '.raw'].includes(extname(f).toLowerCase()))
-      .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
-    if (files.length === 0) {
-      throw new DataError(`folder ${path} holds no .npy or .bin files: put calibration samples in it (one .npy or raw float32 .bin per sample)`);
+    const entries = readdirSync(path).sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+    const dataSets = entries.filter((f) => /^test_data_set_\d+$/.test(f) && statSync(join(path, f)).isDirectory());
+    if (entries.some((f) => /^input_\d+\.pb$/.test(f))) samples = [onnxDataSet(path, specs)];
+    else if (dataSets.length > 0) samples = dataSets.map((d) => onnxDataSet(join(path, d), specs));
+    else {
+      const files = entries.filter((f) => ['.npy', '.bin', '.raw', '.pb'].includes(extname(f).toLowerCase()));
+      if (files.length === 0) {
+        throw new DataError(`folder ${path} holds no .npy, .bin or .pb files: put calibration samples in it (one .npy, raw float32 .bin or TensorProto .pb per sample)`);
+      }
+      samples = [];
+      for (const f of files) samples.push(...fromFile(join(path, f), specs, samples.length));
     }
-    samples = [];
-    for (const f of files) samples.push(...fromFile(join(path, f), specs, samples.length));
   } else {
     samples = fromFile(path, specs, 0);
   }

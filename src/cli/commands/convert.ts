@@ -80,7 +80,7 @@ export function register(program: Command): void {
     .command('convert')
     .description('quantize a float .onnx or .tflite model to an int8 .tflite (post-training, with calibration data)')
     .argument('<model>', 'float .onnx or .tflite model')
-    .option('--calib <data>', 'calibration samples: .npy, .npz, .json, raw float32 .bin, or a folder of .npy/.bin files')
+    .option('--calib <data>', 'calibration samples: .npy, .npz, .json, raw float32 .bin, ONNX TensorProto .pb, or a folder of them (or ONNX test_data_set folders)')
     .option('-o, --output <file>', 'where to write the int8 .tflite (default: <model>_int8.tflite beside the model)')
     .option('--calibrator <name>', `how activation ranges are chosen: ${CALIBRATORS.join(', ')}`, 'minmax')
     .option('--percentile <p>', 'upper percentile for --calibrator percentile', '99.99')

@@ -99,7 +99,7 @@ export function register(program: Command): void {
     .command('eval')
     .description('compare the float model with its int8 version (and, with --device, its firmware on an emulated board) on the same inputs: agreement, accuracy, error per output and per layer')
     .argument('<model>', 'the float .onnx or .tflite model (the reference)')
-    .option('--data <inputs>', 'evaluation samples: .npy, .npz, .json, raw float32 .bin, or a folder of .npy/.bin files')
+    .option('--data <inputs>', 'evaluation samples: .npy, .npz, .json, raw float32 .bin, ONNX TensorProto .pb, or a folder of them (or ONNX test_data_set folders)')
     .option('--labels <file>', 'one class index per sample (.npy, .json or one integer per line) for accuracy')
     .option('--quantized <model>', 'the int8 .tflite to compare (for example from tinyml convert)')
     .option('--calib <data>', 'quantize the float model here with this calibration data instead of --quantized')

@@ -9,7 +9,7 @@ export function register(program: Command): void {
     .command('infer')
     .description('run one inference on input files and print/write the outputs')
     .argument('<model>', '.tflite or .onnx model')
-    .requiredOption('-i, --input <file...>', 'one input file per model input: raw .bin in the input dtype, .npy, or .npz (in the model\'s own layout, e.g. NCHW for ONNX)')
+    .requiredOption('-i, --input <file...>', 'one input file per model input: raw .bin in the input dtype, .npy, .npz or an ONNX TensorProto .pb (in the model\'s own layout, e.g. NCHW for ONNX; float data for an int8 input is quantized with its scale and zero point)')
     .option('-o, --out <dir>', 'write each output as raw little-endian bytes to <dir>/output_<j>.bin')
     .option('-e, --engine <id>', `engine: ${ENGINES.map((e) => e.id).join(' | ')} (default: float when it runs every op of the model, else reference)`)
     .option('-b, --board <id>', 'emulated board for --engine emulator: mps2-an386 (default), netduinoplus2 (QEMU) or nano33ble, nano33ble-sense, stm32f4-discovery, disco-f746ng (Renode)')
