@@ -26,6 +26,7 @@ import { constantInputs, mixedTargetWarning, rangeWarnings, sampleCountWarning, 
 
 /** Progress of a long step: `done` of `total` units of `stage` (the CLI draws a bar on a TTY). */
 export type ProgressFn = (p: { stage: string; done: number; total: number }) => void;
+import { expressPadding } from './tflite-padding.ts';
 
 export interface QuantizeOptions {
   calibrator: Calibrator;
@@ -121,7 +122,12 @@ export function quantizeFloatGraph(g: Graph, samples: SampleSet, opts: QuantizeO
   const mixed = opts.activations === 'mixed' ? chooseInt16Ops(prepared, cal.ranges, samples, base, opts.int16SnrDb ?? MIXED_SNR_DB, opts.onProgress) : null;
   const int16Ops = mixed?.chosen ?? [];
   const activations = opts.activations === 'int16' ? 'int16' : 'int8';
-  const { graph, widened } = quantizeGraph(prepared, cal.ranges, { ...base, activations, int16Ops: new Set(int16Ops.map((c) => c.op)) });
+  const quantized = quantizeGraph(prepared, cal.ranges, { ...base, activations, int16Ops: new Set(int16Ops.map((c) => c.op)) });
+  const widened = quantized.widened;
+  // Pads TFLite has no SAME/VALID for become PAD/PADV2 + a VALID op, as the TFLite converter writes them.
+  const padded = expressPadding(quantized.graph);
+  const graph = padded.graph;
+  log.push(...padded.log);
   // The int8 executor's Prepare step checks every op's int8 configuration (dtypes, params,
   // attributes such as grouped convolutions) and names the op it cannot run: fail here, before
   // a file is written, rather than on the device.

@@ -12,6 +12,7 @@ import { DataError } from '../../errors.ts';
 import { elementCount, tensorBytes, type Graph, type Tensor } from '../../ir/graph.ts';
 import { ARENA_ALIGNMENT, planMemory, type MemoryPlan } from '../../plan/memory.ts';
 import { arrayBody, commentText, cString, floatLiteral, int32Literal, int64Literal } from './c-syntax.ts';
+import { foldPadding } from './fold-pad.ts';
 import { lowerGraph, type LoweredModel } from './lower.ts';
 import { chooseNative, type KernelSet } from './dsp.ts';
 import { NATIVE_TEMPLATES_DIR } from '../../build/paths.ts';
@@ -123,7 +124,9 @@ function tracedTensors(graph: Graph, plan: MemoryPlan, i: number): { tensor: num
     .map((t) => ({ tensor: t, offset: plan.tensorOffset.get(t)!, bytes: tensorBytes(graph.tensors[t]!) }));
 }
 
-export function generateNative(graph: Graph, opts: GenerateOptions = {}): GeneratedModel {
+export function generateNative(model: Graph, opts: GenerateOptions = {}): GeneratedModel {
+  // Explicit padding runs inside the conv/pool kernels (fold-pad.ts).
+  const graph = foldPadding(model);
   const strategy = chooseNative(graph, { kernels: opts.kernels, fuse: opts.fuse, constBudget: opts.constBudget });
   const plan = planMemory(graph, ARENA_ALIGNMENT, strategy.request);
   const lowered = lowerGraph(graph, plan, strategy);
