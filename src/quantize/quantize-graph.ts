@@ -59,12 +59,19 @@ export interface QuantizeOptions {
 
 /**
  * Ops whose int8 kernels require input and output to share scale and zero point (TFLM's RELU6
- * clamps in the input's quantization; MAXIMUM/MINIMUM compare raw values of every input).
+ * clamps in the input's quantization; MAXIMUM/MINIMUM compare raw values of every input; reduce
+ * max/min, strided_slice, gather and the resizes move or compare raw int8 values).
  */
-export const SHARED_PARAM_OPS = new Set(['RESHAPE', 'MAX_POOL_2D', 'AVERAGE_POOL_2D', 'CONCATENATION', 'PAD', 'TRANSPOSE', 'SQUEEZE', 'EXPAND_DIMS', 'RELU6', 'MAXIMUM', 'MINIMUM']);
+export const SHARED_PARAM_OPS = new Set([
+  'RESHAPE', 'MAX_POOL_2D', 'AVERAGE_POOL_2D', 'CONCATENATION', 'PAD', 'PADV2', 'TRANSPOSE', 'SQUEEZE', 'EXPAND_DIMS', 'RELU6', 'MAXIMUM', 'MINIMUM',
+  'REDUCE_MAX', 'REDUCE_MIN', 'STRIDED_SLICE', 'GATHER', 'RESIZE_NEAREST_NEIGHBOR', 'RESIZE_BILINEAR',
+]);
 
 /** Shared-param ops whose every input (not only the first) joins the output's group. */
 const ALL_INPUTS_SHARE = new Set(['CONCATENATION', 'MAXIMUM', 'MINIMUM']);
+
+/** Ops whose output holds values that are not the input's (padding): their range is the input's. */
+const PADDING_OPS = new Set(['PAD', 'PADV2']);
 
 /** Output params the int8 spec fixes: [scale, zeroPoint]. */
 export const FIXED_OUTPUT_PARAMS: Record<string, [number, number]> = {
@@ -135,6 +142,9 @@ export function activationParams(g: Graph, ranges: Map<number, Range>, dtype?: R
     const f = (int16(op.outputs[0]!) ? FIXED_OUTPUT_PARAMS_INT16 : FIXED_OUTPUT_PARAMS)[op.type];
     if (f) fixed.set(op.outputs[0]!, { scale: Math.fround(f[0]), zeroPoint: f[1], origin: 'fixed' });
   }
+  // A pad value (ONNX Pad with -inf before a max pool, becoming PADV2 with the int8 minimum) must
+  // not stretch the group's range: the padded tensor takes its input's.
+  const padded = new Set(g.ops.filter((op) => PADDING_OPS.has(op.type) && isAct.has(op.inputs[0]!)).map((op) => op.outputs[0]!));
   const byGroup = new Map<number, number[]>();
   for (const t of acts) {
     const r = groups.find(t);
@@ -152,7 +162,7 @@ export function activationParams(g: Graph, ranges: Map<number, Range>, dtype?: R
       let min = Infinity;
       let max = -Infinity;
       for (const m of members) {
-        const r = ranges.get(m);
+        const r = padded.has(m) ? undefined : ranges.get(m);
         if (!r) continue;
         min = Math.min(min, r.min);
         max = Math.max(max, r.max);

@@ -51,6 +51,20 @@ function isSame(x: Tensor, y: Tensor, w: Window): boolean {
   return true;
 }
 
+/**
+ * PADV2 as TFLite stores it: inputs [x, paddings int32 [rank, 2], constant_values (x's dtype and
+ * quantization)], with the IR's pads/constantValue attributes alongside. Output: op.outputs[0].
+ */
+function padV2(g: Graph, op: Op, x: Tensor, pads: number[], value: number): Op {
+  const rank = x.shape.length;
+  const paddings = g.tensors.length;
+  g.tensors.push({ index: paddings, name: `${op.source.name}/paddings`, shape: [rank, 2], dtype: 'int32', data: new Uint8Array(Int32Array.from(pads).buffer) });
+  const v = g.tensors.length;
+  const data = x.dtype === 'int16' ? new Uint8Array(Int16Array.of(value).buffer) : new Uint8Array(Int8Array.of(value).buffer);
+  g.tensors.push({ index: v, name: `${op.source.name}/constant_values`, shape: [], dtype: x.dtype, data, ...(x.quant ? { quant: { ...x.quant } } : {}) });
+  return { index: 0, type: 'PADV2', version: 1, inputs: [x.index, paddings, v], outputs: [op.outputs[0]!], attrs: { mode: 'CONSTANT', pads, constantValue: value }, source: op.source };
+}
+
 /** "Conv node 'conv1'": the user's op and node. */
 function userNode(op: Op): string {
   return `${op.source.format === 'onnx' ? 'ONNX ' : ''}${op.source.opType} node '${op.source.name}'`;
@@ -66,6 +80,17 @@ export function expressPadding(input: Graph): { graph: Graph; log: string[] } {
   const log: string[] = [];
   const ops: Op[] = [];
   for (const op of g.ops) {
+    if (op.type === 'PAD' && typeof op.attrs.constantValue === 'number' && Array.isArray(op.attrs.pads)) {
+      // TFLite's PAD pads with real 0; any other value (an ONNX Pad with -inf before a max pool)
+      // is PADV2 with the value as a tensor of the input's type and quantization.
+      const x = g.tensors[op.inputs[0]!]!;
+      const zero = x.dtype === 'float32' ? 0 : (x.quant?.zeroPoint[0] ?? 0);
+      if (op.attrs.constantValue !== zero && (x.dtype === 'int8' || x.dtype === 'int16')) {
+        ops.push(padV2(g, op, x, op.attrs.pads as number[], op.attrs.constantValue));
+        log.push(`${userNode(op)}: pads with quantized value ${op.attrs.constantValue} (not real 0) as PADV2`);
+        continue;
+      }
+    }
     const isConv = op.type === 'CONV_2D' || op.type === 'DEPTHWISE_CONV_2D';
     const isPool = op.type === 'MAX_POOL_2D' || op.type === 'AVERAGE_POOL_2D';
     if (!isConv && !isPool) {
@@ -109,15 +134,10 @@ export function expressPadding(input: Graph): { graph: Graph; log: string[] } {
     const pads = [0, 0, top, bottom, left, right, 0, 0];
     const zp = x.quant?.zeroPoint[0] ?? 0;
     const maxPool = op.type === 'MAX_POOL_2D';
-    const value = maxPool ? (x.dtype === 'int16' ? -32768 : x.dtype === 'int8' ? -128 : -3.4028234663852886e38) : x.dtype === 'float32' ? 0 : zp;
+    const value = maxPool ? (x.dtype === 'int16' ? -32768 : -128) : zp;
     const source = { ...op.source };
     if (maxPool) {
-      const paddings = g.tensors.length;
-      g.tensors.push({ index: paddings, name: `${source.name}/paddings`, shape: [4, 2], dtype: 'int32', data: new Uint8Array(Int32Array.from(pads).buffer) });
-      const v = g.tensors.length;
-      const vData = x.dtype === 'int16' ? new Uint8Array(Int16Array.from([value]).buffer) : x.dtype === 'int8' ? new Uint8Array(Int8Array.from([value]).buffer) : new Uint8Array(Float32Array.from([value]).buffer);
-      g.tensors.push({ index: v, name: `${source.name}/constant_values`, shape: [], dtype: x.dtype, data: vData, ...(x.quant ? { quant: { ...x.quant } } : {}) });
-      ops.push({ index: 0, type: 'PADV2', version: 1, inputs: [x.index, paddings, v], outputs: [p], attrs: { mode: 'CONSTANT', pads, constantValue: value }, source });
+      ops.push(padV2(g, { ...op, outputs: [p], source }, x, pads, value));
     } else {
       ops.push({ index: 0, type: 'PAD', version: 2, inputs: [x.index], outputs: [p], attrs: { mode: 'CONSTANT', pads, constantValue: value }, source });
     }

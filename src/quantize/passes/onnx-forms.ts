@@ -1,0 +1,189 @@
+/**
+ * Passes that map float ops an ONNX export contains onto the TFLite ops that have int8 kernels,
+ * as the TFLite converter maps the same layers:
+ *
+ *   hard-swish     x * relu6(x + 3) / 6 (PyTorch before opset 14, Keras), x * relu6(x + 3) * (1/6),
+ *                  x * (relu6(x + 3) / 6) and x * HardSigmoid(x) -> HARD_SWISH: one int8 op
+ *                  instead of four requantizations (TFLite's converter fuses the same pattern).
+ *   Div by a constant   DIV(x, c) -> MUL(x, 1/c).
+ *   HardSigmoid    clip(alpha * x + beta, 0, 1) = relu6(6 alpha x + 6 beta) / 6 ->
+ *                  MUL(x, 6 alpha), ADD(6 beta) with RELU6 fused, MUL(1/6).
+ *   Clip(lo, hi)   bounds that are not a TFLite activation -> MAXIMUM(x, lo), MINIMUM(hi)
+ *                  (the int8 kernels compare raw values: the bounds share x's parameters).
+ *
+ * Every new op keeps the source node of the op it replaces, so messages name the user's node.
+ */
+import type { Graph, Op } from '../../ir/graph.ts';
+import { isConstant } from '../../ir/graph.ts';
+import { activationOf } from './fuse-activation.ts';
+import { addTensor, compact, constFloats, consumers, float32Bytes, isGraphOutput, producers } from '../graph-edit.ts';
+
+/** The value of a float constant whose elements are all equal, else undefined. */
+function scalarOf(g: Graph, i: number | undefined): number | undefined {
+  if (i === undefined || i < 0) return undefined;
+  const t = g.tensors[i]!;
+  if (!isConstant(t) || t.dtype !== 'float32') return undefined;
+  const v = constFloats(t);
+  if (v.length === 0 || v.some((x) => x !== v[0])) return undefined;
+  return v[0]!;
+}
+
+const near = (a: number | undefined, b: number): boolean => a !== undefined && Math.abs(a - b) <= 1e-6 * Math.max(1, Math.abs(b));
+
+function scalarTensor(g: Graph, name: string, value: number): number {
+  return addTensor(g, { name, shape: [], dtype: 'float32', data: float32Bytes(Float32Array.of(value)) });
+}
+
+/** Fuses the hard-swish decompositions into HARD_SWISH. */
+export function fuseHardSwish(g: Graph): { graph: Graph; log: string[] } {
+  const log: string[] = [];
+  const removed = new Set<Op>();
+  const made = producers(g);
+  const readers = consumers(g);
+  /** The producer of tensor t when t is read only by its one consumer (safe to remove). */
+  const inner = (t: number, type: (op: Op) => boolean): Op | undefined => {
+    const p = made.get(t);
+    if (!p || removed.has(p) || !type(p) || (readers.get(t) ?? []).length !== 1 || isGraphOutput(g, t)) return undefined;
+    return p;
+  };
+  /** relu6(x + 3) -> [x, ops] */
+  const relu6Plus3 = (t: number): [number, Op[]] | undefined => {
+    const r = inner(t, (o) => activationOf(o, g) === 'RELU6' && o.inputs.filter((i) => i >= 0).length >= 1);
+    if (!r) return undefined;
+    const add = inner(r.inputs[0]!, (o) => o.type === 'ADD' && (o.attrs.fusedActivation ?? 'NONE') === 'NONE');
+    if (!add) return undefined;
+    for (const k of [0, 1]) if (near(scalarOf(g, add.inputs[1 - k]), 3)) return [add.inputs[k]!, [add, r]];
+    return undefined;
+  };
+  /** v / 6 or v * (1/6) -> [v, op] */
+  const sixth = (t: number): [number, Op] | undefined => {
+    const d = inner(t, (o) => (o.type === 'DIV' || o.type === 'MUL') && (o.attrs.fusedActivation ?? 'NONE') === 'NONE');
+    if (!d) return undefined;
+    if (d.type === 'DIV' && near(scalarOf(g, d.inputs[1]), 6)) return [d.inputs[0]!, d];
+    if (d.type === 'MUL') for (const k of [0, 1]) if (near(scalarOf(g, d.inputs[1 - k]), 1 / 6)) return [d.inputs[k]!, d];
+    return undefined;
+  };
+  const replace = (last: Op, x: number, gone: Op[]): void => {
+    for (const o of gone) removed.add(o);
+    last.type = 'HARD_SWISH';
+    last.inputs = [x];
+    last.attrs = {};
+    log.push(`fused x * relu6(x + 3) / 6 ending at ${last.source.opType} '${last.source.name}' into HARD_SWISH`);
+  };
+  for (const op of g.ops) {
+    if (removed.has(op) || (op.type !== 'MUL' && op.type !== 'DIV') || (op.attrs.fusedActivation ?? 'NONE') !== 'NONE') continue;
+    // (x * relu6(x + 3)) / 6
+    const outer = op.type === 'DIV' ? (near(scalarOf(g, op.inputs[1]), 6) ? op.inputs[0] : undefined) : [0, 1].map((k) => (near(scalarOf(g, op.inputs[1 - k]), 1 / 6) ? op.inputs[k] : undefined)).find((v) => v !== undefined);
+    if (outer !== undefined) {
+      const m = inner(outer, (o) => o.type === 'MUL' && (o.attrs.fusedActivation ?? 'NONE') === 'NONE');
+      if (m) {
+        const hit = [0, 1].map((k) => {
+          const r = relu6Plus3(m.inputs[k]!);
+          return r && r[0] === m.inputs[1 - k] ? r : undefined;
+        }).find((r) => r);
+        if (hit) {
+          replace(op, hit[0], [m, ...hit[1]]);
+          continue;
+        }
+      }
+    }
+    if (op.type !== 'MUL') continue;
+    // x * (relu6(x + 3) / 6) and x * HardSigmoid(x)
+    for (const k of [0, 1]) {
+      const h = op.inputs[k]!;
+      const x = op.inputs[1 - k]!;
+      const hs = inner(h, (o) => o.type === 'HARD_SIGMOID' && near(Number(o.attrs.alpha), 1 / 6) && near(Number(o.attrs.beta), 0.5));
+      if (hs && hs.inputs[0] === x) {
+        replace(op, x, [hs]);
+        break;
+      }
+      const s = sixth(h);
+      const r = s && relu6Plus3(s[0]);
+      if (s && r && r[0] === x) {
+        replace(op, x, [s[1], ...r[1]]);
+        break;
+      }
+    }
+  }
+  return { graph: removed.size ? compact(g, removed) : g, log };
+}
+
+/** DIV by a float constant -> MUL by its reciprocal. */
+export function divByConstant(g: Graph): { graph: Graph; log: string[] } {
+  const log: string[] = [];
+  for (const op of g.ops) {
+    if (op.type !== 'DIV') continue;
+    const c = g.tensors[op.inputs[1]!]!;
+    if (!isConstant(c) || c.dtype !== 'float32' || g.tensors[op.inputs[0]!]!.dtype !== 'float32') continue;
+    const inv = Float32Array.from(constFloats(c), (v) => 1 / v);
+    op.inputs[1] = addTensor(g, { name: `${c.name}_reciprocal`, shape: [...c.shape], dtype: 'float32', data: float32Bytes(inv) });
+    op.type = 'MUL';
+    log.push(`${op.source.opType} '${op.source.name}': division by a constant as MUL by its reciprocal`);
+  }
+  return { graph: log.length ? compact(g) : g, log };
+}
+
+/** HARD_SIGMOID -> MUL(6 alpha), ADD(6 beta) + RELU6, MUL(1/6). */
+export function decomposeHardSigmoid(g: Graph): { graph: Graph; log: string[] } {
+  const log: string[] = [];
+  const ops: Op[] = [];
+  for (const op of g.ops) {
+    if (op.type !== 'HARD_SIGMOID') {
+      ops.push(op);
+      continue;
+    }
+    const alpha = Number(op.attrs.alpha ?? 0.2), beta = Number(op.attrs.beta ?? 0.5);
+    const x = g.tensors[op.inputs[0]!]!;
+    const mk = (suffix: string): number => addTensor(g, { name: `${x.name}_${op.source.name}_${suffix}`, shape: [...x.shape], dtype: 'float32' });
+    const scaled = mk('scaled');
+    const clipped = mk('relu6');
+    const base = { version: 1, source: op.source };
+    ops.push(
+      { ...base, index: 0, type: 'MUL', inputs: [x.index, scalarTensor(g, `${op.source.name}/6alpha`, 6 * alpha)], outputs: [scaled], attrs: { fusedActivation: 'NONE' } },
+      { ...base, index: 0, type: 'ADD', inputs: [scaled, scalarTensor(g, `${op.source.name}/6beta`, 6 * beta)], outputs: [clipped], attrs: { fusedActivation: 'RELU6' } },
+      { ...base, index: 0, type: 'MUL', inputs: [clipped, scalarTensor(g, `${op.source.name}/sixth`, 1 / 6)], outputs: [...op.outputs], attrs: { fusedActivation: 'NONE' } },
+    );
+    log.push(`HardSigmoid '${op.source.name}' as relu6(${6 * alpha} x + ${6 * beta}) / 6 (MUL, ADD+RELU6, MUL)`);
+  }
+  if (log.length) g.ops = ops.map((o, index) => ({ ...o, index }));
+  return { graph: g, log };
+}
+
+/** A CLIP whose constant bounds are no TFLite activation -> MAXIMUM / MINIMUM with constants. */
+export function clipAsMinMax(g: Graph): { graph: Graph; log: string[] } {
+  const log: string[] = [];
+  const ops: Op[] = [];
+  const bound = (op: Op, key: 'min' | 'max', input: number): number | undefined => {
+    const a = op.attrs[key];
+    if (typeof a === 'number') return a;
+    const i = op.inputs[input];
+    if (i === undefined || i < 0) return key === 'min' ? -Infinity : Infinity;
+    return scalarOf(g, i);
+  };
+  for (const op of g.ops) {
+    if (op.type !== 'CLIP' || activationOf(op, g) !== undefined) {
+      ops.push(op);
+      continue;
+    }
+    const lo = bound(op, 'min', 1), hi = bound(op, 'max', 2);
+    if (lo === undefined || hi === undefined) {
+      ops.push(op); // runtime bounds: left for the int8 support check to name
+      continue;
+    }
+    const x = g.tensors[op.inputs[0]!]!;
+    let cur = x.index;
+    const steps: [string, number][] = [];
+    if (Math.abs(lo) < 3.4e38) steps.push(['MAXIMUM', lo]);
+    if (Math.abs(hi) < 3.4e38) steps.push(['MINIMUM', hi]);
+    if (steps.length === 0) steps.push(['MAXIMUM', -3.4e38]);
+    steps.forEach(([type, v], k) => {
+      const out = k === steps.length - 1 ? op.outputs[0]! : addTensor(g, { name: `${x.name}_${op.source.name}_min`, shape: [...x.shape], dtype: 'float32' });
+      ops.push({ index: 0, type, version: 1, inputs: [cur, scalarTensor(g, `${op.source.name}/${type === 'MAXIMUM' ? 'min' : 'max'}`, v)], outputs: [out], attrs: {}, source: op.source });
+      cur = out;
+    });
+    log.push(`Clip '${op.source.name}' to [${lo}, ${hi}] as ${steps.map((s) => s[0]).join(' + ')}`);
+  }
+  if (log.length) g.ops = ops.map((o, index) => ({ ...o, index }));
+  return { graph: g, log };
+}
+
