@@ -94,7 +94,7 @@ describe('infer()', () => {
     }) }));
     const fromFloat = await infer(KWS_INT8, { inputs: [join(dir, 'x.npy')] });
     const fromInt8 = await infer(KWS_INT8, { inputs: [join(dir, 'q.npy')] });
-    expect(Array.from(fromFloat.outputs[0]!.data)).toEqual(Array.from(fromInt8.outputs[0]!.data));
+    expect(Array.from(fromFloat.outputs[0]!.data as Int8Array)).toEqual(Array.from(fromInt8.outputs[0]!.data as Int8Array));
     expect(fromFloat.notes.join('\n')).toMatch(new RegExp(`float32 data quantized to int8 with the model's input scale ${scale} and zero point ${zp}.*2 value\\(s\\) outside the input's range were clamped`));
   });
 

@@ -21,6 +21,11 @@ export interface TensorInfo {
   quant: string | null;
   /** Full parameters for machines; absent when not quantized. */
   quantization?: { scale: number[]; zeroPoint: number[]; axis: number };
+  /**
+   * Graph inputs/outputs the model declares in another layout (ONNX NCHW / NCW): the declared
+   * shape and layout, which data passed to infer/eval/convert must have, and the IR's layout.
+   */
+  declared?: { shape: number[]; layout: string; irLayout: string };
 }
 
 export interface OpInfo {
@@ -110,6 +115,20 @@ function tensorInfo(t: Tensor): TensorInfo {
   return info;
 }
 
+/** Layout names of a source layout permutation (irShape[i] = sourceShape[perm[i]]). */
+function layoutNames(perm: readonly number[]): { layout: string; irLayout: string } {
+  const key = perm.join(',');
+  if (key === '0,2,3,1') return { layout: 'NCHW', irLayout: 'NHWC' };
+  if (key === '0,2,1') return { layout: 'NCW', irLayout: 'NWC' };
+  return { layout: `source axes [${perm.map((_, i) => i).join(',')}]`, irLayout: `source axes [${perm.join(',')}]` };
+}
+
+function ioInfo(graph: Graph, tensor: number, sourceLayout?: { shape: number[]; perm: number[] }): TensorInfo {
+  const info = tensorInfo(graph.tensors[tensor]!);
+  if (sourceLayout) info.declared = { shape: [...sourceLayout.shape], ...layoutNames(sourceLayout.perm) };
+  return info;
+}
+
 function memoryFit(used: number, available: number): MemoryFit {
   return {
     usedBytes: used,
@@ -173,8 +192,8 @@ export function inspectGraph(graph: Graph, opts: { path: string; fileBytes?: num
   const activation = activationEstimate(graph);
   return {
     model: { path: opts.path, format: graph.format, fileBytes: opts.fileBytes ?? null, meta: { ...graph.meta }, warnings: [...graph.warnings] },
-    inputs: graph.inputs.map((i) => tensorInfo(graph.tensors[i.tensor]!)),
-    outputs: graph.outputs.map((o) => tensorInfo(graph.tensors[o.tensor]!)),
+    inputs: graph.inputs.map((i) => ioInfo(graph, i.tensor, i.sourceLayout)),
+    outputs: graph.outputs.map((o) => ioInfo(graph, o.tensor, o.sourceLayout)),
     ops,
     totals: {
       ops: ops.length,

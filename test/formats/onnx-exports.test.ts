@@ -314,3 +314,21 @@ describe('ConvTranspose, ConvInteger, MatMulInteger, pooling forms', () => {
     await agree(bytes, { x: input([1, 2, 8, 7], 41) });
   });
 });
+
+describe('inspect shows what the model declares', () => {
+  it('NCHW / NCW inputs and outputs: the declared shape and layout, with the NHWC the IR runs beside it', async () => {
+    const { inspectGraph } = await import('../../src/inspect/inspect.ts');
+    const bytes = build({
+      nodes: [node('Conv', ['x', 'w'], ['y'])],
+      inputs: [valueInfo('x', [1, 3, 12])],
+      outputs: [valueInfo('y', [1, 2, 10])],
+      initializers: [floatInit('w', [2, 3, 3], 1)],
+    });
+    const r = inspectGraph(importOnnx(bytes, 'c1.onnx'), { path: 'c1.onnx' });
+    expect(r.inputs[0]).toMatchObject({ name: 'x', shape: [1, 12, 3], declared: { shape: [1, 3, 12], layout: 'NCW', irLayout: 'NWC' } });
+    expect(r.outputs[0]).toMatchObject({ name: 'y', shape: [1, 10, 2], declared: { shape: [1, 2, 10], layout: 'NCW', irLayout: 'NWC' } });
+    const img = build({ nodes: [node('Conv', ['x', 'w'], ['y'])], inputs: [valueInfo('x', [1, 3, 5, 6])], outputs: [valueInfo('y', [1, 2, 3, 4])], initializers: [floatInit('w', [2, 3, 3, 3], 1)] });
+    const r4 = inspectGraph(importOnnx(img, 'c2.onnx'), { path: 'c2.onnx' });
+    expect(r4.inputs[0]).toMatchObject({ shape: [1, 5, 6, 3], declared: { shape: [1, 3, 5, 6], layout: 'NCHW', irLayout: 'NHWC' } });
+  });
+});

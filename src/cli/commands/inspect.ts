@@ -10,7 +10,10 @@ function shape(t: TensorInfo): string {
 }
 
 function tensorLine(t: TensorInfo): string {
-  return `${safe(t.name) || `#${t.index}`} ${shape(t)}${t.quant ? ` (${t.quant})` : ''}`;
+  const q = t.quant ? ` (${t.quant})` : '';
+  // The declared shape is what data must have; the IR layout is shown beside it.
+  if (t.declared) return `${safe(t.name) || `#${t.index}`} [${t.declared.shape.join(',')}] ${t.dtype} ${t.declared.layout}${q} (runs ${t.declared.irLayout} [${t.shape.join(',')}])`;
+  return `${safe(t.name) || `#${t.index}`} ${shape(t)}${q}`;
 }
 
 function fitLine(label: string, what: string, f: MemoryFit): string {
