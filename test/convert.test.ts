@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ExitCode } from '../src/errors.ts';
+import { build, node, valueInfo } from './helpers/onnx-build.ts';
 import { encodeNpy } from '../src/data/npy.ts';
 import { loadModel } from '../src/formats/load.ts';
 import { importTflite } from '../src/formats/tflite/import.ts';
@@ -142,6 +143,15 @@ describe('tinyml convert refuses bad input with one line, a documented exit code
 
   it('a model that is already int8', () => {
     refuses([sharedPath('models/mlperf-tiny/kws/kws_ref_model.tflite'), '--calib', calib], ExitCode.UNSUPPORTED, /kws_ref_model\.tflite is already quantized \(input 'input_1' is int8\): convert quantizes float models only/);
+  });
+
+  it('an op without an int8 implementation, naming the user\'s ONNX op and node', () => {
+    // A division by a tensor (not a constant): TFLite's DIV, which tinyml has no int8 kernel for.
+    const model = join(dir, 'div.onnx');
+    writeFileSync(model, build({ nodes: [node('Div', ['x', 'y'], ['q'])], inputs: [valueInfo('x', [1, 4]), valueInfo('y', [1, 4])], outputs: [valueInfo('q', [1, 4])] }));
+    const f = join(dir, 'div.json');
+    writeFileSync(f, JSON.stringify({ x: [[1, 2, 3, 4]], y: [[2, 2, 2, 2]] }));
+    refuses([model, '--calib', f], ExitCode.UNSUPPORTED, /ONNX Div node 'Div_q' has no int8 kernel in tinyml yet \(TFLite DIV\), so the model cannot be quantized: divide by a constant/);
   });
 
   it('an op without an int8 implementation, naming the op and the node', () => {

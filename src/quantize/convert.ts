@@ -14,7 +14,7 @@ import { writeTflite } from '../formats/tflite/write.ts';
 import { loadSamples, type SampleSet } from './calib-data.ts';
 import { calibrate, type Calibrator } from './calibrate.ts';
 import { int8OpSet, int8Runner } from './engines.ts';
-import { describeOp } from './graph-edit.ts';
+import { int8Refusal } from './onnx-refusal.ts';
 import { runPasses } from './passes/index.ts';
 import { quantizeGraph, activationParams, type IoType, type WidenedWeights } from './quantize-graph.ts';
 import type { ActivationType } from './precision.ts';
@@ -104,11 +104,7 @@ export function checkFloatModel(g: Graph, name: string): void {
 export function checkInt8Support(g: Graph): void {
   const supported = int8OpSet();
   for (const op of g.ops) {
-    if (!supported.has(op.type)) {
-      throw new UnsupportedError(
-        `${describeOp(op)} has no int8 implementation, so the model cannot be quantized: replace or remove that op in the source model, or deploy the float model`,
-      );
-    }
+    if (!supported.has(op.type)) throw new UnsupportedError(int8Refusal(op));
   }
 }
 
@@ -128,6 +124,7 @@ export function quantizeFloatGraph(g: Graph, samples: SampleSet, opts: QuantizeO
   const padded = expressPadding(quantized.graph);
   const graph = padded.graph;
   log.push(...padded.log);
+  checkInt8Support(graph);
   // The int8 executor's Prepare step checks every op's int8 configuration (dtypes, params,
   // attributes such as grouped convolutions) and names the op it cannot run: fail here, before
   // a file is written, rather than on the device.
