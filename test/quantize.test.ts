@@ -195,7 +195,7 @@ describe('graph passes keep the float function', () => {
     for (let i = 0; i < a.length; i++) expect(b[i]).toBeCloseTo(a[i] as number, 4);
   });
 
-  it('fuses CLIP(0,6) as RELU6 and CLIP(-1,1) as RELU_N1_TO_1, leaves CLIP(0,3)', () => {
+  it('fuses CLIP(0,6) as RELU6 and CLIP(-1,1) as RELU_N1_TO_1; CLIP(0,3) is a fused RELU and MINIMUM, CLIP(-2,3) MAXIMUM and MINIMUM', () => {
     const mk = (min: number, max: number) =>
       graph(
         [
@@ -213,7 +213,8 @@ describe('graph passes keep the float function', () => {
       );
     expect(runPasses(mk(0, 6)).graph.ops.map((o) => `${o.type}:${o.attrs.fusedActivation}`)).toEqual(['FULLY_CONNECTED:RELU6']);
     expect(runPasses(mk(-1, 1)).graph.ops.map((o) => `${o.type}:${o.attrs.fusedActivation}`)).toEqual(['FULLY_CONNECTED:RELU_N1_TO_1']);
-    expect(runPasses(mk(0, 3)).graph.ops.map((o) => o.type)).toEqual(['FULLY_CONNECTED', 'CLIP']);
+    expect(runPasses(mk(0, 3)).graph.ops.map((o) => `${o.type}:${o.attrs.fusedActivation ?? ''}`)).toEqual(['FULLY_CONNECTED:RELU', 'MINIMUM:']);
+    expect(runPasses(mk(-2, 3)).graph.ops.map((o) => o.type)).toEqual(['FULLY_CONNECTED', 'MAXIMUM', 'MINIMUM']);
   });
 });
 

@@ -14,7 +14,7 @@ import { writeTflite } from '../formats/tflite/write.ts';
 import { loadSamples, type SampleSet } from './calib-data.ts';
 import { calibrate, type Calibrator } from './calibrate.ts';
 import { int8OpSet, int8Runner } from './engines.ts';
-import { int8Refusal } from './onnx-refusal.ts';
+import { int8Refusal, runtimeParameterRefusal } from './onnx-refusal.ts';
 import { runPasses } from './passes/index.ts';
 import { quantizeGraph, activationParams, type IoType, type WidenedWeights } from './quantize-graph.ts';
 import type { ActivationType } from './precision.ts';
@@ -82,6 +82,9 @@ export function quantizedActivation(g: Graph): string | undefined {
     if (t.dtype === 'int8' || t.dtype === 'uint8' || t.dtype === 'int16') return `input '${t.name}' is ${t.dtype}`;
   }
   for (const op of g.ops) {
+    if (op.type === 'QLINEAR_CONV' || op.type === 'QLINEAR_MATMUL' || op.type === 'CONV_INTEGER' || op.type === 'MATMUL_INTEGER') return `${op.source.opType} '${op.source.name}' computes on integers`;
+  }
+  for (const op of g.ops) {
     if (op.type === 'QUANTIZE' || op.type === 'DEQUANTIZE') continue;
     for (const i of [...op.inputs, ...op.outputs]) {
       if (i < 0) continue;
@@ -102,9 +105,26 @@ export function checkFloatModel(g: Graph, name: string): void {
 
 /** Every op must have an int8 kernel; names the first one that does not. */
 export function checkInt8Support(g: Graph): void {
+  // Parameters fed at run time first: they also explain the layout ops they bring along.
+  for (const op of g.ops) {
+    const runtime = runtimeParameterRefusal(g, op);
+    if (runtime) throw new UnsupportedError(runtime);
+  }
   const supported = int8OpSet();
   for (const op of g.ops) {
     if (!supported.has(op.type)) throw new UnsupportedError(int8Refusal(op));
+  }
+}
+
+/** What can be refused without data: the model is float and every op has an int8 form. */
+export function checkQuantizable(g: Graph, name: string): void {
+  checkFloatModel(g, name);
+  checkInt8Support(runPasses(g).graph);
+  for (const gi of g.inputs) {
+    const t = g.tensors[gi.tensor]!;
+    if (t.dtype !== 'float32') {
+      throw new UnsupportedError(`${name}: input '${t.name}' is ${t.dtype}: convert quantizes models whose inputs are float32 (real values it calibrates); keep this model as it is`);
+    }
   }
 }
 
@@ -251,7 +271,7 @@ export interface ConvertOptions extends QuantizeOptions {
 export function convertModel(model: string, calib: string, opts: ConvertOptions): ConvertSummary {
   const before = readModelBytes(model).length;
   const g = loadModel(model);
-  checkFloatModel(g, model);
+  checkQuantizable(g, model);
   const samples = loadSamples(calib, g, { limit: opts.limit });
   const val = opts.val !== undefined ? loadSamples(opts.val, g) : undefined;
   const r = quantizeFloatGraph(g, samples, opts);

@@ -10,6 +10,9 @@
  *                  MUL(x, 6 alpha), ADD(6 beta) with RELU6 fused, MUL(1/6).
  *   Clip(lo, hi)   bounds that are not a TFLite activation -> MAXIMUM(x, lo), MINIMUM(hi)
  *                  (the int8 kernels compare raw values: the bounds share x's parameters).
+ *   Softmax        TFLite's runs over the last axis: an opset < 13 softmax over the trailing
+ *                  dims (coerce2d) becomes RESHAPE to 2-D, SOFTMAX, RESHAPE back; a softmax
+ *                  over another axis becomes TRANSPOSE, SOFTMAX, TRANSPOSE back.
  *
  * Every new op keeps the source node of the op it replaces, so messages name the user's node.
  */
@@ -178,12 +181,58 @@ export function clipAsMinMax(g: Graph): { graph: Graph; log: string[] } {
     if (steps.length === 0) steps.push(['MAXIMUM', -3.4e38]);
     steps.forEach(([type, v], k) => {
       const out = k === steps.length - 1 ? op.outputs[0]! : addTensor(g, { name: `${x.name}_${op.source.name}_min`, shape: [...x.shape], dtype: 'float32' });
-      ops.push({ index: 0, type, version: 1, inputs: [cur, scalarTensor(g, `${op.source.name}/${type === 'MAXIMUM' ? 'min' : 'max'}`, v)], outputs: [out], attrs: {}, source: op.source });
+      // A lower bound of 0 is RELU, which fuses into the op before it.
+      if (type === 'MAXIMUM' && v === 0) ops.push({ index: 0, type: 'RELU', version: 1, inputs: [cur], outputs: [out], attrs: {}, source: op.source });
+      else ops.push({ index: 0, type, version: 1, inputs: [cur, scalarTensor(g, `${op.source.name}/${type === 'MAXIMUM' ? 'min' : 'max'}`, v)], outputs: [out], attrs: {}, source: op.source });
       cur = out;
     });
-    log.push(`Clip '${op.source.name}' to [${lo}, ${hi}] as ${steps.map((s) => s[0]).join(' + ')}`);
+    log.push(`Clip '${op.source.name}' to [${lo}, ${hi}] as ${steps.map(([t, v]) => (t === 'MAXIMUM' && v === 0 ? 'RELU' : t)).join(' + ')}`);
   }
   if (log.length) g.ops = ops.map((o, index) => ({ ...o, index }));
   return { graph: g, log };
 }
 
+
+/** SOFTMAX over the last axis only (see the module comment). */
+export function softmaxLastAxis(g: Graph): { graph: Graph; log: string[] } {
+  const log: string[] = [];
+  const ops: Op[] = [];
+  for (const op of g.ops) {
+    const x = g.tensors[op.inputs[0]!]!;
+    const rank = x.shape.length;
+    const axis = typeof op.attrs.axis === 'number' ? op.attrs.axis : rank - 1;
+    if (op.type !== 'SOFTMAX' || rank === 0 || (axis === rank - 1 && op.attrs.coerce2d !== true)) {
+      ops.push(op);
+      continue;
+    }
+    const base = { version: 1, source: op.source };
+    const y = op.outputs[0]!;
+    const mk = (suffix: string, shape: number[]): number => addTensor(g, { name: `${x.name}_${op.source.name}_${suffix}`, shape, dtype: x.dtype });
+    if (op.attrs.coerce2d === true) {
+      const inner = x.shape.slice(axis).reduce((a, b) => a * b, 1);
+      const flat = [x.shape.slice(0, axis).reduce((a, b) => a * b, 1), inner];
+      const a = mk('2d', flat);
+      const b = mk('softmax2d', flat);
+      ops.push(
+        { ...base, index: 0, type: 'RESHAPE', inputs: [x.index], outputs: [a], attrs: { newShape: flat } },
+        { ...base, index: 0, type: 'SOFTMAX', inputs: [a], outputs: [b], attrs: { beta: op.attrs.beta ?? 1, axis: 1, coerce2d: false } },
+        { ...base, index: 0, type: 'RESHAPE', inputs: [b], outputs: [y], attrs: { newShape: [...x.shape] } },
+      );
+      log.push(`Softmax '${op.source.name}' over the trailing ${rank - axis} axes as RESHAPE, SOFTMAX, RESHAPE`);
+    } else {
+      const perm = [...Array(rank).keys()].filter((a) => a !== axis).concat(axis);
+      const inv = perm.map((_, i) => perm.indexOf(i));
+      const shape = perm.map((p) => x.shape[p]!);
+      const a = mk('last', shape);
+      const b = mk('softmax_last', shape);
+      ops.push(
+        { ...base, index: 0, type: 'TRANSPOSE', inputs: [x.index], outputs: [a], attrs: { perm } },
+        { ...base, index: 0, type: 'SOFTMAX', inputs: [a], outputs: [b], attrs: { beta: op.attrs.beta ?? 1, axis: rank - 1, coerce2d: false } },
+        { ...base, index: 0, type: 'TRANSPOSE', inputs: [b], outputs: [y], attrs: { perm: inv } },
+      );
+      log.push(`Softmax '${op.source.name}' over axis ${axis} as TRANSPOSE, SOFTMAX, TRANSPOSE`);
+    }
+  }
+  if (log.length) g.ops = ops.map((o, index) => ({ ...o, index }));
+  return { graph: g, log };
+}
