@@ -66,6 +66,31 @@
  *                      aZeroPoint, b, bScale, bZeroPoint, yScale, yZeroPoint] (numpy matmul
  *                      broadcasting); a, b, y carry `quant` when the params are constant.
  *
+ * ONNX import, further ops (TFLite names where TFLite has the op, TFLite's form):
+ *   PRELU              inputs [x, slope] (slope broadcast against x, laid out like x)
+ *   HARD_SWISH         y = x * relu6(x + 3) / 6
+ *   ELU                alpha (ONNX; TFLite's ELU is alpha 1)
+ *   DIV                fusedActivation; integer tensors divide truncating (ONNX integer Div)
+ *   ADD/SUB/MUL/DIV    on plain integer tensors (no quant): ONNX integer arithmetic, wrapping
+ *   STRIDED_SLICE      inputs [x, begin, end, strides] (int32 constants), begin_mask, end_mask,
+ *                      ellipsis_mask, new_axis_mask, shrink_axis_mask, offset (ONNX Slice, Split)
+ *   GATHER             inputs [x, indices int32 constant], axis, batch_dims
+ *   SUM, REDUCE_MAX, REDUCE_MIN  inputs [x, axes int32 constant], keep_dims
+ *   TRANSPOSE_CONV     inputs [output_shape int32 [4], filter [Cout,KH,KW,Cin/groups], x, bias | -1];
+ *                      strideH/W, dilationH/W, padding ('SAME'|'VALID'|'EXPLICIT'), pads [top, left,
+ *                      bottom, right] (the crop of the full output), groups, fusedActivation
+ *   pools (ONNX):      dilationH/W when not 1; countedPads [top, left, bottom, right]: with
+ *                      countIncludePad and ceil_mode, the pads the divisor counts
+ *   HARD_SIGMOID       alpha, beta: y = max(0, min(1, alpha * x + beta))
+ *   RESIZE             inputs [x [N,H,W,C], size int32 [2]]; mode ('nearest'|'linear'),
+ *                      coordinateMode, nearestMode (ONNX names), scales [sh, sw] when the model's
+ *                      scales are not out / in: ONNX Resize arithmetic (convert maps it to
+ *                      RESIZE_NEAREST_NEIGHBOR / RESIZE_BILINEAR with align_corners /
+ *                      half_pixel_centers where TFLite computes the same)
+ *   CONV_INTEGER       as CONV_2D with groups; inputs [x, filter, xZeroPoint | -1, wZeroPoint | -1]
+ *                      (ONNX ConvInteger: int32 sums of zero-point-centred integers)
+ *   MATMUL_INTEGER     inputs [a, b, aZeroPoint | -1, bZeroPoint | -1] (ONNX MatMulInteger)
+ *
  * Runtime parameters (ONNX import only; the ONNX node tests feed parameters as graph inputs):
  *   RESHAPE            inputs [x, shape] when the shape is a runtime input; newShape is then the
  *                      model's declared output shape.
@@ -148,6 +173,18 @@ export const KNOWN_OPS = [
   'ARG_MIN',
   'RESIZE_BILINEAR',
   'RESIZE_NEAREST_NEIGHBOR',
+  // Lowered from ONNX (src/formats/onnx), forms documented above.
+  'PRELU',
+  'HARD_SWISH',
+  'ELU',
+  'DIV',
+  'MAXIMUM',
+  'MINIMUM',
+  // ONNX ops with no TFLite builtin (float engine; convert maps or refuses them).
+  'HARD_SIGMOID',
+  'RESIZE',
+  'CONV_INTEGER',
+  'MATMUL_INTEGER',
 ] as const;
 
 /**

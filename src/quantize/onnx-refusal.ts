@@ -17,7 +17,7 @@ export function int8Refusal(op: Op): string {
   const onnxOp = op.source.opType;
   const entry = ONNX_OPS[onnxOp];
   const node = `ONNX ${onnxOp} node '${op.source.name}'`;
-  const own = entry?.ir.includes(op.type) ?? false;
+  const own = !!entry && (entry.ir.includes(op.type) || (entry.int8 ?? []).includes(op.type));
   const what = own || !entry
     ? `has no int8 kernel in tinyml yet (TFLite ${op.type})`
     : `needs a ${op.type} for its layout or form, which has no int8 kernel in tinyml yet`;

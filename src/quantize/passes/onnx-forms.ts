@@ -10,6 +10,9 @@
  *                  MUL(x, 6 alpha), ADD(6 beta) with RELU6 fused, MUL(1/6).
  *   Clip(lo, hi)   bounds that are not a TFLite activation -> MAXIMUM(x, lo), MINIMUM(hi)
  *                  (the int8 kernels compare raw values: the bounds share x's parameters).
+ *   Resize         RESIZE (ONNX arithmetic) -> RESIZE_NEAREST_NEIGHBOR / RESIZE_BILINEAR with the
+ *                  align_corners / half_pixel_centers flags that compute the same; a coordinate
+ *                  mode TFLite has no flags for is refused naming the node.
  *   Softmax        TFLite's runs over the last axis: an opset < 13 softmax over the trailing
  *                  dims (coerce2d) becomes RESHAPE to 2-D, SOFTMAX, RESHAPE back; a softmax
  *                  over another axis becomes TRANSPOSE, SOFTMAX, TRANSPOSE back.
@@ -18,6 +21,8 @@
  */
 import type { Graph, Op } from '../../ir/graph.ts';
 import { isConstant } from '../../ir/graph.ts';
+import { UnsupportedError } from '../../errors.ts';
+import { tfliteResizeFlags } from '../../formats/onnx/lower/resize.ts';
 import { activationOf } from './fuse-activation.ts';
 import { addTensor, compact, constFloats, consumers, float32Bytes, isGraphOutput, producers } from '../graph-edit.ts';
 
@@ -234,5 +239,28 @@ export function softmaxLastAxis(g: Graph): { graph: Graph; log: string[] } {
     }
   }
   if (log.length) g.ops = ops.map((o, index) => ({ ...o, index }));
+  return { graph: g, log };
+}
+
+/** RESIZE -> TFLite's RESIZE_NEAREST_NEIGHBOR / RESIZE_BILINEAR (see the module comment). */
+export function resizeToTflite(g: Graph): { graph: Graph; log: string[] } {
+  const log: string[] = [];
+  for (const op of g.ops) {
+    if (op.type !== 'RESIZE') continue;
+    const y = g.tensors[op.outputs[0]!]!;
+    const mode = String(op.attrs.mode);
+    const coordinate = String(op.attrs.coordinateMode);
+    const nearest = String(op.attrs.nearestMode);
+    const flags = op.attrs.scales === undefined ? tfliteResizeFlags(mode, coordinate, nearest, [y.shape[1]!, y.shape[2]!]) : undefined;
+    if (!flags) {
+      const why = op.attrs.scales !== undefined ? `scales [${(op.attrs.scales as number[]).join(',')}] that are not output / input sizes` : `coordinate_transformation_mode '${coordinate}'${mode === 'nearest' ? ` with nearest_mode '${nearest}'` : ''}`;
+      throw new UnsupportedError(
+        `ONNX ${op.source.opType} node '${op.source.name}' resizes with ${why}, which TFLite's resize ops cannot express, so the model cannot be quantized: export with ${mode === 'nearest' ? "mode='nearest' (PyTorch F.interpolate(scale_factor=k, mode='nearest'))" : "mode='bilinear' and align_corners=True or False (PyTorch F.interpolate)"} and an integer scale factor`,
+      );
+    }
+    op.type = mode === 'nearest' ? 'RESIZE_NEAREST_NEIGHBOR' : 'RESIZE_BILINEAR';
+    op.attrs = { align_corners: flags.alignCorners, half_pixel_centers: flags.halfPixelCenters };
+    log.push(`${op.source.opType} '${op.source.name}' as ${op.type}${flags.alignCorners ? ' (align_corners)' : flags.halfPixelCenters ? ' (half_pixel_centers)' : ''}`);
+  }
   return { graph: g, log };
 }

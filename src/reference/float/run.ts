@@ -61,6 +61,7 @@ export const FLOAT_REFERENCE_OPS: readonly string[] = [
   'SUM',
   'REDUCE_MAX',
   'REDUCE_MIN',
+  'RESIZE',
   'RESIZE_NEAREST_NEIGHBOR',
   'RESIZE_BILINEAR',
   'STRIDED_SLICE',
@@ -257,18 +258,26 @@ function runOp(op: Op, graph: Graph, get: Getter): TensorValue[] {
     case 'SUM':
     case 'REDUCE_MAX':
     case 'REDUCE_MIN': {
+      // TFLite form: axes in input 1 (may be negative), keep_dims.
       const kind = ({ SUM: 'sum', REDUCE_MAX: 'max', REDUCE_MIN: 'min' } as const)[op.type];
-      return emit(reduce(real(0), nums('axes') ?? [], a.keepDims === true, kind), false);
+      const x = real(0);
+      const axes = (nums('axes') ?? Array.from(asNumbers(get(op.inputs[1]!)))).map((v) => (v < 0 ? v + x.shape.length : v));
+      return emit(reduce(x, [...new Set(axes)], a.keep_dims === true || a.keepDims === true, kind), false);
     }
+    case 'RESIZE':
     case 'RESIZE_NEAREST_NEIGHBOR':
     case 'RESIZE_BILINEAR': {
       const x = real(0);
       return emit(resize2d(x, outT.shape[1]!, outT.shape[2]!, resizeParams(op, x.shape, outT.shape)), false);
     }
     case 'STRIDED_SLICE': {
+      // TFLite form: begin, end, strides in inputs 1-3; begin_mask, end_mask, shrink_axis_mask.
       const x = get(op.inputs[0]!);
-      const kept = stridedSliceIndices(x.shape, nums('begin')!, nums('end')!, nums('strides')!, num('beginMask', 0), num('endMask', 0));
-      return [{ ...selectIndices(x, kept), shape: [...outT.shape] }];
+      const vec = (k: number): number[] => Array.from(asNumbers(get(op.inputs[k]!)));
+      if (a.offset === true) throw new UnsupportedError(`op ${op.index} (STRIDED_SLICE '${op.source.name}') sets offset, which the float engine does not run: export the slice with absolute ends`);
+      const kept = stridedSliceIndices(x.shape, vec(1), vec(2), vec(3), num('begin_mask', 0), num('end_mask', 0));
+      const shrink = num('shrink_axis_mask', 0);
+      return [{ ...selectIndices(x, kept.map((l, d) => ((shrink >> d) & 1 ? l.slice(0, 1) : l))), shape: [...outT.shape] }];
     }
     case 'GATHER': {
       const idx = get(op.inputs[1]!);
@@ -401,7 +410,7 @@ function integerBinary(type: string, a: TensorValue, b: TensorValue, outT: Tenso
 /** ONNX Resize semantics of an IR resize op: from its ONNX attributes, or TFLite's two flags. */
 function resizeParams(op: Op, inShape: readonly number[], outShape: readonly number[]): ResizeParams {
   const a = op.attrs;
-  const mode = op.type === 'RESIZE_NEAREST_NEIGHBOR' ? 'nearest' : 'linear';
+  const mode = op.type === 'RESIZE' ? (a.mode === 'nearest' ? 'nearest' : 'linear') : op.type === 'RESIZE_NEAREST_NEIGHBOR' ? 'nearest' : 'linear';
   const scales: [number, number] = Array.isArray(a.scales)
     ? [Math.fround((a.scales as number[])[0]!), Math.fround((a.scales as number[])[1]!)]
     : [Math.fround(outShape[1]! / inShape[1]!), Math.fround(outShape[2]! / inShape[2]!)];

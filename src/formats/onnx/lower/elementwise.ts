@@ -86,6 +86,19 @@ export function lowerSoftmax(ctx: NodeContext): void {
   emit(ctx, 'SOFTMAX', [xT], [y], { beta: 1, axis, coerce2d });
 }
 
+/**
+ * MEAN is a normalised IR op ({axes, keepDims}); SUM, REDUCE_MAX and REDUCE_MIN keep TFLite's
+ * form: the axes in a constant int32 input, keep_dims as an option.
+ */
+function emitReduce(ctx: NodeContext, type: string, x: number, y: Value, axes: number[], keepDims: boolean): void {
+  if (type === 'MEAN') {
+    emit(ctx, type, [x], [y], { axes, keepDims });
+    return;
+  }
+  const axesT = ctx.b.addTensor(`${ctx.outputs[0]}_axes`, [axes.length], 'int32', new Uint8Array(Int32Array.from(axes).buffer));
+  emit(ctx, type, [x, axesT], [y], { keep_dims: keepDims });
+}
+
 /** ReduceMean / ReduceSum / ReduceMax / ReduceMin -> MEAN / SUM / REDUCE_MAX / REDUCE_MIN over non-negative axes in the IR layout. */
 export function lowerReduce(ctx: NodeContext, type: 'MEAN' | 'SUM' | 'REDUCE_MAX' | 'REDUCE_MIN'): void {
   const x = req(ctx, 0);
@@ -110,11 +123,11 @@ export function lowerReduce(ctx: NodeContext, type: 'MEAN' | 'SUM' | 'REDUCE_MAX
     const irAxes = axes.map((a) => irAxis(a, rank));
     if (rank === 3 && !keepDims) irAxes.push(1); // the unit height goes too
     const y = keepDims ? output(ctx, 0, shape, x.dtype, true) : output(ctx, 0, shape, x.dtype, false);
-    emit(ctx, type, [x.tensor], [y], { axes: irAxes.sort((a, b) => a - b), keepDims });
+    emitReduce(ctx, type, x.tensor, y, irAxes.sort((a, b) => a - b), keepDims);
     return;
   }
   const y = output(ctx, 0, shape, x.dtype, false);
-  emit(ctx, type, [ctx.b.nchwTensorOf(x, ctx.source, ctx.version)], [y], { axes, keepDims });
+  emitReduce(ctx, type, ctx.b.nchwTensorOf(x, ctx.source, ctx.version), y, axes, keepDims);
 }
 
 /** PRelu: slope broadcast (unidirectionally) against x, laid out like x. */

@@ -1,9 +1,10 @@
 /**
- * Resize (opset 10+) and Upsample (opset 7-9) of the spatial dims of an image tensor ->
- * RESIZE_NEAREST_NEIGHBOR / RESIZE_BILINEAR on the channels-last tensor, inputs [x, size]
- * (size: int32 [newH, newW], TFLite's form). Attributes: ONNX's coordinateMode / nearestMode
- * (and scales when the model gives them), plus TFLite's alignCorners / halfPixelCenters when
- * the pair expresses the same arithmetic (see src/reference/float/kernels/resize.ts).
+ * Resize (opset 10+) and Upsample (opset 7-9) of the spatial dims of an image tensor -> RESIZE
+ * on the channels-last tensor: inputs [x, size] (size: int32 [newH, newW]), attributes mode
+ * ('nearest' | 'linear'), coordinateMode, nearestMode and scales (when the model's scales are not
+ * out / in): ONNX's arithmetic, run by the float engine (src/reference/float/kernels/resize.ts).
+ * `convert` maps it to TFLite's RESIZE_NEAREST_NEIGHBOR / RESIZE_BILINEAR where TFLite's two flags
+ * compute the same (tfliteResizeFlags).
  */
 import type { AttrValue } from '../../../ir/graph.ts';
 import { COORDINATE_MODES, NEAREST_MODES } from '../../../reference/float/kernels/resize.ts';
@@ -11,8 +12,12 @@ import type { Value } from '../builder.ts';
 import { readNumbers } from '../layout.ts';
 import { emit, invalid, output, req, unsupported, type NodeContext } from './context.ts';
 
-/** TFLite's flags for an ONNX (mode, coordinate transform, rounding), when TFLite computes the same. */
-export function tfliteResizeFlags(mode: 'nearest' | 'linear', coordinate: string, nearest: string): { alignCorners: boolean; halfPixelCenters: boolean } | undefined {
+/**
+ * TFLite's flags for an ONNX (mode, coordinate transform, rounding), when TFLite computes the
+ * same; `outSize` are the output's spatial sizes (pytorch_half_pixel differs at size 1).
+ */
+export function tfliteResizeFlags(mode: string, coordinateMode: string, nearest: string, outSize: number[]): { alignCorners: boolean; halfPixelCenters: boolean } | undefined {
+  const coordinate = coordinateMode === 'pytorch_half_pixel' && outSize.every((d) => d > 1) ? 'half_pixel' : coordinateMode;
   if (mode === 'nearest') {
     if (coordinate === 'asymmetric' && nearest === 'floor') return { alignCorners: false, halfPixelCenters: false };
     if (coordinate === 'tf_half_pixel_for_nn' && nearest === 'floor') return { alignCorners: false, halfPixelCenters: true };
@@ -80,10 +85,8 @@ export function lowerResize(ctx: NodeContext, upsample: boolean): void {
   const xT = ctx.b.nhwcTensorOf(x, ctx.source, ctx.version);
   const size = ctx.b.addTensor(`${ctx.outputs[0]}_size`, [2], 'int32', new Uint8Array(Int32Array.from(spatialOut).buffer));
   const y = output(ctx, 0, outShape, x.dtype, true);
-  const attrs: Record<string, AttrValue> = { coordinateMode: coordinate, nearestMode: nearest };
+  const attrs: Record<string, AttrValue> = { mode, coordinateMode: coordinate, nearestMode: nearest };
   // Given scales that are not out/in change the arithmetic (x_in = x_out / scale).
   if (spatialScales && spatialScales.some((s, i) => Math.fround(s) !== Math.fround(spatialOut[i]! / spatialIn[i]!))) attrs.scales = spatialScales;
-  const flags = tfliteResizeFlags(mode, coordinate, nearest);
-  if (flags && !attrs.scales) Object.assign(attrs, flags);
-  emit(ctx, mode === 'nearest' ? 'RESIZE_NEAREST_NEIGHBOR' : 'RESIZE_BILINEAR', [xT, size], [y], attrs);
+  emit(ctx, 'RESIZE', [xT, size], [y], attrs);
 }

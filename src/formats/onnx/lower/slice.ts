@@ -1,7 +1,8 @@
 /**
- * Slice, Split and Gather of runtime tensors (constants fold in fold.ts): STRIDED_SLICE with
- * begin/end/strides resolved for the static shape (negative strides that run to the start use
- * the end mask), one per Split output, and GATHER with constant indices. Channels-last inputs
+ * Slice, Split and Gather of runtime tensors (constants fold in fold.ts), in TFLite's form
+ * (src/ir/ops.ts): STRIDED_SLICE [x, begin, end, strides] with the values resolved for the static
+ * shape (a negative stride that runs to the start uses the end mask), one per Split output, and
+ * GATHER [x, indices int32] with constant indices. Channels-last inputs
  * stay channels-last where the result keeps the rank (axes remapped); otherwise they are taken
  * back to the ONNX layout first.
  */
@@ -51,18 +52,16 @@ function emitSlice(ctx: NodeContext, x: Value, axes: (AxisSlice | undefined)[], 
   });
   const xT = x.nhwc ? x.tensor : ctx.b.tensorOf(x);
   const y = output(ctx, outIndex, shape, x.dtype, x.nhwc);
-  const attrs: Record<string, AttrValue> = {
-    begin: ir.map((s) => s.begin),
-    end: ir.map((s) => (s.toStart ? 0 : s.end)),
-    strides: ir.map((s) => s.stride),
-    beginMask: 0,
-    endMask,
-    ellipsisMask: 0,
-    newAxisMask: 0,
-    shrinkAxisMask: 0,
-    offset: false,
-  };
-  emit(ctx, 'STRIDED_SLICE', [xT], [y], attrs);
+  // TFLite's form: begin / end / strides as constant int32 inputs, the masks as options.
+  const vector = (what: string, v: number[]): number => ctx.b.addTensor(`${ctx.outputs[outIndex]}_${what}`, [v.length], 'int32', new Uint8Array(Int32Array.from(v).buffer));
+  const inputs = [
+    xT,
+    vector('begin', ir.map((s) => s.begin)),
+    vector('end', ir.map((s) => (s.toStart ? 0 : s.end))),
+    vector('strides', ir.map((s) => s.stride)),
+  ];
+  const attrs: Record<string, AttrValue> = { begin_mask: 0, end_mask: endMask, ellipsis_mask: 0, new_axis_mask: 0, shrink_axis_mask: 0, offset: false };
+  emit(ctx, 'STRIDED_SLICE', inputs, [y], attrs);
 }
 
 export function lowerSliceRuntime(ctx: NodeContext, starts: number[], ends: number[], axes: number[], steps: number[] | undefined): void {
@@ -126,5 +125,5 @@ export function lowerGatherRuntime(ctx: NodeContext): void {
   const indicesT = ctx.b.addTensor(`${idx.name}_i32`, [...idx.shape], 'int32', new Uint8Array(Int32Array.from(indices).buffer));
   const xT = keep ? x.tensor : ctx.b.nchwTensorOf(x, ctx.source, ctx.version);
   const y = output(ctx, 0, outShape, x.dtype, keep);
-  emit(ctx, 'GATHER', [xT, indicesT], [y], { axis: keep ? irAxis(axis, rank) : axis, batchDims: 0 });
+  emit(ctx, 'GATHER', [xT, indicesT], [y], { axis: keep ? irAxis(axis, rank) : axis, batch_dims: 0 });
 }
