@@ -89,7 +89,10 @@ export const FIXED_OUTPUT_PARAMS_INT16: Record<string, [number, number]> = {
 };
 
 /** Weight channel axis of the ops whose weights are per-channel. */
-export const WEIGHT_AXIS: Record<string, number> = { CONV_2D: 0, DEPTHWISE_CONV_2D: 3, FULLY_CONNECTED: 0 };
+export const WEIGHT_AXIS: Record<string, number> = { CONV_2D: 0, DEPTHWISE_CONV_2D: 3, FULLY_CONNECTED: 0, TRANSPOSE_CONV: 0 };
+
+/** Input positions of [data, weights, bias] where they differ from [0, 1, 2] (TFLite's order). */
+const WEIGHTED_INPUTS: Record<string, [number, number, number]> = { TRANSPOSE_CONV: [2, 1, 3] };
 
 /** Symmetric int16 params (zero point 0) for a real range, as TFLite's 16x8 scheme. */
 export function symmetricInt16Params(range: Range): { scale: number; zeroPoint: number } {
@@ -225,17 +228,18 @@ export function quantizeGraph(float: Graph, calibrated: Map<number, Range>, opts
     const version = tfliteOpVersion(op.type, wide ? 'int16' : 'int8');
     const q: Op = { ...op, inputs: [...op.inputs], outputs: [...op.outputs], attrs: { ...op.attrs }, version };
     const axis = WEIGHT_AXIS[op.type];
-    const xParams = params.get(op.inputs[0]!);
+    const [dataPos, weightPos, biasPos] = WEIGHTED_INPUTS[op.type] ?? [0, 1, 2];
+    const xParams = params.get(op.inputs[dataPos]!);
     const mapInput = (ti: number, pos: number): number => {
       if (ti < 0) return ti;
       const src = g.tensors[ti]!;
       if (!isConstant(src)) return ti;
-      if (axis !== undefined && pos === 1) {
+      if (axis !== undefined && pos === weightPos) {
         const perChannel = (op.type !== 'FULLY_CONNECTED' || opts.fcPerChannel) && !(opts.perTensorOps ?? []).includes(op.type);
         const w = constFloats(src);
         let scales = perChannel ? weightScalesPerChannel(w, src.shape, axis) : [weightScalePerTensor(w)];
         // A bias that would not fit its integer at input_scale * weight_scale widens the scale.
-        const b = g.tensors[op.inputs[2] ?? -1];
+        const b = g.tensors[op.inputs[biasPos] ?? -1];
         if (b && isConstant(b) && xParams) {
           const fit = fitWeightScalesToBias(scales, constFloats(b), xParams.scale, wide ? BIAS_LIMIT.int64 : BIAS_LIMIT.int32);
           if (fit.widened.length > 0) {
@@ -252,14 +256,14 @@ export function quantizeGraph(float: Graph, calibrated: Map<number, Range>, opts
           return { name: src.name, shape: [...src.shape], dtype: 'int8', data: typedBytes(r.data), quant: { scale: [r.scale], zeroPoint: [0], axis: 0 } };
         });
       }
-      if (axis !== undefined && pos === 2) {
+      if (axis !== undefined && pos === biasPos) {
         if (!xParams) {
           throw new UnsupportedError(
             `${op.type} (op #${op.index}, node ${JSON.stringify(op.source.name)}) has a constant as its input: only inputs computed at run time are quantized; fold the constant computation away in the source model and convert again`,
           );
         }
         return addConst(`${ti}:b:${op.index}`, () => {
-          const wq = tensors[q.inputs[1]!]!.quant!;
+          const wq = tensors[q.inputs[weightPos]!]!.quant!;
           // 16x8: int64 biases, as the TFLite converter writes them.
           const r = quantizeBias(constFloats(src), xParams!.scale, wq.scale, wide ? 'int64' : 'int32');
           return { name: src.name, shape: [elementCount(src.shape)], dtype: wide ? 'int64' : 'int32', data: typedBytes(r.data), quant: { scale: r.scales, zeroPoint: r.scales.map(() => 0), axis: 0 } };

@@ -13,8 +13,10 @@ export interface OnnxOpSupport {
   since: number;
   /** IR ops of the float graph (empty: evaluated or aliased at import). */
   ir: string[];
-  /** TFLite ops of the int8 model (empty: nothing left to run); null: no int8 form. */
+  /** TFLite ops of the int8 model in the common form (empty: nothing left to run); null: no int8 form. */
   int8: string[] | null;
+  /** Ops that other forms of it need (explicit pads, runtime operands, other axes, ...). */
+  int8Also?: string[];
   /** Ops the native C runs, when they differ from `int8` (PAD/PADV2 folded into the conv/pool). */
   native?: string[];
   /** What limits the int8 form, or why there is none. */
@@ -26,15 +28,15 @@ export interface OnnxOpSupport {
 }
 
 export const ONNX_OPS: Record<string, OnnxOpSupport> = {
-  Conv: { since: 6, ir: ['CONV_2D', 'DEPTHWISE_CONV_2D'], int8: ['CONV_2D', 'DEPTHWISE_CONV_2D', 'PAD'], native: ['CONV_2D', 'DEPTHWISE_CONV_2D'], note: 'explicit pads: PAD + VALID conv (folded back in native C); 1-D as 2-D', layer: 'nn.Conv1d/Conv2d, layers.Conv1D/Conv2D/DepthwiseConv2D' },
-  ConvTranspose: { since: 6, ir: ['TRANSPOSE_CONV'], int8: ['TRANSPOSE_CONV'], note: 'int8: SAME or VALID, no groups or dilation', layer: 'nn.ConvTranspose2d, layers.Conv2DTranspose' },
+  Conv: { since: 6, ir: ['CONV_2D', 'DEPTHWISE_CONV_2D'], int8: ['CONV_2D', 'DEPTHWISE_CONV_2D'], int8Also: ['PAD'], native: ['CONV_2D', 'DEPTHWISE_CONV_2D'], note: 'explicit pads: PAD + VALID conv (folded back in native C); 1-D as 2-D', layer: 'nn.Conv1d/Conv2d, layers.Conv1D/Conv2D/DepthwiseConv2D' },
+  ConvTranspose: { since: 6, ir: ['TRANSPOSE_CONV'], int8: ['TRANSPOSE_CONV'], int8Also: ['STRIDED_SLICE'], note: 'int8: no groups or dilations; explicit pads as a VALID TRANSPOSE_CONV + STRIDED_SLICE', layer: 'nn.ConvTranspose2d, layers.Conv2DTranspose' },
   ConvInteger: { since: 10, ir: ['CONV_INTEGER'], int8: null, note: 'dynamic quantization: export the float model (or static QDQ) instead', layer: 'onnxruntime quantize_dynamic', fix: 'quantize the float model with tinyml convert (or export static QDQ) instead of dynamic quantization' },
   QLinearConv: { since: 10, ir: ['QLINEAR_CONV'], int8: null, note: 'QOperator format: quantize the float model with tinyml convert instead', layer: 'onnxruntime quantize_static (QOperator)', fix: 'quantize the float model with tinyml convert, or export QDQ (quant_format=QuantFormat.QDQ) instead of QOperator' },
-  MaxPool: { since: 6, ir: ['MAX_POOL_2D'], int8: ['MAX_POOL_2D', 'PADV2'], native: ['MAX_POOL_2D'], note: 'explicit pads and ceil_mode: PADV2 (int8 minimum) + VALID pool; no dilations in int8', layer: 'nn.MaxPool1d/MaxPool2d, layers.MaxPooling1D/2D' },
-  AveragePool: { since: 6, ir: ['AVERAGE_POOL_2D'], int8: ['AVERAGE_POOL_2D', 'PAD'], note: 'count_include_pad: PAD + VALID pool; excluded pads only where TFLite SAME computes the same windows', layer: 'nn.AvgPool1d/AvgPool2d, layers.AveragePooling1D/2D' },
+  MaxPool: { since: 6, ir: ['MAX_POOL_2D'], int8: ['MAX_POOL_2D'], int8Also: ['PADV2'], native: ['MAX_POOL_2D'], note: 'explicit pads and ceil_mode: PADV2 (int8 minimum) + VALID pool; no dilations in int8', layer: 'nn.MaxPool1d/MaxPool2d, layers.MaxPooling1D/2D' },
+  AveragePool: { since: 6, ir: ['AVERAGE_POOL_2D'], int8: ['AVERAGE_POOL_2D'], int8Also: ['PAD'], note: 'count_include_pad: PAD + VALID pool; excluded pads only where TFLite SAME computes the same windows', layer: 'nn.AvgPool1d/AvgPool2d, layers.AveragePooling1D/2D' },
   GlobalAveragePool: { since: 6, ir: ['MEAN'], int8: ['MEAN'], layer: 'nn.AdaptiveAvgPool2d(1), layers.GlobalAveragePooling2D' },
   GlobalMaxPool: { since: 6, ir: ['MAX_POOL_2D'], int8: ['MAX_POOL_2D'], layer: 'nn.AdaptiveMaxPool2d(1), layers.GlobalMaxPooling2D' },
-  BatchNormalization: { since: 6, ir: ['BATCH_NORM'], int8: ['MUL', 'ADD'], note: 'folded into the conv before it; else MUL + ADD per channel', layer: 'nn.BatchNorm1d/2d, layers.BatchNormalization' },
+  BatchNormalization: { since: 6, ir: ['BATCH_NORM'], int8: [], int8Also: ['MUL', 'ADD'], note: 'folded into the conv before it; else MUL + ADD per channel', layer: 'nn.BatchNorm1d/2d, layers.BatchNormalization' },
   Relu: { since: 6, ir: ['RELU'], int8: ['RELU'], note: 'fused into the op before it where TFLite allows', layer: 'nn.ReLU, layers.ReLU' },
   Sigmoid: { since: 6, ir: ['LOGISTIC'], int8: ['LOGISTIC'], layer: 'nn.Sigmoid, activations.sigmoid' },
   Tanh: { since: 6, ir: ['TANH'], int8: ['TANH'], layer: 'nn.Tanh, activations.tanh' },
@@ -43,14 +45,14 @@ export const ONNX_OPS: Record<string, OnnxOpSupport> = {
   HardSwish: { since: 14, ir: ['HARD_SWISH'], int8: ['HARD_SWISH'], note: 'x * relu6(x + 3) / 6 written out is fused to it too', layer: 'nn.Hardswish, activations.hard_swish' },
   HardSigmoid: { since: 6, ir: ['HARD_SIGMOID'], int8: ['MUL', 'ADD'], note: 'relu6(6 alpha x + 6 beta) / 6', layer: 'nn.Hardsigmoid, activations.hard_sigmoid' },
   Elu: { since: 6, ir: ['ELU'], int8: ['ELU'], note: 'int8: alpha = 1 (TFLite ELU)', layer: 'nn.ELU, layers.ELU' },
-  Clip: { since: 6, ir: ['CLIP', 'RELU', 'RELU6'], int8: ['RELU6', 'MAXIMUM', 'MINIMUM'], note: '(0,6), (0,inf), (-1,1) are activations; other constant bounds MAXIMUM/MINIMUM', layer: 'nn.ReLU6, nn.Hardtanh, torch.clamp, layers.ReLU(max_value)' },
+  Clip: { since: 6, ir: ['CLIP', 'RELU', 'RELU6'], int8: [], int8Also: ['RELU', 'RELU6', 'MAXIMUM', 'MINIMUM'], note: '(0,6), (0,inf), (-1,1) are activations; other constant bounds MAXIMUM/MINIMUM', layer: 'nn.ReLU6, nn.Hardtanh, torch.clamp, layers.ReLU(max_value)' },
   Add: { since: 7, ir: ['ADD'], int8: ['ADD'], layer: 'x + y, layers.Add' },
   Sub: { since: 7, ir: ['SUB'], int8: ['SUB'], layer: 'x - y, layers.Subtract' },
   Mul: { since: 7, ir: ['MUL'], int8: ['MUL'], layer: 'x * y, layers.Multiply' },
   Div: { since: 7, ir: ['DIV'], int8: ['MUL'], note: 'int8: division by a constant (MUL by its reciprocal)', layer: 'x / c', fix: 'divide by a constant (a fixed number or buffer, not a tensor computed from the input), or multiply instead' },
-  Resize: { since: 10, ir: ['RESIZE'], int8: ['RESIZE_NEAREST_NEIGHBOR', 'RESIZE_BILINEAR'], note: 'nearest and (bi)linear; int8 for the coordinate modes TFLite has', layer: 'nn.Upsample, F.interpolate, layers.UpSampling2D, layers.Resizing' },
-  Upsample: { since: 7, ir: ['RESIZE'], int8: ['RESIZE_NEAREST_NEIGHBOR', 'RESIZE_BILINEAR'], layer: 'nn.Upsample (old exports)' },
-  Softmax: { since: 6, ir: ['SOFTMAX'], int8: ['SOFTMAX'], note: 'int8: over the last axis of the IR tensor (channels of an image)', layer: 'nn.Softmax, layers.Softmax' },
+  Resize: { since: 10, ir: ['RESIZE'], int8: ['RESIZE_NEAREST_NEIGHBOR'], int8Also: ['RESIZE_BILINEAR'], note: 'nearest and (bi)linear; int8 for the coordinate modes TFLite has', layer: 'nn.Upsample, F.interpolate, layers.UpSampling2D, layers.Resizing' },
+  Upsample: { since: 7, ir: ['RESIZE'], int8: ['RESIZE_NEAREST_NEIGHBOR'], int8Also: ['RESIZE_BILINEAR'], layer: 'nn.Upsample (old exports)' },
+  Softmax: { since: 6, ir: ['SOFTMAX'], int8: ['SOFTMAX'], int8Also: ['TRANSPOSE', 'RESHAPE'], note: 'int8: other axes through TRANSPOSE (opset < 13 trailing axes: RESHAPE)', layer: 'nn.Softmax, layers.Softmax' },
   ReduceMean: { since: 6, ir: ['MEAN'], int8: ['MEAN'], layer: 'x.mean(dim), layers.GlobalAveragePooling1D' },
   ReduceSum: { since: 6, ir: ['SUM'], int8: ['SUM'], layer: 'x.sum(dim)' },
   ReduceMax: { since: 6, ir: ['REDUCE_MAX'], int8: ['REDUCE_MAX'], layer: 'x.amax(dim), layers.GlobalMaxPooling1D' },
@@ -60,13 +62,13 @@ export const ONNX_OPS: Record<string, OnnxOpSupport> = {
   Slice: { since: 6, ir: ['STRIDED_SLICE'], int8: ['STRIDED_SLICE'], note: 'constant starts/ends/steps; constants fold', layer: 'x[a:b:c], layers.Cropping2D' },
   Gather: { since: 6, ir: ['GATHER'], int8: ['GATHER'], note: 'constant indices; constants fold', layer: 'x[:, idx], torch.index_select' },
   Transpose: { since: 6, ir: ['TRANSPOSE'], int8: ['TRANSPOSE'], note: 'free (no op) where the data order allows, e.g. NHWC -> NCHW at a Keras input', layer: 'x.permute, layers.Permute' },
-  Pad: { since: 6, ir: ['PAD'], int8: ['PAD', 'PADV2'], note: 'constant (any value; real 0 is PAD), reflect', layer: 'nn.ZeroPad2d, nn.ConstantPad2d, F.pad, layers.ZeroPadding2D' },
+  Pad: { since: 6, ir: ['PAD'], int8: ['PAD'], int8Also: ['PADV2'], note: 'constant (any value; real 0 is PAD), reflect', layer: 'nn.ZeroPad2d, nn.ConstantPad2d, F.pad, layers.ZeroPadding2D' },
   Reshape: { since: 6, ir: ['RESHAPE'], int8: ['RESHAPE'], note: 'aliased in native C', layer: 'x.view, x.reshape, layers.Reshape' },
   Flatten: { since: 6, ir: ['RESHAPE'], int8: ['RESHAPE'], note: 'NHWC flatten order folded into the dense layer after it', layer: 'nn.Flatten, layers.Flatten' },
   Squeeze: { since: 6, ir: ['RESHAPE'], int8: ['RESHAPE'], layer: 'x.squeeze' },
   Unsqueeze: { since: 6, ir: ['RESHAPE'], int8: ['RESHAPE'], layer: 'x.unsqueeze' },
-  Gemm: { since: 6, ir: ['FULLY_CONNECTED', 'BATCH_MATMUL', 'ADD', 'MUL'], int8: ['FULLY_CONNECTED'], note: 'int8: constant weights (alpha, beta, transB folded)', layer: 'nn.Linear, layers.Dense' },
-  MatMul: { since: 6, ir: ['FULLY_CONNECTED', 'BATCH_MATMUL'], int8: ['FULLY_CONNECTED', 'BATCH_MATMUL'], layer: 'x @ w, torch.matmul, layers.Dense' },
+  Gemm: { since: 6, ir: ['FULLY_CONNECTED', 'BATCH_MATMUL', 'ADD', 'MUL'], int8: ['FULLY_CONNECTED'], int8Also: ['BATCH_MATMUL', 'ADD', 'MUL'], note: 'constant B: FULLY_CONNECTED (alpha, beta, transB folded); runtime B: BATCH_MATMUL (+ MUL, ADD)', layer: 'nn.Linear, layers.Dense' },
+  MatMul: { since: 6, ir: ['FULLY_CONNECTED', 'BATCH_MATMUL'], int8: ['FULLY_CONNECTED'], int8Also: ['BATCH_MATMUL'], note: 'constant B: FULLY_CONNECTED; runtime B: BATCH_MATMUL', layer: 'x @ w, torch.matmul, layers.Dense' },
   QLinearMatMul: { since: 10, ir: ['QLINEAR_MATMUL'], int8: null, note: 'QOperator format: quantize the float model with tinyml convert instead', layer: 'onnxruntime quantize_static (QOperator)', fix: 'quantize the float model with tinyml convert, or export QDQ (quant_format=QuantFormat.QDQ) instead of QOperator' },
   MatMulInteger: { since: 10, ir: ['MATMUL_INTEGER'], int8: null, note: 'dynamic quantization: export the float model (or static QDQ) instead', layer: 'onnxruntime quantize_dynamic', fix: 'quantize the float model with tinyml convert (or export static QDQ) instead of dynamic quantization' },
   QuantizeLinear: { since: 10, ir: ['QUANTIZE'], int8: [], note: 'QDQ: its scale and zero point become the tensor\'s int8 parameters', layer: 'onnxruntime quantize_static (QDQ), pytorch-quantization' },
@@ -79,12 +81,14 @@ export const ONNX_OPS: Record<string, OnnxOpSupport> = {
   Dropout: { since: 6, ir: [], int8: [], note: 'inference mode', layer: 'nn.Dropout, layers.Dropout' },
 };
 
-/** Cell text: "yes", or "no: <ops the backend lacks>". */
-function cell(ops: string[] | null, supported: ReadonlySet<string>, folded: string): string {
+/** Cell text: "yes", "yes (other forms need X)", or "no: <ops the backend lacks>". */
+function cell(ops: string[] | null, also: string[], supported: ReadonlySet<string>, folded: string): string {
   if (ops === null) return 'no';
-  if (ops.length === 0) return folded;
   const missing = ops.filter((o) => !supported.has(o));
-  return missing.length === 0 ? 'yes' : `no: ${missing.join(', ')}`;
+  if (missing.length > 0) return `no: ${missing.join(', ')}`;
+  const missingAlso = also.filter((o) => !supported.has(o));
+  const base = ops.length === 0 && also.length === 0 ? folded : 'yes';
+  return missingAlso.length > 0 ? `${base} (other forms need ${missingAlso.join(', ')})` : base;
 }
 
 /**
@@ -96,9 +100,12 @@ export function onnxCoverageTable(): string {
     .sort()
     .map((op) => {
       const s = ONNX_OPS[op]!;
-      const float = s.ir.length === 0 ? 'yes (import)' : cell(s.ir, referenceFloatOps, 'yes');
-      const int8 = cell(s.int8, referenceInt8Ops, 'yes (no op)');
-      const native = cell(s.int8 === null ? null : (s.native ?? s.int8), nativeCOps, 'yes (no op)');
+      const also = s.int8Also ?? [];
+      const float = s.ir.length === 0 ? 'yes (at import)' : cell(s.ir, [], referenceFloatOps, 'yes');
+      const int8 = cell(s.int8, also, referenceInt8Ops, 'yes (no op)');
+      // PAD / PADV2 before a conv or max pool are folded into it in the native C.
+      const nativeAlso = also.filter((o) => !(s.native && (o === 'PAD' || o === 'PADV2')));
+      const native = cell(s.int8 === null ? null : (s.native ?? s.int8), nativeAlso, nativeCOps, 'yes (no op)');
       return `| ${op} | ${s.since}+ | ${float} | ${int8} | ${native} | ${s.note ?? ''} |`;
     });
   return ['| ONNX op | opsets | float | int8 | native C | notes |', '|---|---|---|---|---|---|', ...rows].join('\n');

@@ -13,6 +13,9 @@
  *   Resize         RESIZE (ONNX arithmetic) -> RESIZE_NEAREST_NEIGHBOR / RESIZE_BILINEAR with the
  *                  align_corners / half_pixel_centers flags that compute the same; a coordinate
  *                  mode TFLite has no flags for is refused naming the node.
+ *   ConvTranspose  TRANSPOSE_CONV with pads that are not SAME/VALID -> a VALID TRANSPOSE_CONV
+ *                  (the full output) and a STRIDED_SLICE cropping it (PyTorch's padding=p);
+ *                  groups or dilations, which TFLite's op lacks, are refused naming the node.
  *   Softmax        TFLite's runs over the last axis: an opset < 13 softmax over the trailing
  *                  dims (coerce2d) becomes RESHAPE to 2-D, SOFTMAX, RESHAPE back; a softmax
  *                  over another axis becomes TRANSPOSE, SOFTMAX, TRANSPOSE back.
@@ -262,5 +265,50 @@ export function resizeToTflite(g: Graph): { graph: Graph; log: string[] } {
     op.attrs = { align_corners: flags.alignCorners, half_pixel_centers: flags.halfPixelCenters };
     log.push(`${op.source.opType} '${op.source.name}' as ${op.type}${flags.alignCorners ? ' (align_corners)' : flags.halfPixelCenters ? ' (half_pixel_centers)' : ''}`);
   }
+  return { graph: g, log };
+}
+
+/** TRANSPOSE_CONV in a form TFLite's op has (see the module comment). */
+export function transposeConvToTflite(g: Graph): { graph: Graph; log: string[] } {
+  const log: string[] = [];
+  const ops: Op[] = [];
+  for (const op of g.ops) {
+    if (op.type !== 'TRANSPOSE_CONV') {
+      ops.push(op);
+      continue;
+    }
+    const a = op.attrs;
+    const node = `ONNX ${op.source.opType} node '${op.source.name}'`;
+    if (Number(a.groups ?? 1) !== 1 || Number(a.dilationH ?? 1) !== 1 || Number(a.dilationW ?? 1) !== 1) {
+      throw new UnsupportedError(`${node} has groups ${a.groups ?? 1} and dilations [${a.dilationH ?? 1},${a.dilationW ?? 1}], which TFLite's TRANSPOSE_CONV lacks, so the model cannot be quantized: export it with groups=1 and dilation=1 (nn.ConvTranspose2d)`);
+    }
+    if (a.padding !== 'EXPLICIT') {
+      ops.push(op);
+      continue;
+    }
+    const x = g.tensors[op.inputs[2]!]!, w = g.tensors[op.inputs[1]!]!, y = g.tensors[op.outputs[0]!]!;
+    const [n, outH, outW, m] = y.shape as [number, number, number, number];
+    const fullH = (x.shape[1]! - 1) * Number(a.strideH) + w.shape[1]!;
+    const fullW = (x.shape[2]! - 1) * Number(a.strideW) + w.shape[2]!;
+    const [top, left] = a.pads as number[];
+    if (top! + outH > fullH || left! + outW > fullW) {
+      throw new UnsupportedError(`${node} has an output_padding that grows the output past the full transposed convolution, which TFLite cannot express, so the model cannot be quantized: export it with output_padding=0`);
+    }
+    const fullShape = [n, fullH, fullW, m];
+    const full = addTensor(g, { name: `${y.name}_full`, shape: fullShape, dtype: y.dtype });
+    const shapeT = addTensor(g, { name: `${op.source.name}/output_shape`, shape: [4], dtype: 'int32', data: new Uint8Array(Int32Array.from(fullShape).buffer) });
+    const vec = (what: string, v: number[]): number => addTensor(g, { name: `${op.source.name}/${what}`, shape: [4], dtype: 'int32', data: new Uint8Array(Int32Array.from(v).buffer) });
+    ops.push(
+      { ...op, inputs: [shapeT, ...op.inputs.slice(1)], outputs: [full], attrs: { ...a, padding: 'VALID', pads: [0, 0, fullH - outH, fullW - outW], fusedActivation: a.fusedActivation ?? 'NONE' } },
+      {
+        index: 0, type: 'STRIDED_SLICE', version: 1, source: op.source,
+        inputs: [full, vec('begin', [0, top!, left!, 0]), vec('end', [n, top! + outH, left! + outW, m]), vec('strides', [1, 1, 1, 1])],
+        outputs: [...op.outputs],
+        attrs: { begin_mask: 0, end_mask: 0, ellipsis_mask: 0, new_axis_mask: 0, shrink_axis_mask: 0, offset: false },
+      },
+    );
+    log.push(`${op.source.opType} '${op.source.name}': pads [${(a.pads as number[]).join(',')}] as a VALID TRANSPOSE_CONV and a STRIDED_SLICE crop`);
+  }
+  if (log.length) g.ops = ops.map((o, index) => ({ ...o, index }));
   return { graph: g, log };
 }
