@@ -28,6 +28,4 @@ export const NOT_QUANTIZABLE: Record<string, RegExp> = {
   test_qlinearmatmul_2D_int8_float32: /already quantized \(input 'a' is int8\)/,
   test_qlinearmatmul_2D_uint8_float32: /already quantized \(input 'a' is uint8\)/,
   test_qlinearmatmul_3D_int8_float32: /already quantized \(input 'a' is int8\)/,
-  // Average over windows clipped by pads that grow the output beyond TFLite's SAME.
-  test_averagepool_2d_pads: /ONNX AveragePool node 'AveragePool_0' averages over windows clipped by pads \[2,2,2,2\]/,
 };

@@ -9,7 +9,7 @@ import { foldConstants } from './fold-constants.ts';
 import { foldBatchNorm } from './fold-batchnorm.ts';
 import { foldBiasAdd } from './fold-bias-add.ts';
 import { fuseActivations } from './fuse-activation.ts';
-import { clipAsMinMax, decomposeHardSigmoid, divByConstant, fuseHardSwish, resizeToTflite, softmaxLastAxis, transposeConvToTflite } from './onnx-forms.ts';
+import { averagePoolRegions, clipAsMinMax, decomposeHardSigmoid, divByConstant, fuseHardSwish, resizeToTflite, softmaxLastAxis, transposeConvToTflite } from './onnx-forms.ts';
 import { stripQdq } from './strip-qdq.ts';
 
 export function runPasses(input: Graph): { graph: Graph; log: string[] } {
@@ -18,7 +18,7 @@ export function runPasses(input: Graph): { graph: Graph; log: string[] } {
   // start from none.
   for (const t of g.tensors) if (t.dtype === 'float32' && !t.data) t.quant = undefined;
   const log: string[] = [...dequantizeWeights(g)];
-  for (const pass of [foldConstants, stripQdq, foldBatchNorm, fuseHardSwish, divByConstant, decomposeHardSigmoid, clipAsMinMax, softmaxLastAxis, resizeToTflite, transposeConvToTflite, foldBiasAdd, fuseActivations]) {
+  for (const pass of [foldConstants, stripQdq, foldBatchNorm, fuseHardSwish, divByConstant, decomposeHardSigmoid, clipAsMinMax, softmaxLastAxis, resizeToTflite, transposeConvToTflite, averagePoolRegions, foldBiasAdd, fuseActivations]) {
     const r = pass(g);
     g = r.graph;
     log.push(...r.log);

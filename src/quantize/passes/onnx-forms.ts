@@ -13,6 +13,11 @@
  *   Resize         RESIZE (ONNX arithmetic) -> RESIZE_NEAREST_NEIGHBOR / RESIZE_BILINEAR with the
  *                  align_corners / half_pixel_centers flags that compute the same; a coordinate
  *                  mode TFLite has no flags for is refused naming the node.
+ *   AveragePool    an average that excludes pads which are not TFLite's SAME (ceil_mode, PyTorch's
+ *                  count_include_pad=False with padding) -> one VALID AVERAGE_POOL_2D per region
+ *                  of equal clipped windows (a STRIDED_SLICE of the input each), joined by
+ *                  CONCATENATION: TFLite's ops computing exactly ONNX's average (each window's sum
+ *                  over its taps inside the image, divided by their count, rounded once).
  *   ConvTranspose  TRANSPOSE_CONV with pads that are not SAME/VALID -> a VALID TRANSPOSE_CONV
  *                  (the full output) and a STRIDED_SLICE cropping it (PyTorch's padding=p);
  *                  groups or dilations, which TFLite's op lacks, are refused naming the node.
@@ -308,6 +313,87 @@ export function transposeConvToTflite(g: Graph): { graph: Graph; log: string[] }
       },
     );
     log.push(`${op.source.opType} '${op.source.name}': pads [${(a.pads as number[]).join(',')}] as a VALID TRANSPOSE_CONV and a STRIDED_SLICE crop`);
+  }
+  if (log.length) g.ops = ops.map((o, index) => ({ ...o, index }));
+  return { graph: g, log };
+}
+
+/** One run of outputs along an axis whose clipped windows are equal and stride-regular. */
+interface Segment {
+  /** First input index read, window length, number of outputs. */
+  start: number;
+  window: number;
+  count: number;
+}
+
+/** The segments of an axis: output o averages inputs [o * stride - before, + k) clipped to [0, len). */
+function windowSegments(len: number, out: number, k: number, stride: number, before: number): Segment[] | undefined {
+  const segs: Segment[] = [];
+  for (let o = 0; o < out; o++) {
+    const s0 = o * stride - before;
+    const lo = Math.max(0, s0), hi = Math.min(len, s0 + k);
+    if (hi <= lo) return undefined;
+    const last = segs[segs.length - 1];
+    if (last && last.window === hi - lo && lo === last.start + last.count * stride) last.count++;
+    else segs.push({ start: lo, window: hi - lo, count: 1 });
+  }
+  return segs;
+}
+
+/** AVERAGE_POOL_2D excluding pads that are not SAME -> slices, VALID pools, concatenations. */
+export function averagePoolRegions(g: Graph): { graph: Graph; log: string[] } {
+  const log: string[] = [];
+  const ops: Op[] = [];
+  for (const op of g.ops) {
+    const a = op.attrs;
+    const pads = Array.isArray(a.pads) ? (a.pads as number[]) : [0, 0, 0, 0];
+    if (op.type !== 'AVERAGE_POOL_2D' || a.countIncludePad === true || a.padding === 'SAME' || pads.every((p) => p === 0)) {
+      ops.push(op);
+      continue;
+    }
+    const x = g.tensors[op.inputs[0]!]!, y = g.tensors[op.outputs[0]!]!;
+    if (x.shape.length !== 4 || Number(a.dilationH ?? 1) !== 1 || Number(a.dilationW ?? 1) !== 1) {
+      ops.push(op);
+      continue;
+    }
+    const [n, h, w, c] = x.shape as [number, number, number, number];
+    const rows = windowSegments(h, y.shape[1]!, Number(a.filterH), Number(a.strideH), pads[0]!);
+    const cols = windowSegments(w, y.shape[2]!, Number(a.filterW), Number(a.strideW), pads[1]!);
+    if (!rows || !cols) {
+      ops.push(op);
+      continue;
+    }
+    const base = { version: 1, source: op.source };
+    const vec = (name: string, v: number[]): number => addTensor(g, { name, shape: [4], dtype: 'int32', data: new Uint8Array(Int32Array.from(v).buffer) });
+    const rowOutputs: number[] = [];
+    rows.forEach((r, ri) => {
+      const pieces: number[] = [];
+      cols.forEach((q, ci) => {
+        const tag = `${op.source.name}_r${ri}c${ci}`;
+        const inH = (r.count - 1) * Number(a.strideH) + r.window, inW = (q.count - 1) * Number(a.strideW) + q.window;
+        const sliced = addTensor(g, { name: `${x.name}_${tag}`, shape: [n, inH, inW, c], dtype: x.dtype });
+        ops.push({
+          ...base, index: 0, type: 'STRIDED_SLICE',
+          inputs: [x.index, vec(`${tag}/begin`, [0, r.start, q.start, 0]), vec(`${tag}/end`, [n, r.start + inH, q.start + inW, c]), vec(`${tag}/strides`, [1, 1, 1, 1])],
+          outputs: [sliced], attrs: { begin_mask: 0, end_mask: 0, ellipsis_mask: 0, new_axis_mask: 0, shrink_axis_mask: 0, offset: false },
+        });
+        const last = rows.length === 1 && cols.length === 1;
+        const pooled = last ? y.index : addTensor(g, { name: `${y.name}_${tag}`, shape: [n, r.count, q.count, c], dtype: y.dtype });
+        ops.push({
+          ...base, index: 0, type: 'AVERAGE_POOL_2D', inputs: [sliced], outputs: [pooled],
+          attrs: { filterH: r.window, filterW: q.window, strideH: a.strideH!, strideW: a.strideW!, padding: 'VALID', pads: [0, 0, 0, 0], fusedActivation: a.fusedActivation ?? 'NONE', countIncludePad: false },
+        });
+        pieces.push(pooled);
+      });
+      if (pieces.length === 1) rowOutputs.push(pieces[0]!);
+      else {
+        const joined = rows.length === 1 ? y.index : addTensor(g, { name: `${y.name}_${op.source.name}_r${ri}`, shape: [n, r.count, y.shape[2]!, c], dtype: y.dtype });
+        ops.push({ ...base, index: 0, type: 'CONCATENATION', inputs: pieces, outputs: [joined], attrs: { axis: 2, fusedActivation: 'NONE' } });
+        rowOutputs.push(joined);
+      }
+    });
+    if (rowOutputs.length > 1) ops.push({ ...base, index: 0, type: 'CONCATENATION', inputs: rowOutputs, outputs: [y.index], attrs: { axis: 1, fusedActivation: 'NONE' } });
+    log.push(`${op.source.opType} '${op.source.name}': windows clipped by pads [${pads.join(',')}] as ${rows.length * cols.length} VALID AVERAGE_POOL_2D over slices, concatenated`);
   }
   if (log.length) g.ops = ops.map((o, index) => ({ ...o, index }));
   return { graph: g, log };
