@@ -174,12 +174,7 @@ export const KNOWN_OPS = [
   'RESIZE_BILINEAR',
   'RESIZE_NEAREST_NEIGHBOR',
   // Lowered from ONNX (src/formats/onnx), forms documented above.
-  'PRELU',
-  'HARD_SWISH',
-  'ELU',
   'DIV',
-  'MAXIMUM',
-  'MINIMUM',
   // ONNX ops with no TFLite builtin (float engine; convert maps or refuses them).
   'HARD_SIGMOID',
   'RESIZE',

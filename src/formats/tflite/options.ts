@@ -150,6 +150,7 @@ export function normaliseAttrs(ctx: OpContext): Record<string, AttrValue> {
     case 'SUB':
       return { fusedActivation: act() };
     case 'MUL':
+    case 'DIV':
       return { fusedActivation: act() };
     case 'CONCATENATION': {
       const rank = shapeOf(ctx, -1).length;

@@ -190,6 +190,7 @@ function optionValues(op: Op, plan: OpPlan, tensors: Tensor[]): Record<string, A
     case 'ADD':
     case 'SUB':
     case 'MUL':
+    case 'DIV':
       return { fused_activation_function: act() };
     case 'CONCATENATION':
       return { axis: a.axis!, fused_activation_function: act() };
@@ -258,13 +259,20 @@ function optionValues(op: Op, plan: OpPlan, tensors: Tensor[]): Record<string, A
     case 'RELU6':
     case 'HARD_SWISH':
     case 'PRELU':
-    case 'ELU':
     case 'MAXIMUM':
     case 'MINIMUM':
     case 'SQUARED_DIFFERENCE':
       return {};
+    case 'ELU':
+      if (Number(a.alpha ?? 1) !== 1) unsupported(op, `has alpha ${a.alpha}, and TFLite's ELU is alpha 1`, 'export the ELU with alpha=1.0');
+      return {};
     case 'L2_NORMALIZATION':
       return { fused_activation_function: act() };
+    case 'HARD_SIGMOID':
+    case 'RESIZE':
+    case 'CONV_INTEGER':
+    case 'MATMUL_INTEGER':
+      return unsupported(op, 'is an ONNX op with no TFLite builtin', 'quantize the model to int8 TFLite ops first (tinyml convert)');
     case 'CLIP':
       return unsupported(op, `clips to [${op.attrs.min}, ${op.attrs.max}]`, 'only Clip(0,6), Clip(-1,1) and Clip(0,inf) map to TFLite activations; fuse it into the producer (tinyml convert) or change the range');
     case 'QLINEAR_CONV':
