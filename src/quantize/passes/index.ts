@@ -5,6 +5,7 @@
 import type { Graph } from '../../ir/graph.ts';
 import { cloneGraph } from '../graph-edit.ts';
 import { dequantizeWeights } from './dequantize-weights.ts';
+import { qoperatorToQdq } from './qoperator.ts';
 import { foldConstants } from './fold-constants.ts';
 import { foldBatchNorm } from './fold-batchnorm.ts';
 import { foldBiasAdd } from './fold-bias-add.ts';
@@ -17,7 +18,10 @@ export function runPasses(input: Graph): { graph: Graph; log: string[] } {
   // A float tensor's `quant` is the pipeline's marker for QDQ-given params (strip-qdq.ts):
   // start from none.
   for (const t of g.tensors) if (t.dtype === 'float32' && !t.data) t.quant = undefined;
-  const log: string[] = [...dequantizeWeights(g)];
+  // QOperator ops (QLinearConv, QLinearMatMul) first: they become QDQ around float ops.
+  const qop = qoperatorToQdq(g);
+  g = qop.graph;
+  const log: string[] = [...qop.log, ...dequantizeWeights(g)];
   for (const pass of [foldConstants, stripQdq, foldBatchNorm, fuseHardSwish, divByConstant, decomposeHardSigmoid, clipAsMinMax, softmaxLastAxis, resizeToTflite, transposeConvToTflite, averagePoolRegions, foldBiasAdd, fuseActivations]) {
     const r = pass(g);
     g = r.graph;
