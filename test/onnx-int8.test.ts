@@ -48,6 +48,19 @@ describe('convolutions with PyTorch padding', () => {
   });
 });
 
+describe('refusals name the user\'s node', () => {
+  it('Elu with alpha other than 1 (TFLite\'s ELU is alpha 1)', async () => {
+    const { convertModel, DEFAULT_QUANTIZE_OPTIONS } = await import('../src/quantize/convert.ts');
+    const { writeFileSync } = await import('node:fs');
+    const dir = mkdtempSync(join(tmpdir(), 'tinyml-elu-'));
+    writeFileSync(join(dir, 'm.onnx'), build({ nodes: [node('Elu', ['x'], ['y'], [attr.f('alpha', 0.5)])], inputs: [valueInfo('x', [1, 4])], outputs: [valueInfo('y', [1, 4])] }));
+    writeFileSync(join(dir, 'c.json'), JSON.stringify([[1, -2, 3, -4]]));
+    expect(() => convertModel(join(dir, 'm.onnx'), join(dir, 'c.json'), { ...DEFAULT_QUANTIZE_OPTIONS, output: join(dir, 'm.tflite') })).toThrowError(
+      /ONNX Elu node 'Elu_y' has alpha 0.5, and TFLite's ELU computes alpha 1, so the model cannot be quantized: use alpha=1.0/,
+    );
+  });
+});
+
 describe('activations and arithmetic', () => {
   it('HardSigmoid: MUL, ADD + RELU6, MUL', async () => {
     const bytes = build({

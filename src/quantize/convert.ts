@@ -14,7 +14,7 @@ import { writeTflite } from '../formats/tflite/write.ts';
 import { loadSamples, type SampleSet } from './calib-data.ts';
 import { calibrate, type Calibrator } from './calibrate.ts';
 import { int8OpSet, int8Runner } from './engines.ts';
-import { int8Refusal, runtimeParameterRefusal } from './onnx-refusal.ts';
+import { int8Refusal, runtimeParameterRefusal, tfliteFormRefusal } from './onnx-refusal.ts';
 import { runPasses } from './passes/index.ts';
 import { rewritableQOperator } from './passes/qoperator.ts';
 import { quantizeGraph, activationParams, type IoType, type WidenedWeights } from './quantize-graph.ts';
@@ -110,7 +110,7 @@ export function checkFloatModel(g: Graph, name: string): void {
 export function checkInt8Support(g: Graph): void {
   // Parameters fed at run time first: they also explain the layout ops they bring along.
   for (const op of g.ops) {
-    const runtime = runtimeParameterRefusal(g, op);
+    const runtime = runtimeParameterRefusal(g, op) ?? tfliteFormRefusal(op);
     if (runtime) throw new UnsupportedError(runtime);
   }
   const supported = int8OpSet();

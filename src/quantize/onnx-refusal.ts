@@ -70,3 +70,15 @@ export function runtimeParameterRefusal(g: Graph, op: Op): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * The refusal for an op whose attributes TFLite's int8 op cannot honour (it would compute
+ * something else, silently); undefined when there is none.
+ */
+export function tfliteFormRefusal(op: Op): string | undefined {
+  const node = op.source.format === 'onnx' ? `ONNX ${op.source.opType} node '${op.source.name}'` : describeOp(op);
+  if (op.type === 'ELU' && typeof op.attrs.alpha === 'number' && op.attrs.alpha !== 1) {
+    return `${node} has alpha ${op.attrs.alpha}, and TFLite's ELU computes alpha 1, so the model cannot be quantized: use alpha=1.0 (PyTorch nn.ELU(alpha=1.0), Keras layers.ELU(alpha=1.0))`;
+  }
+  return undefined;
+}
