@@ -53,7 +53,7 @@ function isSame(x: Tensor, y: Tensor, w: Window): boolean {
 
 /**
  * PADV2 as TFLite stores it: inputs [x, paddings int32 [rank, 2], constant_values (x's dtype and
- * quantization)], with the IR's pads/constantValue attributes alongside. Output: op.outputs[0].
+ * quantization)], no options (TFLite's form, as the engines read it). Output: op.outputs[0].
  */
 function padV2(g: Graph, op: Op, x: Tensor, pads: number[], value: number): Op {
   const rank = x.shape.length;
@@ -62,7 +62,7 @@ function padV2(g: Graph, op: Op, x: Tensor, pads: number[], value: number): Op {
   const v = g.tensors.length;
   const data = x.dtype === 'int16' ? new Uint8Array(Int16Array.of(value).buffer) : new Uint8Array(Int8Array.of(value).buffer);
   g.tensors.push({ index: v, name: `${op.source.name}/constant_values`, shape: [], dtype: x.dtype, data, ...(x.quant ? { quant: { ...x.quant } } : {}) });
-  return { index: 0, type: 'PADV2', version: 1, inputs: [x.index, paddings, v], outputs: [op.outputs[0]!], attrs: { mode: 'CONSTANT', pads, constantValue: value }, source: op.source };
+  return { index: 0, type: 'PADV2', version: 1, inputs: [x.index, paddings, v], outputs: [op.outputs[0]!], attrs: {}, source: op.source };
 }
 
 /** "Conv node 'conv1'": the user's op and node. */
