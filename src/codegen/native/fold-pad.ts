@@ -100,6 +100,11 @@ function foldable(graph: Graph, pad: Op, op: Op, hw: number[]): boolean {
  * input graph is not modified (it is returned as is when nothing folds).
  */
 export function foldPadding(graph: Graph): Graph {
+  return foldPaddingMapped(graph).graph;
+}
+
+/** foldPadding, with each op of the result's index in the input graph (`original[i]`). */
+export function foldPaddingMapped(graph: Graph): { graph: Graph; original: number[] } {
   const readers = new Map<number, Op[]>();
   for (const op of graph.ops) for (const t of op.inputs) if (t >= 0) readers.set(t, [...(readers.get(t) ?? []), op]);
   const outputs = new Set(graph.outputs.map((o) => o.tensor));
@@ -122,7 +127,8 @@ export function foldPadding(graph: Graph): Graph {
     });
     removed.add(pad);
   }
-  if (removed.size === 0) return graph;
-  const ops = graph.ops.filter((o) => !removed.has(o)).map((o, index) => ({ ...(rewritten.get(o) ?? o), index }));
-  return { ...graph, ops };
+  if (removed.size === 0) return { graph, original: graph.ops.map((o) => o.index) };
+  const kept = graph.ops.filter((o) => !removed.has(o));
+  const ops = kept.map((o, index) => ({ ...(rewritten.get(o) ?? o), index }));
+  return { graph: { ...graph, ops }, original: kept.map((o) => o.index) };
 }
