@@ -38,24 +38,16 @@ const VARIANTS = FAMILIES.flatMap((f) => readdirSync(join(ROOT, f)).sort().map((
 
 /** Variants whose int8 form waits on a kernel of issue 10 (the missing op, as convert names it). */
 const PENDING_INT8: Record<string, RegExp> = {
-  '03-pool-ceil-mode/a-maxpool-k3s3p1-ceil': /ONNX MaxPool node 'MaxPool_y' needs a PADV2/,
-  '03-pool-ceil-mode/b-avgpool-k4s4p2-ceil-excl': /ONNX AveragePool node 'AveragePool_y' needs a STRIDED_SLICE/,
-  '03-pool-ceil-mode/e-pad-neginf-then-maxpool': /ONNX Pad node 'Pad_p' needs a PADV2|ONNX Pad node 'Pad_p' has no int8 kernel/,
   '04-flatten-concat-gemm/a-concat-channels-reshape-gemm': /ONNX Relu node 'Relu_r' has no int8 kernel in tinyml yet \(TFLite RELU\)/,
   '06-activations-leaky-hardswish-prelu/a-leakyrelu': /ONNX LeakyRelu node 'LeakyRelu_y' has no int8 kernel in tinyml yet/,
   '06-activations-leaky-hardswish-prelu/b-hardswish-op': /ONNX HardSwish node 'HardSwish_y' has no int8 kernel in tinyml yet/,
   '06-activations-leaky-hardswish-prelu/c-hardswish-decomposed-div': /ONNX Div node 'Div_y' needs a HARD_SWISH/,
   '06-activations-leaky-hardswish-prelu/d-hardswish-decomposed-mul': /ONNX Mul node 'Mul_y' needs a HARD_SWISH/,
   '06-activations-leaky-hardswish-prelu/e-prelu-per-channel': /ONNX PRelu node 'PRelu_y' has no int8 kernel in tinyml yet/,
-  '17-resize-upsample/a-resize-nearest-x2': /ONNX Resize node 'Resize_u' has no int8 kernel in tinyml yet/,
-  '17-resize-upsample/b-resize-with-value-info': /ONNX Resize node 'Resize_u' has no int8 kernel in tinyml yet/,
 };
 
 /** Variants whose int8 model the reference runs but the native C cannot generate yet (op named). */
 const PENDING_NATIVE: Record<string, RegExp> = {
-  '03-pool-ceil-mode/f-pad-zero-then-maxpool': /PAD \(op #0, node "p"\): has no native C kernel/,
-  '04-flatten-concat-gemm/b-flatten-concat-2inputs-gemm': /CONCATENATION/,
-  '04-flatten-concat-gemm/c-relu-per-branch-concat-reshape-gemm': /CONCATENATION/,
 };
 
 const tmp = mkdtempSync(join(tmpdir(), 'tinyml-cases-'));

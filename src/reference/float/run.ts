@@ -18,7 +18,7 @@ import { elu, hardSigmoid, hardSwish, prelu } from './kernels/activations.ts';
 import { resize2d, type CoordinateMode, type NearestMode, type ResizeParams } from './kernels/resize.ts';
 import { transposeConv2d } from './kernels/transpose-conv.ts';
 import { softmax } from './kernels/softmax.ts';
-import { concat, gather, pad, reduce, selectIndices, stridedSliceIndices, type PadMode } from './kernels/shape-ops.ts';
+import { concat, pad, reduce, type PadMode } from './kernels/shape-ops.ts';
 import { FLOAT_SHAPE_ANY_DTYPE_OPS, FLOAT_SHAPE_OPS, runShapeOp } from './kernels/movement.ts';
 import { quantizeArray, requantizeOnnx, type Rounding } from './kernels/quantize.ts';
 import { lstm } from './kernels/lstm.ts';
@@ -58,14 +58,8 @@ export const FLOAT_REFERENCE_OPS: readonly string[] = [
   'HARD_SIGMOID',
   'ELU',
   'DIV',
-  'SUM',
-  'REDUCE_MAX',
   'REDUCE_MIN',
   'RESIZE',
-  'RESIZE_NEAREST_NEIGHBOR',
-  'RESIZE_BILINEAR',
-  'STRIDED_SLICE',
-  'GATHER',
   'TRANSPOSE_CONV',
   'CONV_INTEGER',
   'MATMUL_INTEGER',
@@ -76,8 +70,8 @@ const FLOAT_OPS_SET = new Set(FLOAT_REFERENCE_OPS);
 
 /** Ops that move data without arithmetic: they run on tensors of any dtype. */
 export const ANY_DTYPE_OPS: ReadonlySet<string> = new Set([
-  'RESHAPE', 'TRANSPOSE', 'CONCATENATION', 'PAD', 'QUANTIZE', 'DEQUANTIZE', 'QLINEAR_CONV', 'QLINEAR_MATMUL', 'STRIDED_SLICE', 'GATHER',
-  'CONV_INTEGER', 'MATMUL_INTEGER', ...FLOAT_SHAPE_ANY_DTYPE_OPS,
+  'RESHAPE', 'TRANSPOSE', 'CONCATENATION', 'PAD', 'QUANTIZE', 'DEQUANTIZE', 'QLINEAR_CONV', 'QLINEAR_MATMUL', 'CONV_INTEGER', 'MATMUL_INTEGER',
+  ...FLOAT_SHAPE_ANY_DTYPE_OPS,
 ]);
 
 /** Arithmetic the engine also runs on plain integer tensors (ONNX integer Add/Sub/Mul/Div). */
@@ -255,38 +249,16 @@ function runOp(op: Op, graph: Graph, get: Getter): TensorValue[] {
       return emit(unary(real(0), hardSigmoid(num('alpha', 0.2), num('beta', 0.5))), false);
     case 'ELU':
       return emit(unary(real(0), elu(num('alpha', 1))), false);
-    case 'SUM':
-    case 'REDUCE_MAX':
     case 'REDUCE_MIN': {
-      // TFLite form: axes in input 1 (may be negative), keep_dims.
-      const kind = ({ SUM: 'sum', REDUCE_MAX: 'max', REDUCE_MIN: 'min' } as const)[op.type];
+      // TFLite form: axes in input 1 (may be negative), keep_dims. (SUM, REDUCE_MAX: kernels/movement.ts.)
+      const kind = 'min';
       const x = real(0);
       const axes = (nums('axes') ?? Array.from(asNumbers(get(op.inputs[1]!)))).map((v) => (v < 0 ? v + x.shape.length : v));
       return emit(reduce(x, [...new Set(axes)], a.keep_dims === true || a.keepDims === true, kind), false);
     }
-    case 'RESIZE':
-    case 'RESIZE_NEAREST_NEIGHBOR':
-    case 'RESIZE_BILINEAR': {
+    case 'RESIZE': {
       const x = real(0);
       return emit(resize2d(x, outT.shape[1]!, outT.shape[2]!, resizeParams(op, x.shape, outT.shape)), false);
-    }
-    case 'STRIDED_SLICE': {
-      // TFLite form: begin, end, strides in inputs 1-3; begin_mask, end_mask, shrink_axis_mask.
-      const x = get(op.inputs[0]!);
-      const vec = (k: number): number[] => Array.from(asNumbers(get(op.inputs[k]!)));
-      if (a.offset === true) throw new UnsupportedError(`op ${op.index} (STRIDED_SLICE '${op.source.name}') sets offset, which the float engine does not run: export the slice with absolute ends`);
-      const kept = stridedSliceIndices(x.shape, vec(1), vec(2), vec(3), num('begin_mask', 0), num('end_mask', 0));
-      const shrink = num('shrink_axis_mask', 0);
-      return [{ ...selectIndices(x, kept.map((l, d) => ((shrink >> d) & 1 ? l.slice(0, 1) : l))), shape: [...outT.shape] }];
-    }
-    case 'GATHER': {
-      const idx = get(op.inputs[1]!);
-      try {
-        return [gather(get(op.inputs[0]!), asNumbers(idx), idx.shape, num('axis', 0))];
-      } catch (e) {
-        if (e instanceof RangeError) throw new DataError(`op ${op.index} (${op.source.opType} '${op.source.name}'): ${e.message}: pass indices inside the gathered dimension`);
-        throw e;
-      }
     }
     case 'TRANSPOSE_CONV': {
       // inputs [outputShape, filter, x, bias]
@@ -407,23 +379,18 @@ function integerBinary(type: string, a: TensorValue, b: TensorValue, outT: Tenso
   return { dtype: outT.dtype, shape, data: out as unknown as TensorValue['data'] };
 }
 
-/** ONNX Resize semantics of an IR resize op: from its ONNX attributes, or TFLite's two flags. */
+/** ONNX Resize semantics of a RESIZE op (src/ir/ops.ts). */
 function resizeParams(op: Op, inShape: readonly number[], outShape: readonly number[]): ResizeParams {
   const a = op.attrs;
-  const mode = op.type === 'RESIZE' ? (a.mode === 'nearest' ? 'nearest' : 'linear') : op.type === 'RESIZE_NEAREST_NEIGHBOR' ? 'nearest' : 'linear';
   const scales: [number, number] = Array.isArray(a.scales)
     ? [Math.fround((a.scales as number[])[0]!), Math.fround((a.scales as number[])[1]!)]
     : [Math.fround(outShape[1]! / inShape[1]!), Math.fround(outShape[2]! / inShape[2]!)];
-  if (typeof a.coordinateMode === 'string') {
-    return { mode, coordinate: a.coordinateMode as CoordinateMode, nearest: ((a.nearestMode as string) ?? 'round_prefer_floor') as NearestMode, scales };
-  }
-  const align = a.alignCorners === true || a.align_corners === true;
-  const half = a.halfPixelCenters === true || a.half_pixel_centers === true;
-  if (mode === 'nearest') {
-    if (align) return { mode, coordinate: 'align_corners', nearest: 'round_prefer_ceil', scales };
-    return { mode, coordinate: half ? 'tf_half_pixel_for_nn' : 'asymmetric', nearest: 'floor', scales };
-  }
-  return { mode, coordinate: align ? 'align_corners' : half ? 'half_pixel' : 'asymmetric', nearest: 'floor', scales };
+  return {
+    mode: a.mode === 'nearest' ? 'nearest' : 'linear',
+    coordinate: ((a.coordinateMode as string) ?? 'half_pixel') as CoordinateMode,
+    nearest: ((a.nearestMode as string) ?? 'round_prefer_floor') as NearestMode,
+    scales,
+  };
 }
 
 /** ONNX ConvInteger: int32 sums of (x - xZp) * (w - wZp); w's zero point per tensor or per output channel. */
