@@ -38,12 +38,6 @@ const VARIANTS = FAMILIES.flatMap((f) => readdirSync(join(ROOT, f)).sort().map((
 
 /** Variants whose int8 form waits on a kernel of issue 10 (the missing op, as convert names it). */
 const PENDING_INT8: Record<string, RegExp> = {
-  '04-flatten-concat-gemm/a-concat-channels-reshape-gemm': /ONNX Relu node 'Relu_r' has no int8 kernel in tinyml yet \(TFLite RELU\)/,
-  '06-activations-leaky-hardswish-prelu/a-leakyrelu': /ONNX LeakyRelu node 'LeakyRelu_y' has no int8 kernel in tinyml yet/,
-  '06-activations-leaky-hardswish-prelu/b-hardswish-op': /ONNX HardSwish node 'HardSwish_y' has no int8 kernel in tinyml yet/,
-  '06-activations-leaky-hardswish-prelu/c-hardswish-decomposed-div': /ONNX Div node 'Div_y' needs a HARD_SWISH/,
-  '06-activations-leaky-hardswish-prelu/d-hardswish-decomposed-mul': /ONNX Mul node 'Mul_y' needs a HARD_SWISH/,
-  '06-activations-leaky-hardswish-prelu/e-prelu-per-channel': /ONNX PRelu node 'PRelu_y' has no int8 kernel in tinyml yet/,
 };
 
 /** Variants whose int8 model the reference runs but the native C cannot generate yet (op named). */

@@ -39,22 +39,10 @@ const CASES = [
 
 /** Node tests whose int8 form waits on a kernel of issue 10 (the op convert names). */
 const PENDING_INT8: Record<string, RegExp> = {
-  'pytorch-converted/test_ReLU': /ONNX Relu node 'Relu_0' has no int8 kernel in tinyml yet \(TFLite RELU\)/,
-  test_relu: /ONNX Relu node 'Relu_0' has no int8 kernel in tinyml yet \(TFLite RELU\)/,
-  test_leakyrelu: /TFLite LEAKY_RELU/,
-  test_leakyrelu_default: /TFLite LEAKY_RELU/,
-  test_sub: /TFLite SUB/,
-  test_sub_bcast: /TFLite SUB/,
 };
 
 /** Native C not generated yet for the int8 model (op named). */
 const PENDING_NATIVE: Record<string, RegExp> = {
-  test_gemm_all_attributes: /MUL .*has no native C kernel/,
-  test_mul: /MUL/,
-  test_mul_bcast: /MUL/,
-  'pytorch-converted/test_BatchNorm2d_eval': /MUL/,
-  test_sigmoid: /LOGISTIC/,
-  test_tanh: /TANH/,
   'pytorch-converted/test_Conv2d_groups': /CONV_2D .*grouped convolution is not supported/,
 };
 

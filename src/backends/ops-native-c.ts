@@ -7,10 +7,15 @@
 import type { Graph } from '../ir/graph.ts';
 import { nativeOpRefusals } from '../codegen/native/lower.ts';
 import { planMemory } from '../plan/memory.ts';
+import { foldPaddingMapped } from '../codegen/native/fold-pad.ts';
 
 export { NATIVE_C_OPS as nativeCOps } from '../codegen/native/ops.ts';
 
 /** Op index -> why the native C backend cannot generate it. */
 export function nativeCRefusals(graph: Graph): Map<number, string> {
-  return nativeOpRefusals(graph, planMemory(graph));
+  // The generator folds PAD/PADV2 into the conv or pool after it first (fold-pad.ts): check what
+  // it generates, and report by the model's own op indices.
+  const { graph: folded, original } = foldPaddingMapped(graph);
+  const refusals = nativeOpRefusals(folded, planMemory(folded));
+  return new Map([...refusals].map(([i, why]) => [original[i]!, why] as const));
 }
