@@ -80,3 +80,60 @@ describe('activations and arithmetic', () => {
     expect(types(await int8Agree(bytes, { x: input([1, 2, 4, 4], 15) }))).toEqual(['CONV_2D', 'MUL']);
   });
 });
+
+describe('the ONNX op list of issue 11, int8 and native C', () => {
+  const img = (nodes: ReturnType<typeof node>[], outputs: string[], inits: ReturnType<typeof floatInit>[] = [], opset = 13) =>
+    build({ nodes: [node('Conv', ['x', 'w'], ['c']), ...nodes], inputs: [valueInfo('x', [1, 3, 6, 6])], outputs: outputs.map(out), initializers: [floatInit('w', [4, 3, 3, 3], 40), ...inits], opset });
+  const feed = { x: input([1, 3, 6, 6], 41) };
+  const ints = (name: string, v: number[]) => ({ name, dims: [v.length], dataType: 7, int64Data: v });
+  const floats = (name: string, v: number[], dims = [v.length]) => ({ name, dims, dataType: 1, floatData: v });
+
+  it.each([
+    ['Elu (alpha 1)', [node('Elu', ['c'], ['y'])], [], 14],
+    ['Sigmoid', [node('Sigmoid', ['c'], ['y'])], [], 13],
+    ['Tanh', [node('Tanh', ['c'], ['y'])], [], 13],
+    ['LeakyRelu', [node('LeakyRelu', ['c'], ['y'], [attr.f('alpha', 0.1)])], [], 13],
+    ['HardSwish', [node('HardSwish', ['c'], ['y'])], [], 14],
+    ['Clip(-0.5, 0.7) as MAXIMUM/MINIMUM', [node('Clip', ['c', 'lo', 'hi'], ['y'])], [floats('lo', [-0.5], []), floats('hi', [0.7], [])], 13],
+    ['Sub and Mul by a channel constant', [node('Sub', ['c', 'k'], ['s']), node('Mul', ['s', 'k'], ['y'])], [floats('k', [0.5, -1, 2, 0.25], [4, 1, 1])], 13],
+    ['GlobalMaxPool', [node('GlobalMaxPool', ['c'], ['y'])], [], 13],
+    ['ReduceMax over H, W', [node('ReduceMax', ['c'], ['y'], [attr.ints('axes', [2, 3])])], [], 13],
+    ['ReduceSum over H, W', [node('ReduceSum', ['c', 'ax'], ['y'])], [ints('ax', [2, 3])], 13],
+    ['ReduceMean over H, W', [node('ReduceMean', ['c'], ['y'], [attr.ints('axes', [2, 3])])], [], 13],
+    ['Softmax over channels (axis 1)', [node('Softmax', ['c'], ['y'], [attr.i('axis', 1)])], [], 13],
+    ['Transpose NCHW -> NWHC (a real TRANSPOSE)', [node('Transpose', ['c'], ['y'], [attr.ints('perm', [0, 3, 2, 1])])], [], 13],
+    ['Slice with steps', [node('Slice', ['c', 'st', 'en', 'ax', 'sp'], ['y'])], [ints('st', [0, 1]), ints('en', [6, 6]), ints('ax', [2, 3]), ints('sp', [2, 2])], 13],
+    ['Split on channels', [node('Split', ['c', 'sz'], ['a', 'b'], [attr.i('axis', 1)]), node('Add', ['a', 'b'], ['y'])], [ints('sz', [2, 2])], 13],
+    ['Gather of channels', [node('Gather', ['c', 'gi'], ['y'], [attr.i('axis', 1)])], [ints('gi', [3, 0])], 13],
+    ['Resize nearest x2 (asymmetric, floor)', [node('Resize', ['c', '', 'sc'], ['y'], [attr.s('mode', 'nearest'), attr.s('coordinate_transformation_mode', 'asymmetric'), attr.s('nearest_mode', 'floor')])], [floats('sc', [1, 1, 2, 2])], 13],
+    ['Resize bilinear x2 (half_pixel)', [node('Resize', ['c', '', 'sc'], ['y'], [attr.s('mode', 'linear'), attr.s('coordinate_transformation_mode', 'half_pixel')])], [floats('sc', [1, 1, 2, 2])], 13],
+    ['Resize bilinear (align_corners)', [node('Resize', ['c', '', '', 'sz'], ['y'], [attr.s('mode', 'linear'), attr.s('coordinate_transformation_mode', 'align_corners')])], [ints('sz', [1, 4, 9, 11])], 13],
+    ['Concat of two branches + Flatten + Gemm', [node('Relu', ['c'], ['r']), node('Concat', ['c', 'r'], ['k'], [attr.i('axis', 1)]), node('Flatten', ['k'], ['f']), node('Gemm', ['f', 'gw', 'gb'], ['y'], [attr.i('transB', 1)])], [floatInit('gw', [5, 8 * 16], 42), floatInit('gb', [5], 43)], 13],
+  ])('%s', async (name, nodes, inits, opset) => {
+    // TANH (output scale 1/128), SOFTMAX (1/256) and HARD_SWISH (slope up to 1.5) see the input's
+    // rounding, half an input LSB of the conv's wide range, as up to ~2 LSB of their finer output
+    // scale: the bound is that plus the op's own rounding.
+    const lsb = /^(Tanh|HardSwish|Softmax)/.test(name as string) ? 4 : 2;
+    await int8Agree(img(nodes as ReturnType<typeof node>[], ['y'], inits as ReturnType<typeof floatInit>[], opset as number), feed, { lsb });
+  });
+
+  it('ConvTranspose2d k3 s2 p1 output_padding 1: VALID TRANSPOSE_CONV + STRIDED_SLICE crop', async () => {
+    const bytes = build({
+      nodes: [node('ConvTranspose', ['x', 'w', 'b'], ['y'], [attr.ints('strides', [2, 2]), attr.ints('pads', [1, 1, 1, 1]), attr.ints('output_padding', [1, 1])])],
+      inputs: [valueInfo('x', [1, 4, 5, 5])], outputs: [out('y')],
+      initializers: [floatInit('w', [4, 3, 3, 3], 44), floatInit('b', [3], 45)],
+    });
+    expect(types(await int8Agree(bytes, { x: input([1, 4, 5, 5], 46) }))).toEqual(['TRANSPOSE_CONV', 'STRIDED_SLICE']);
+  });
+
+  it('MatMul of two runtime tensors (BATCH_MATMUL) and Gemm with every attribute', async () => {
+    const mm = build({ nodes: [node('MatMul', ['a', 'b'], ['y'])], inputs: [valueInfo('a', [2, 3, 4]), valueInfo('b', [2, 4, 5])], outputs: [out('y')] });
+    await int8Agree(mm, { a: input([2, 3, 4], 47), b: input([2, 4, 5], 48) });
+    const gemm = build({
+      nodes: [node('Gemm', ['a', 'bw', 'c'], ['y'], [attr.f('alpha', 0.5), attr.f('beta', 2), attr.i('transA', 1), attr.i('transB', 1)])],
+      inputs: [valueInfo('a', [4, 3])], outputs: [out('y')],
+      initializers: [floatInit('bw', [5, 4], 49), floatInit('c', [3, 5], 50)],
+    });
+    await int8Agree(gemm, { a: input([4, 3], 51) });
+  });
+});

@@ -63,6 +63,8 @@ export const FLOAT_REFERENCE_OPS: readonly string[] = [
   'TRANSPOSE_CONV',
   'CONV_INTEGER',
   'MATMUL_INTEGER',
+  'MAXIMUM',
+  'MINIMUM',
   ...FLOAT_SHAPE_OPS,
 ];
 
@@ -241,6 +243,10 @@ function runOp(op: Op, graph: Graph, get: Getter): TensorValue[] {
       const f = { ADD: (x: number, y: number) => x + y, SUB: (x: number, y: number) => x - y, MUL: (x: number, y: number) => x * y, DIV: (x: number, y: number) => x / y }[op.type]!;
       return emit(binary(real(0), real(1), f));
     }
+    case 'MAXIMUM':
+      return emit(binary(real(0), real(1), Math.max), false);
+    case 'MINIMUM':
+      return emit(binary(real(0), real(1), Math.min), false);
     case 'PRELU':
       return emit(prelu(real(0), real(1)), false);
     case 'HARD_SWISH':

@@ -458,8 +458,12 @@ export function lowerConvTranspose(ctx: NodeContext): void {
   const shapeT = ctx.b.addTensor(`${ctx.outputs[0]}_output_shape`, [4], 'int32', new Uint8Array(Int32Array.from([n, out[0]!, out[1]!, m]).buffer));
   const y = output(ctx, 0, outShape, x.dtype, true);
   const pads = [begin[0]!, begin[1]!, end[0]!, end[1]!];
-  // TFLite's SAME for TRANSPOSE_CONV: output in * stride, the leading pad floor(total / 2).
-  const same = [0, 1].every((i) => out[i] === input2[i]! * sp.strides[i]! && begin[i] === Math.floor((begin[i]! + end[i]!) / 2));
+  // TFLite's SAME for TRANSPOSE_CONV: output in * stride, and the leading pad that of the forward
+  // convolution from the output back to the input: floor(((in - 1) * stride + k - out) / 2).
+  const same = [0, 1].every((i) => {
+    const total = (input2[i]! - 1) * sp.strides[i]! + (kernel2[i]! - 1) * sp.dilations[i]! + 1 - out[i]!;
+    return out[i] === input2[i]! * sp.strides[i]! && begin[i] === Math.floor(Math.max(0, total) / 2);
+  });
   const valid = pads.every((p) => p === 0);
   emit(ctx, 'TRANSPOSE_CONV', [shapeT, filterT, xT, bias ? ctx.b.tensorOf(bias) : -1], [y], {
     strideH: sp.strides[0]!,
