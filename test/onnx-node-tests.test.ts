@@ -43,7 +43,6 @@ const PENDING_INT8: Record<string, RegExp> = {
 
 /** Native C not generated yet for the int8 model (op named). */
 const PENDING_NATIVE: Record<string, RegExp> = {
-  'pytorch-converted/test_Conv2d_groups': /CONV_2D .*grouped convolution is not supported/,
 };
 
 const tmp = mkdtempSync(join(tmpdir(), 'tinyml-node-tests-'));

@@ -8,14 +8,17 @@ import type { Graph } from '../ir/graph.ts';
 import { nativeOpRefusals } from '../codegen/native/lower.ts';
 import { planMemory } from '../plan/memory.ts';
 import { foldPaddingMapped } from '../codegen/native/fold-pad.ts';
+import { splitGroupedConvsMapped } from '../codegen/native/split-groups.ts';
 
 export { NATIVE_C_OPS as nativeCOps } from '../codegen/native/ops.ts';
 
 /** Op index -> why the native C backend cannot generate it. */
 export function nativeCRefusals(graph: Graph): Map<number, string> {
-  // The generator folds PAD/PADV2 into the conv or pool after it first (fold-pad.ts): check what
-  // it generates, and report by the model's own op indices.
-  const { graph: folded, original } = foldPaddingMapped(graph);
-  const refusals = nativeOpRefusals(folded, planMemory(folded));
-  return new Map([...refusals].map(([i, why]) => [original[i]!, why] as const));
+  // The generator folds PAD/PADV2 into the conv or pool after it first (fold-pad.ts) and splits
+  // grouped convs (split-groups.ts): check what it generates, and report by the model's own op
+  // indices.
+  const folded = foldPaddingMapped(graph);
+  const split = splitGroupedConvsMapped(folded.graph);
+  const refusals = nativeOpRefusals(split.graph, planMemory(split.graph));
+  return new Map([...refusals].map(([i, why]) => [folded.original[split.original[i]!]!, why] as const));
 }

@@ -13,6 +13,7 @@ import { elementCount, tensorBytes, type Graph, type Tensor } from '../../ir/gra
 import { ARENA_ALIGNMENT, planMemory, type MemoryPlan } from '../../plan/memory.ts';
 import { arrayBody, commentText, cString, floatLiteral, int32Literal, int64Literal } from './c-syntax.ts';
 import { foldPadding } from './fold-pad.ts';
+import { splitGroupedConvs } from './split-groups.ts';
 import { lowerGraph, type LoweredModel } from './lower.ts';
 import { chooseNative, type KernelSet } from './dsp.ts';
 import { NATIVE_TEMPLATES_DIR } from '../../build/paths.ts';
@@ -125,8 +126,9 @@ function tracedTensors(graph: Graph, plan: MemoryPlan, i: number): { tensor: num
 }
 
 export function generateNative(model: Graph, opts: GenerateOptions = {}): GeneratedModel {
-  // Explicit padding runs inside the conv/pool kernels (fold-pad.ts).
-  const graph = foldPadding(model);
+  // Explicit padding runs inside the conv/pool kernels (fold-pad.ts); a grouped conv runs as one
+  // conv per group (split-groups.ts).
+  const graph = splitGroupedConvs(foldPadding(model));
   const strategy = chooseNative(graph, { kernels: opts.kernels, fuse: opts.fuse, constBudget: opts.constBudget });
   const plan = planMemory(graph, ARENA_ALIGNMENT, strategy.request);
   const lowered = lowerGraph(graph, plan, strategy);

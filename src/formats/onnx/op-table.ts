@@ -28,7 +28,7 @@ export interface OnnxOpSupport {
 }
 
 export const ONNX_OPS: Record<string, OnnxOpSupport> = {
-  Conv: { since: 6, ir: ['CONV_2D', 'DEPTHWISE_CONV_2D'], int8: ['CONV_2D', 'DEPTHWISE_CONV_2D'], int8Also: ['PAD'], native: ['CONV_2D', 'DEPTHWISE_CONV_2D'], note: 'explicit pads: PAD + VALID conv (folded back in native C); 1-D as 2-D', layer: 'nn.Conv1d/Conv2d, layers.Conv1D/Conv2D/DepthwiseConv2D' },
+  Conv: { since: 6, ir: ['CONV_2D', 'DEPTHWISE_CONV_2D'], int8: ['CONV_2D', 'DEPTHWISE_CONV_2D'], int8Also: ['PAD'], native: ['CONV_2D', 'DEPTHWISE_CONV_2D'], note: 'explicit pads: PAD + VALID conv (folded back in native C); 1-D as 2-D; 1 < group < Cin: grouped CONV_2D (native C: one conv per group)', layer: 'nn.Conv1d/Conv2d, layers.Conv1D/Conv2D/DepthwiseConv2D' },
   ConvTranspose: { since: 6, ir: ['TRANSPOSE_CONV'], int8: ['TRANSPOSE_CONV'], int8Also: ['STRIDED_SLICE'], note: 'int8: no groups or dilations; explicit pads as a VALID TRANSPOSE_CONV + STRIDED_SLICE', layer: 'nn.ConvTranspose2d, layers.Conv2DTranspose' },
   ConvInteger: { since: 10, ir: ['CONV_INTEGER'], int8: null, note: 'dynamic quantization: export the float model (or static QDQ) instead', layer: 'onnxruntime quantize_dynamic', fix: 'quantize the float model with tinyml convert (or export static QDQ) instead of dynamic quantization' },
   QLinearConv: { since: 10, ir: ['QLINEAR_CONV'], int8: ['CONV_2D', 'DEPTHWISE_CONV_2D'], note: 'QOperator: rewritten to QDQ around a float conv (constant weights), the model\'s own scales kept', layer: 'onnxruntime quantize_static (QOperator)', fix: 'make the weights constants (an initializer), or quantize the float model with tinyml convert' },
