@@ -8,7 +8,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { attr, build, floatInit, input, int8Agree, node, valueInfo } from './helpers/onnx-build.ts';
+import { attr, build, dynamicQuantized, floatInit, input, int8Agree, node, valueInfo } from './helpers/onnx-build.ts';
 
 process.env['TINYML_CACHE_DIR'] ??= mkdtempSync(join(tmpdir(), 'tinyml-onnx-int8-cache-'));
 
@@ -135,5 +135,31 @@ describe('the ONNX op list of issue 11, int8 and native C', () => {
       initializers: [floatInit('bw', [5, 4], 49), floatInit('c', [3, 5], 50)],
     });
     await int8Agree(gemm, { a: input([4, 3], 51) });
+  });
+});
+
+describe('onnxruntime quantize_dynamic models (ConvInteger / MatMulInteger) quantized statically', () => {
+  it.each([
+    ['Conv', 'conv', false, ['CONV_2D']],
+    ['Conv, per-channel weight scales', 'conv', true, ['CONV_2D']],
+    ['MatMul', 'matmul', false, ['FULLY_CONNECTED']],
+    ['MatMul, per-column weight scales', 'matmul', true, ['FULLY_CONNECTED']],
+  ] as const)('%s: the chain is one float op, then int8 within 2 LSB of onnxruntime running the dynamic model', async (_, kind, perChannel, ops) => {
+    const q = await int8Agree(dynamicQuantized(kind, perChannel), { x: input(kind === 'conv' ? [1, 3, 6, 6] : [2, 6], 64, 3) });
+    expect(types(q)).toEqual(ops);
+  });
+
+  it('a chain of another shape (the x zero point a constant) is refused naming the user\'s node', async () => {
+    const { convertModel, DEFAULT_QUANTIZE_OPTIONS } = await import('../src/quantize/convert.ts');
+    const { writeFileSync } = await import('node:fs');
+    const dir = mkdtempSync(join(tmpdir(), 'tinyml-dyn-'));
+    const bytes = build({
+      nodes: [node('DynamicQuantizeLinear', ['x'], ['xq', 'xs', 'xz']), node('MatMulInteger', ['xq', 'wq', 'k'], ['yi']), node('Cast', ['yi'], ['y'], [attr.i('to', 1)])],
+      inputs: [valueInfo('x', [2, 3])], outputs: [out('y')],
+      initializers: [{ name: 'wq', dims: [3, 2], dataType: 2, rawData: Uint8Array.of(1, 2, 3, 4, 5, 6) }, { name: 'k', dims: [], dataType: 2, rawData: Uint8Array.of(128) }],
+    });
+    writeFileSync(join(dir, 'm.onnx'), bytes);
+    writeFileSync(join(dir, 'c.json'), JSON.stringify([[1, -2, 3, -4, 0.5, 2]]));
+    expect(() => convertModel(join(dir, 'm.onnx'), join(dir, 'c.json'), { ...DEFAULT_QUANTIZE_OPTIONS, output: join(dir, 'm.tflite') })).toThrowError(/MatMulInteger 'MatMulInteger_yi'/);
   });
 });

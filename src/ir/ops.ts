@@ -90,6 +90,10 @@
  *   CONV_INTEGER       as CONV_2D with groups; inputs [x, filter, xZeroPoint | -1, wZeroPoint | -1]
  *                      (ONNX ConvInteger: int32 sums of zero-point-centred integers)
  *   MATMUL_INTEGER     inputs [a, b, aZeroPoint | -1, bZeroPoint | -1] (ONNX MatMulInteger)
+ *   DYNAMIC_QUANTIZE_LINEAR  [x float32] -> [y uint8 (x's layout), scale float32 [], zero point
+ *                      uint8 []] from x's own range (ONNX DynamicQuantizeLinear)
+ *   CAST               no attributes (TFLite's options in_data_type / out_data_type when read from a
+ *                      .tflite); the output tensor's dtype is the target (ONNX Cast of a runtime tensor)
  *
  * Runtime parameters (ONNX import only; the ONNX node tests feed parameters as graph inputs):
  *   RESHAPE            inputs [x, shape] when the shape is a runtime input; newShape is then the
@@ -173,6 +177,7 @@ export const KNOWN_OPS = [
   'ARG_MIN',
   'RESIZE_BILINEAR',
   'RESIZE_NEAREST_NEIGHBOR',
+  'CAST',
   // Lowered from ONNX (src/formats/onnx), forms documented above.
   'DIV',
   // ONNX ops with no TFLite builtin (float engine; convert maps or refuses them).
@@ -180,6 +185,7 @@ export const KNOWN_OPS = [
   'RESIZE',
   'CONV_INTEGER',
   'MATMUL_INTEGER',
+  'DYNAMIC_QUANTIZE_LINEAR',
 ] as const;
 
 /**
@@ -203,6 +209,7 @@ export const TFLITE_FORM_OPS: ReadonlySet<string> = new Set([
   'ARG_MIN',
   'RESIZE_BILINEAR',
   'RESIZE_NEAREST_NEIGHBOR',
+  'CAST',
 ]);
 
 export type KnownOp = (typeof KNOWN_OPS)[number];

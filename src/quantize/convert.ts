@@ -17,6 +17,7 @@ import { int8OpSet, int8Runner } from './engines.ts';
 import { int8Refusal, runtimeParameterRefusal, tfliteFormRefusal } from './onnx-refusal.ts';
 import { runPasses } from './passes/index.ts';
 import { rewritableQOperator } from './passes/qoperator.ts';
+import { dynamicChainOps } from './passes/dynamic-quant.ts';
 import { quantizeGraph, activationParams, type IoType, type WidenedWeights } from './quantize-graph.ts';
 import type { ActivationType } from './precision.ts';
 import type { Range } from './params.ts';
@@ -82,13 +83,15 @@ export function quantizedActivation(g: Graph): string | undefined {
     const t = g.tensors[gi.tensor]!;
     if (t.dtype === 'int8' || t.dtype === 'uint8' || t.dtype === 'int16') return `input '${t.name}' is ${t.dtype}`;
   }
+  // onnxruntime dynamic quantization chains become float ops (passes/dynamic-quant.ts).
+  const dynamic = dynamicChainOps(g);
   for (const op of g.ops) {
     // QOperator ops with constant weights are rewritten to QDQ (passes/qoperator.ts); others are not.
-    if (rewritableQOperator(g, op)) continue;
+    if (rewritableQOperator(g, op) || dynamic.has(op)) continue;
     if (op.type === 'QLINEAR_CONV' || op.type === 'QLINEAR_MATMUL' || op.type === 'CONV_INTEGER' || op.type === 'MATMUL_INTEGER') return `${op.source.opType} '${op.source.name}' computes on integers`;
   }
   for (const op of g.ops) {
-    if (op.type === 'QUANTIZE' || op.type === 'DEQUANTIZE' || rewritableQOperator(g, op)) continue;
+    if (op.type === 'QUANTIZE' || op.type === 'DEQUANTIZE' || rewritableQOperator(g, op) || dynamic.has(op)) continue;
     for (const i of [...op.inputs, ...op.outputs]) {
       if (i < 0) continue;
       const t = g.tensors[i]!;

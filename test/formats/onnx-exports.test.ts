@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidModelError } from '../../src/errors.ts';
 import { importOnnx } from '../../src/formats/onnx/import.ts';
-import { agree, attr, build, floatConst, floatInit, input, intInit, node, valueInfo, type Feed } from '../helpers/onnx-build.ts';
+import { agree, attr, build, dynamicQuantized, floatConst, floatInit, input, intInit, node, valueInfo, type Feed } from '../helpers/onnx-build.ts';
 
 const types = (g: { ops: { type: string }[] }): string[] => g.ops.map((o) => o.type);
 
@@ -302,6 +302,15 @@ describe('ConvTranspose, ConvInteger, MatMulInteger, pooling forms', () => {
       opset: 10,
     });
     await agree(mm, { a: { shape: [3, 4], data: Int8Array.from([1, 2, 3, 4, -5, -6, -7, -8, 127, -128, 0, 9]) } });
+  });
+
+  it.each([
+    ['Conv', 'conv', false],
+    ['Conv, per-channel weight scales', 'conv', true],
+    ['MatMul', 'matmul', false],
+    ['MatMul, per-column weight scales', 'matmul', true],
+  ] as const)('onnxruntime quantize_dynamic output: DynamicQuantizeLinear, %s (Integer), Cast, Mul, Add', async (_, kind, perChannel) => {
+    await agree(dynamicQuantized(kind, perChannel), { x: input(kind === 'conv' ? [1, 3, 6, 6] : [2, 6], 64, 3) });
   });
 
   it.each([

@@ -187,3 +187,40 @@ export async function int8Agree(bytes: Uint8Array, feeds: Record<string, Feed>, 
   host!.forEach((b, j) => expect(Buffer.from(b).equals(Buffer.from(bytesOfTyped(ref.outputs[j]!.data))), `native C output ${j} equals the int8 reference`).toBe(true));
   return q;
 }
+
+/**
+ * A model as onnxruntime's quantize_dynamic writes it (uint8 activations, int8 weights):
+ * DynamicQuantizeLinear(x) -> ConvInteger / MatMulInteger -> Cast(float) -> Mul(x_scale * w_scale)
+ * -> Add(bias); the weights' zero point is 3. `kind` 'conv': x [1,3,6,6], 3x3 conv with pads 1 to 4 channels (bias [4,1,1]);
+ * 'matmul': x [2,6] times [6,5] (bias [5]). `perChannel` gives the weights one scale per output.
+ */
+export function dynamicQuantized(kind: 'conv' | 'matmul', perChannel = false): Uint8Array {
+  const cout = kind === 'conv' ? 4 : 5;
+  const wDims = kind === 'conv' ? [4, 3, 3, 3] : [6, 5];
+  const count = wDims.reduce((a, b) => a * b, 1);
+  const wq = Int8Array.from(values(count, 61), (v) => Math.round(v * 127));
+  const scales = perChannel ? values(cout, 62).map((v) => 0.004 + 0.002 * Math.abs(v)) : [0.005];
+  const sDims = perChannel ? (kind === 'conv' ? [cout, 1, 1] : [cout]) : [];
+  const integer = kind === 'conv'
+    ? node('ConvInteger', ['xq', 'wq', 'xz', 'wz'], ['yi'], [attr.ints('pads', [1, 1, 1, 1])])
+    : node('MatMulInteger', ['xq', 'wq', 'xz', 'wz'], ['yi']);
+  return build({
+    nodes: [
+      node('DynamicQuantizeLinear', ['x'], ['xq', 'xs', 'xz']),
+      integer,
+      node('Cast', ['yi'], ['yf'], [attr.i('to', 1)]),
+      node('Mul', ['xs', 'ws'], ['sc']),
+      node('Mul', ['yf', 'sc'], ['ym']),
+      node('Add', ['ym', 'b'], ['y']),
+    ],
+    inputs: [valueInfo('x', kind === 'conv' ? [1, 3, 6, 6] : [2, 6])],
+    outputs: [{ name: 'y', type: { tensorType: { elemType: 1 } } }],
+    initializers: [
+      { name: 'wq', dims: wDims, dataType: 3, rawData: new Uint8Array(wq.buffer) },
+      { name: 'wz', dims: [], dataType: 3, rawData: Uint8Array.of(3) },
+      { name: 'ws', dims: sDims, dataType: 1, floatData: scales },
+      floatInit('b', kind === 'conv' ? [cout, 1, 1] : [cout], 63, (v) => 0.3 * v),
+    ],
+    opset: 13,
+  });
+}

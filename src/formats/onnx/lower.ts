@@ -14,7 +14,7 @@ import { lowerBinary, lowerClip, lowerPRelu, lowerReduce, lowerSoftmax, lowerUna
 import { lowerResize } from './lower/resize.ts';
 import { lowerSplit } from './lower/slice.ts';
 import { lowerCast, lowerConstantOfShape, lowerGather, lowerShape, lowerSlice } from './lower/fold.ts';
-import { lowerQuantize } from './lower/quantize.ts';
+import { lowerDynamicQuantize, lowerQuantize } from './lower/quantize.ts';
 import { lowerConcat, lowerFlatten, lowerPad, lowerReshape, lowerSqueeze, lowerTranspose, lowerUnsqueeze } from './lower/shape.ts';
 
 export type { Declared, NodeContext } from './lower/context.ts';
@@ -107,6 +107,7 @@ const LOWERINGS: Record<string, (ctx: NodeContext) => void> = {
   QLinearMatMul: lowerQLinearMatMul,
   MatMulInteger: lowerMatMulInteger,
   QuantizeLinear: (c) => lowerQuantize(c, false),
+  DynamicQuantizeLinear: lowerDynamicQuantize,
   DequantizeLinear: (c) => lowerQuantize(c, true),
   Shape: lowerShape,
   Gather: lowerGather,

@@ -6,6 +6,7 @@ import type { Graph } from '../../ir/graph.ts';
 import { cloneGraph } from '../graph-edit.ts';
 import { dequantizeWeights } from './dequantize-weights.ts';
 import { qoperatorToQdq } from './qoperator.ts';
+import { dynamicToFloat } from './dynamic-quant.ts';
 import { foldConstants } from './fold-constants.ts';
 import { foldBatchNorm } from './fold-batchnorm.ts';
 import { foldBiasAdd } from './fold-bias-add.ts';
@@ -20,8 +21,10 @@ export function runPasses(input: Graph): { graph: Graph; log: string[] } {
   for (const t of g.tensors) if (t.dtype === 'float32' && !t.data) t.quant = undefined;
   // QOperator ops (QLinearConv, QLinearMatMul) first: they become QDQ around float ops.
   const qop = qoperatorToQdq(g);
-  g = qop.graph;
-  const log: string[] = [...qop.log, ...dequantizeWeights(g)];
+  // onnxruntime's dynamic quantization (ConvInteger / MatMulInteger chains): back to float ops.
+  const dyn = dynamicToFloat(qop.graph);
+  g = dyn.graph;
+  const log: string[] = [...qop.log, ...dyn.log, ...dequantizeWeights(g)];
   for (const pass of [foldConstants, stripQdq, foldBatchNorm, fuseHardSwish, divByConstant, decomposeHardSigmoid, clipAsMinMax, softmaxLastAxis, resizeToTflite, transposeConvToTflite, averagePoolRegions, foldBiasAdd, fuseActivations]) {
     const r = pass(g);
     g = r.graph;

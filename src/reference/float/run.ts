@@ -63,6 +63,8 @@ export const FLOAT_REFERENCE_OPS: readonly string[] = [
   'TRANSPOSE_CONV',
   'CONV_INTEGER',
   'MATMUL_INTEGER',
+  'DYNAMIC_QUANTIZE_LINEAR',
+  'CAST',
   'MAXIMUM',
   'MINIMUM',
   ...FLOAT_SHAPE_OPS,
@@ -72,7 +74,7 @@ const FLOAT_OPS_SET = new Set(FLOAT_REFERENCE_OPS);
 
 /** Ops that move data without arithmetic: they run on tensors of any dtype. */
 export const ANY_DTYPE_OPS: ReadonlySet<string> = new Set([
-  'RESHAPE', 'TRANSPOSE', 'CONCATENATION', 'PAD', 'QUANTIZE', 'DEQUANTIZE', 'QLINEAR_CONV', 'QLINEAR_MATMUL', 'CONV_INTEGER', 'MATMUL_INTEGER',
+  'RESHAPE', 'TRANSPOSE', 'CONCATENATION', 'PAD', 'QUANTIZE', 'DEQUANTIZE', 'QLINEAR_CONV', 'QLINEAR_MATMUL', 'CONV_INTEGER', 'MATMUL_INTEGER', 'CAST',
   ...FLOAT_SHAPE_ANY_DTYPE_OPS,
 ]);
 
@@ -288,6 +290,14 @@ function runOp(op: Op, graph: Graph, get: Getter): TensorValue[] {
       return [convInteger(op, graph, get)];
     case 'MATMUL_INTEGER':
       return [matmulInteger(op, graph, get)];
+    case 'DYNAMIC_QUANTIZE_LINEAR':
+      return dynamicQuantize(get(op.inputs[0]!));
+    case 'CAST': {
+      // ONNX Cast: to float exactly (float32 rounding), to an integer type truncating toward zero.
+      const x = get(op.inputs[0]!);
+      const to = outT.dtype;
+      return [toDType(to, [...x.shape], isFloatDType(to) ? asNumbers(x) : Array.from(asNumbers(x), Math.trunc))];
+    }
     case 'SOFTMAX': {
       const x = real(0);
       return emit(softmax(x, num('axis', x.shape.length - 1), num('beta', 1), a.coerce2d === true), false);
@@ -418,6 +428,32 @@ function convInteger(op: Op, graph: Graph, get: Getter): TensorValue {
     groups: num('groups', x.shape[3]! / w.shape[3]!),
   });
   return toDType(outT.dtype, acc.shape, acc.data);
+}
+
+/**
+ * ONNX DynamicQuantizeLinear (opset 11), in float32 as onnxruntime computes it: the range
+ * [min(0, min x), max(0, max x)] over 255 is the scale, the zero point is round(-min / scale)
+ * saturated to uint8, y = saturate(round(x / scale) + zero point); rounding half to even.
+ */
+function dynamicQuantize(x: TensorValue): TensorValue[] {
+  const v = asNumbers(x);
+  let lo = 0, hi = 0;
+  for (let i = 0; i < v.length; i++) {
+    lo = Math.min(lo, v[i]!);
+    hi = Math.max(hi, v[i]!);
+  }
+  const f = Math.fround;
+  const scale = f(f(hi - lo) / 255);
+  const sat = (q: number): number => Math.max(0, Math.min(255, q));
+  const zp = scale === 0 ? 0 : sat(roundHalfEven(f(f(0 - f(lo / scale)))));
+  const y = new Uint8Array(v.length);
+  for (let i = 0; i < v.length; i++) y[i] = scale === 0 ? zp : sat(roundHalfEven(f(v[i]! / scale)) + zp);
+  return [{ dtype: 'uint8', shape: [...x.shape], data: y }, { dtype: 'float32', shape: [], data: Float32Array.of(scale) }, { dtype: 'uint8', shape: [], data: Uint8Array.of(zp) }];
+}
+
+function roundHalfEven(v: number): number {
+  const r = Math.round(v);
+  return Math.abs(v % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
 /** ONNX MatMulInteger: int32 products of (a - aZp) and (b - bZp); aZp per row or tensor, bZp per column or tensor. */

@@ -9,7 +9,7 @@ import { dtypeSize, elementCount } from '../../../ir/graph.ts';
 import { concatBytes, int64Bytes, numbersToBytes, readNumbers } from '../layout.ts';
 import { onnxDataTypeToDType, tensorFromProto } from '../tensor.ts';
 import type { Value } from '../builder.ts';
-import { constNumbers, defineConstant, invalid, normAxis, req, unsupported, type NodeContext } from './context.ts';
+import { constNumbers, defineConstant, emit, invalid, normAxis, output, req, unsupported, type NodeContext } from './context.ts';
 import { lowerGatherRuntime, lowerSliceRuntime } from './slice.ts';
 
 export function lowerShape(ctx: NodeContext): void {
@@ -53,8 +53,16 @@ export function lowerCast(ctx: NodeContext): void {
   const to = onnxDataTypeToDType(ctx.attrs.int('to', 0));
   if (!dtypeSize(to)) throw unsupported(ctx, `cast to ${to}`, 'cast to a numeric type');
   if (!x.data) {
-    if (to !== x.dtype) throw unsupported(ctx, `Cast of a runtime tensor to ${to}`, 'only constant Casts (shape arithmetic) are evaluated');
-    ctx.b.define({ ...x, name: ctx.outputs[0]! });
+    if (to === x.dtype) {
+      ctx.b.define({ ...x, name: ctx.outputs[0]! });
+      return;
+    }
+    // A runtime cast (the int32 sums of ConvInteger / MatMulInteger to float in onnxruntime's
+    // dynamic quantization): TFLite's CAST, in the input's layout.
+    if (to === 'bool' || x.dtype === 'bool') throw unsupported(ctx, `Cast of a runtime tensor between ${x.dtype} and ${to}`, 'cast between numeric types');
+    const y = output(ctx, 0, [...x.shape], to, x.nhwc);
+    if (x.flatOrder) y.flatOrder = x.flatOrder;
+    emit(ctx, 'CAST', [ctx.b.tensorOf(x)], [y], {});
     return;
   }
   defineConstant(ctx, 0, [...x.shape], to, numbersToBytes(readNumbers(x.data, x.dtype), to));

@@ -2,7 +2,7 @@
 import { elementCount, type DType } from '../../../ir/graph.ts';
 import { irAxis } from '../layout.ts';
 import { onnxDataTypeToDType } from '../tensor.ts';
-import { constQuant, emit, invalid, normAxis, output, req, setQuant, unsupported, type NodeContext } from './context.ts';
+import { constQuant, emit, invalid, normAxis, output, req, setQuant, temp, unsupported, type NodeContext } from './context.ts';
 
 // ---------------------------------------------------------------------------------------------
 // QuantizeLinear / DequantizeLinear
@@ -43,4 +43,18 @@ export function lowerQuantize(ctx: NodeContext, dequantize: boolean): void {
   } else {
     emit(ctx, dequantize ? 'DEQUANTIZE' : 'QUANTIZE', [xT, ctx.b.tensorOf(scale), zp ? ctx.b.tensorOf(zp) : -1], [y], attrs);
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// DynamicQuantizeLinear (onnxruntime quantize_dynamic): uint8 with a scale and zero point
+// computed from the tensor's own range at run time.
+
+export function lowerDynamicQuantize(ctx: NodeContext): void {
+  const x = req(ctx, 0);
+  if (x.dtype !== 'float32') throw unsupported(ctx, `${x.dtype} input`, 'DynamicQuantizeLinear takes float32');
+  const y = output(ctx, 0, [...x.shape], 'uint8', x.nhwc);
+  const scale = ctx.outputs[1] ? output(ctx, 1, [], 'float32', false) : temp(ctx, 'scale', [], 'float32');
+  const zp = ctx.outputs[2] ? output(ctx, 2, [], 'uint8', false) : temp(ctx, 'zero_point', [], 'uint8');
+  const outs = [y, scale, zp];
+  emit(ctx, 'DYNAMIC_QUANTIZE_LINEAR', [ctx.b.tensorOf(x)], outs, {});
 }
