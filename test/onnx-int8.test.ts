@@ -48,6 +48,22 @@ describe('convolutions with PyTorch padding', () => {
   });
 });
 
+describe('Keras / tf2onnx layout', () => {
+  it('a model that transposes its NHWC input to NCHW (and the output back) quantizes with no TRANSPOSE left', async () => {
+    const bytes = build({
+      nodes: [
+        node('Transpose', ['x'], ['t'], [attr.ints('perm', [0, 3, 1, 2])]),
+        node('Conv', ['t', 'w', 'b'], ['c'], [attr.ints('pads', [1, 1, 1, 1])]),
+        node('Relu', ['c'], ['r']),
+        node('Transpose', ['r'], ['y'], [attr.ints('perm', [0, 2, 3, 1])]),
+      ],
+      inputs: [valueInfo('x', [1, 6, 5, 3])], outputs: [out('y')],
+      initializers: [floatInit('w', [4, 3, 3, 3], 16), floatInit('b', [4], 17)],
+    });
+    expect(types(await int8Agree(bytes, { x: input([1, 6, 5, 3], 18) }))).toEqual(['CONV_2D']);
+  });
+});
+
 describe('refusals name the user\'s node', () => {
   it('Elu with alpha other than 1 (TFLite\'s ELU is alpha 1)', async () => {
     const { convertModel, DEFAULT_QUANTIZE_OPTIONS } = await import('../src/quantize/convert.ts');
