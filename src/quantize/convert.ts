@@ -105,7 +105,12 @@ export function quantizedActivation(g: Graph): string | undefined {
 export function checkFloatModel(g: Graph, name: string): void {
   const why = quantizedActivation(g);
   if (why) {
-    throw new UnsupportedError(`${name} is already quantized (${why}): convert quantizes float models only; use this model as it is (tinyml build/eval take it directly)`);
+    // A quantized .tflite runs as it is; a quantized ONNX model runs in the float engine only
+    // (its integer ops have no TFLite int8 form), so the fix is the float model it came from.
+    const fix = g.format === 'onnx'
+      ? 'give convert the float ONNX model it was quantized from (tinyml infer --engine float runs this one)'
+      : 'use this model as it is (tinyml build/eval take it directly)';
+    throw new UnsupportedError(`${name} is already quantized (${why}): convert quantizes float models only; ${fix}`);
   }
 }
 
