@@ -9,7 +9,8 @@
  * No variant is skipped: the folders must hold the variants this file knows. A variant whose int8
  * form waits on a kernel another issue adds is listed in PENDING_INT8 with that kernel, and must
  * be refused by convert with an UnsupportedError naming the user's ONNX node (never a wrong
- * answer); the list must end empty.
+ * answer); the list must end empty. Three padded variants also go through the 16x8 scheme
+ * (convert --activations int16): PAD / PADV2 at the int16 minimum, native C equal to the reference.
  */
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -137,4 +138,27 @@ describe.each(VARIANTS)('%s', (variant) => {
     const emu = await inferOnEmulator(q, inputs);
     emu.outputs.forEach((o, j) => expect(Buffer.from(bytesOfTyped(o.data)).equals(refBytes[j]!), `QEMU output ${j} equals the reference`).toBe(true));
   });
+});
+
+describe('16x8 (convert --activations int16): the padding of every kind at int16', () => {
+  it.each(['03-pool-ceil-mode/e-pad-neginf-then-maxpool', '15-pytorch-stride2-pad1/b-dw-k3s2p1-16x16', '05-conv1d-tcn-arena/c-4d-input-causal-conv'])(
+    '%s: PAD / PADV2 (int16 minimum) on int16 tensors; native C bit-identical with the reference',
+    async (variant) => {
+      const dir = join(ROOT, variant);
+      const calib = existsSync(join(dir, 'calib.npy')) ? join(dir, 'calib.npy') : join(dir, 'calib.json');
+      const out = join(tmp, `${variant.replace('/', '_')}_16x8.tflite`);
+      convertModel(join(dir, 'model.onnx'), calib, { ...DEFAULT_QUANTIZE_OPTIONS, activations: 'int16', output: out });
+      const q = loadModel(out);
+      const pads = q.ops.filter((o) => o.type === 'PAD' || o.type === 'PADV2');
+      expect(pads.length).toBeGreaterThan(0);
+      for (const p of pads) {
+        expect(q.tensors[p.inputs[0]!]!.dtype).toBe('int16');
+        if (p.type === 'PADV2') expect(new Int16Array(q.tensors[p.inputs[2]!]!.data!.slice().buffer)[0]).toBe(-32768);
+      }
+      const inputs = quantizedInputs(loadModel(join(dir, 'model.onnx')), q, inputFiles(dir));
+      const ref = prepareInt8(q).run(inputs);
+      const [host] = await runHostRunner(await buildHostRunner(q), [inputs.map((v) => bytesOfTyped(v.data))]);
+      host!.forEach((b, j) => expect(Buffer.from(b).equals(Buffer.from(bytesOfTyped(ref.outputs[j]!.data))), `native C output ${j}`).toBe(true));
+    },
+  );
 });
