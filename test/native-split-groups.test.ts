@@ -3,12 +3,16 @@
  * Conv2d(groups=g)) as SPLIT -> one CONV_2D per group -> CONCATENATION, generated from the same
  * int8 model: outputs bit-identical with the int8 reference running the grouped conv as one op,
  * with per-channel and per-tensor filters, a fused activation, and explicit padding folded in.
+ * The Arduino TensorFlow Lite Micro library (CMSIS-NN conv) cannot compute it: inspect says so
+ * and the TFLM sketch generator refuses it naming the node, never a wrong answer on the board.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { resolverEntries } from '../src/arduino/tflm-ops.ts';
 import { nativeCRefusals } from '../src/backends/ops-native-c.ts';
+import { tflmRefusals } from '../src/backends/ops-tflm.ts';
 import { buildHostRunner, runHostRunner } from '../src/build/host.ts';
 import { generateNative } from '../src/codegen/native/generate.ts';
 import { splitGroupedConvs } from '../src/codegen/native/split-groups.ts';
@@ -80,5 +84,13 @@ describe('grouped CONV_2D in the native C', () => {
     expect(JSON.stringify(g.ops)).toBe(before);
     const plain = grouped(3, 5, 1, { perChannel: true, act: 'NONE', pad: false, stride: 1 });
     expect(splitGroupedConvs(plain)).toBe(plain);
+  });
+
+  it('TensorFlow Lite Micro (Arduino, CMSIS-NN conv) refuses it: inspect and the sketch generator name the node', () => {
+    const g = grouped(4, 6, 2, { perChannel: true, act: 'NONE', pad: false, stride: 1 });
+    expect(tflmRefusals(g).get(0)).toMatch(/grouped convolution \(filter \[6,3,3,2\] on 4 input channels\)/);
+    expect(() => resolverEntries(g)).toThrowError(/CONV_2D \(node "grouped_conv", op #0\) is a grouped convolution .*: use --runtime native/);
+    const plain = grouped(3, 5, 1, { perChannel: true, act: 'NONE', pad: false, stride: 1 });
+    expect(tflmRefusals(plain).size).toBe(0);
   });
 });

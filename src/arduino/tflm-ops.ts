@@ -10,7 +10,7 @@
  * failure, caught at generation time instead of on the board).
  */
 import { UnsupportedError } from '../errors.ts';
-import type { Graph } from '../ir/graph.ts';
+import type { Graph, Op } from '../ir/graph.ts';
 
 export const TFLM_RESOLVER_METHODS: Readonly<Record<string, string>> = {
   ABS: 'AddAbs',
@@ -105,6 +105,22 @@ export const TFLM_RESOLVER_METHODS: Readonly<Record<string, string>> = {
   ZEROS_LIKE: 'AddZerosLike',
 };
 
+/**
+ * Why the Arduino TensorFlow Lite Micro library's kernel cannot run `op` although it registers
+ * its type, or undefined. A grouped CONV_2D (filter depth < input depth, PyTorch
+ * Conv2d(groups=g)): the library's CMSIS-NN conv (cmsis_nn/conv.cpp) takes the filter depth to
+ * be the input depth (a debug-only check), so it would read past the filter and compute garbage.
+ */
+export function tflmKernelRefusal(graph: Graph, op: Op): string | undefined {
+  if (op.type !== 'CONV_2D') return undefined;
+  const x = graph.tensors[op.inputs[0]!];
+  const w = graph.tensors[op.inputs[1]!];
+  if (x?.shape.length === 4 && w?.shape.length === 4 && x.shape[3] !== w.shape[3]) {
+    return `is a grouped convolution (filter [${w.shape.join(',')}] on ${x.shape[3]} input channels), which the Arduino TensorFlow Lite Micro library's CMSIS-NN conv does not compute`;
+  }
+  return undefined;
+}
+
 export interface ResolverEntry {
   /** IR op type, e.g. CONV_2D. */
   op: string;
@@ -123,6 +139,8 @@ export function resolverEntries(graph: Graph): ResolverEntry[] {
   const seenMissing = new Set<string>();
   for (const op of graph.ops) {
     const method = TFLM_RESOLVER_METHODS[op.type];
+    const kernel = tflmKernelRefusal(graph, op);
+    if (kernel) throw new UnsupportedError(`${op.type} (node ${JSON.stringify(op.source.name)}, op #${op.index}) ${kernel}: use --runtime native`);
     if (method === undefined) {
       if (!seenMissing.has(op.type)) {
         seenMissing.add(op.type);
