@@ -25,10 +25,9 @@ import { loadInput } from '../src/infer/inputs.ts';
 import type { Graph } from '../src/ir/graph.ts';
 import { convertModel, DEFAULT_QUANTIZE_OPTIONS } from '../src/quantize/convert.ts';
 import { prepareInt8 } from '../src/reference/int8/index.ts';
-import { outputFromIr } from '../src/reference/layout.ts';
 import type { TensorValue } from '../src/reference/tensor-value.ts';
 import { inferOnEmulator } from '../src/run/emulator-engine.ts';
-import { firstOutside } from './helpers/onnx-build.ts';
+import { firstOutside, quantizeFloatInputs, worstErrorLsb } from './helpers/onnx-build.ts';
 import { sharedPath } from './helpers/shared.ts';
 
 process.env['TINYML_CACHE_DIR'] ??= mkdtempSync(join(tmpdir(), 'tinyml-cases-cache-'));
@@ -59,19 +58,8 @@ function inputFiles(dir: string): string[] {
   return files;
 }
 
-/** Quantizes float IR-layout inputs with the int8 model's input parameters (round half away). */
-function quantizedInputs(float: Graph, q: Graph, files: string[]): TensorValue[] {
-  return files.map((f, i) => {
-    const v = loadInput(f, float, i).value;
-    const t = q.tensors[q.inputs[i]!.tensor]!;
-    const [s, z] = [t.quant!.scale[0]!, t.quant!.zeroPoint[0]!];
-    const data = Int8Array.from(v.data as Float32Array, (x) => {
-      const r = Math.fround(x / s);
-      return Math.max(-128, Math.min(127, (r < 0 ? -Math.round(-r) : Math.round(r)) + z));
-    });
-    return { dtype: 'int8', shape: [...t.shape], data };
-  });
-}
+/** Quantizes the variant's float inputs (IR layout) with the int8 model's input parameters. */
+const quantizedInputs = (float: Graph, q: Graph, files: string[]): TensorValue[] => quantizeFloatInputs(q, files.map((f, i) => loadInput(f, float, i).value));
 
 it('the case folders hold the 23 variants this file knows, and every pending name is one of them', () => {
   expect(VARIANTS).toHaveLength(23);
@@ -119,13 +107,7 @@ describe.each(VARIANTS)('%s', (variant) => {
     const inputs = quantizedInputs(float, q, inputFiles(dir));
     const ref = prepareInt8(q).run(inputs);
     const want = expected();
-    ref.outputs.forEach((o, j) => {
-      const t = q.tensors[q.outputs[j]!.tensor]!;
-      const [s, z] = [t.quant!.scale[0]!, t.quant!.zeroPoint[0]!];
-      const real = outputFromIr({ dtype: 'float32', shape: o.shape, data: Float32Array.from(o.data as Int8Array, (v) => (v - z) * s) }, float.outputs[j]!);
-      const worst = Math.max(...want[j]!.data.map((w, i) => Math.abs((real.data[i] as number) - w) / s));
-      expect(worst, `output ${j}: worst error in output LSB`).toBeLessThanOrEqual(2);
-    });
+    ref.outputs.forEach((o, j) => expect(worstErrorLsb(q, float, j, o, want[j]!.data), `output ${j}: worst error in output LSB`).toBeLessThanOrEqual(2));
     const refBytes = ref.outputs.map((o) => Buffer.from(bytesOfTyped(o.data)));
     const pendingNative = PENDING_NATIVE[variant];
     if (pendingNative) {

@@ -23,9 +23,8 @@ import { infer } from '../src/infer/infer.ts';
 import { loadInput } from '../src/infer/inputs.ts';
 import { convertModel, DEFAULT_QUANTIZE_OPTIONS } from '../src/quantize/convert.ts';
 import { prepareInt8 } from '../src/reference/int8/index.ts';
-import { outputFromIr } from '../src/reference/layout.ts';
 import type { TensorValue } from '../src/reference/tensor-value.ts';
-import { firstOutside } from './helpers/onnx-build.ts';
+import { firstOutside, quantizeFloatInputs, worstErrorLsb } from './helpers/onnx-build.ts';
 import { NOT_QUANTIZABLE } from './helpers/onnx-node-tests.ts';
 import { MODELS } from './helpers/shared.ts';
 
@@ -100,25 +99,10 @@ describe.each(CASES)('%s', (name) => {
     convertModel(model, calib, { ...DEFAULT_QUANTIZE_OPTIONS, output: out });
     const float = loadModel(model);
     const q = loadModel(out);
-    const inputs: TensorValue[] = files(name, 'input').map((f, i) => {
-      const v = loadInput(f, float, i).value;
-      const t = q.tensors[q.inputs[i]!.tensor]!;
-      const [s, z] = [t.quant!.scale[0]!, t.quant!.zeroPoint[0]!];
-      return { dtype: 'int8', shape: [...t.shape], data: Int8Array.from(v.data as Float32Array, (x) => {
-        const r = Math.fround(x / s);
-        return Math.max(-128, Math.min(127, (r < 0 ? -Math.round(-r) : Math.round(r)) + z));
-      }) };
-    });
+    const inputs = quantizeFloatInputs(q, files(name, 'input').map((f, i) => loadInput(f, float, i).value));
     const ref = prepareInt8(q).run(inputs);
     const want = expectedOf(name);
-    ref.outputs.forEach((o, j) => {
-      const t = q.tensors[q.outputs[j]!.tensor]!;
-      const [s, z] = [t.quant!.scale[0]!, t.quant!.zeroPoint[0]!];
-      const real = outputFromIr({ dtype: 'float32', shape: o.shape, data: Float32Array.from(o.data as Int8Array, (v) => (v - z) * s) }, float.outputs[j]!);
-      let worst = 0;
-      for (let i = 0; i < real.data.length; i++) worst = Math.max(worst, Math.abs((real.data[i] as number) - Number(want[j]!.data[i])) / s);
-      expect(worst, `output ${j}: worst error in output LSB`).toBeLessThanOrEqual(2);
-    });
+    ref.outputs.forEach((o, j) => expect(worstErrorLsb(q, float, j, o, want[j]!.data), `output ${j}: worst error in output LSB`).toBeLessThanOrEqual(2));
     if (PENDING_NATIVE[name]) {
       await expect(buildHostRunner(q)).rejects.toThrow(PENDING_NATIVE[name]);
       return;

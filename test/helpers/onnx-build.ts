@@ -6,6 +6,7 @@ import onnxProto from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 import { expect } from 'vitest';
 import type { Graph } from '../../src/ir/graph.ts';
+import type { TensorValue } from '../../src/reference/tensor-value.ts';
 import { importOnnx } from '../../src/formats/onnx/import.ts';
 import { runFloat } from '../../src/reference/float/index.ts';
 import { inputToIr, outputFromIr } from '../../src/reference/layout.ts';
@@ -129,6 +130,35 @@ export async function agree(bytes: Uint8Array, feeds: Record<string, Feed>): Pro
 }
 
 /**
+ * Float inputs in IR layout (`values[i]` for input i of `float`) quantized with the int8 model's
+ * input parameters, q = clamp(round_half_away(x / scale) + zero_point), in float32 as TFLite's
+ * reference quantize does: what a device is fed.
+ */
+export function quantizeFloatInputs(q: Graph, values: TensorValue[]): TensorValue[] {
+  return values.map((v, i) => {
+    const t = q.tensors[q.inputs[i]!.tensor]!;
+    const [s, z] = [t.quant!.scale[0]!, t.quant!.zeroPoint[0]!];
+    return { dtype: 'int8', shape: [...t.shape], data: Int8Array.from(v.data as Float32Array, (x) => {
+      const r = Math.fround(x / s);
+      return Math.max(-128, Math.min(127, (r < 0 ? -Math.round(-r) : Math.round(r)) + z));
+    }) };
+  });
+}
+
+/**
+ * The int8 model's output `j` dequantized back to the float model's declared layout, and its
+ * worst distance from `want` (onnxruntime's output, same layout) in output LSB (output scales).
+ */
+export function worstErrorLsb(q: Graph, float: Graph, j: number, out: TensorValue, want: ArrayLike<number | bigint>): number {
+  const t = q.tensors[q.outputs[j]!.tensor]!;
+  const [s, z] = [t.quant!.scale[0]!, t.quant!.zeroPoint[0]!];
+  const real = outputFromIr({ dtype: 'float32', shape: out.shape, data: Float32Array.from(out.data as Int8Array, (v) => (v - z) * s) }, float.outputs[j]!);
+  let worst = 0;
+  for (let i = 0; i < real.data.length; i++) worst = Math.max(worst, Math.abs((real.data[i] as number) - Number(want[i]!)) / s);
+  return worst;
+}
+
+/**
  * The int8 path of a small model: `convert` (calibrated on the feeds plus `extra` random samples
  * in the same range), the int8 reference within `lsb` output LSB of onnxruntime, and the native C
  * compiled for the host bit-identical with the reference. Returns the int8 graph.
@@ -158,25 +188,10 @@ export async function int8Agree(bytes: Uint8Array, feeds: Record<string, Feed>, 
   writeFileSync(join(dir, 'calib.json'), JSON.stringify(calib));
   convertModel(model, join(dir, 'calib.json'), { ...DEFAULT_QUANTIZE_OPTIONS, output: join(dir, 'm.tflite') });
   const q = loadModel(join(dir, 'm.tflite'));
-  const inputs = names.map((n, i) => {
-    const v = inputToIr({ dtype: 'float32', shape: feeds[n]!.shape, data: feeds[n]!.data }, float.inputs[i]!);
-    const t = q.tensors[q.inputs[i]!.tensor]!;
-    const [s, z] = [t.quant!.scale[0]!, t.quant!.zeroPoint[0]!];
-    return { dtype: 'int8' as const, shape: [...t.shape], data: Int8Array.from(v.data as Float32Array, (x) => {
-      const r = Math.fround(x / s);
-      return Math.max(-128, Math.min(127, (r < 0 ? -Math.round(-r) : Math.round(r)) + z));
-    }) };
-  });
+  const inputs = quantizeFloatInputs(q, names.map((n, i) => inputToIr({ dtype: 'float32', shape: feeds[n]!.shape, data: feeds[n]!.data }, float.inputs[i]!)));
   const ref = prepareInt8(q).run(inputs);
   const want = await ortRun(bytes, feeds);
-  ref.outputs.forEach((o, j) => {
-    const t = q.tensors[q.outputs[j]!.tensor]!;
-    const [s, z] = [t.quant!.scale[0]!, t.quant!.zeroPoint[0]!];
-    const real = outputFromIr({ dtype: 'float32', shape: o.shape, data: Float32Array.from(o.data as Int8Array, (v) => (v - z) * s) }, float.outputs[j]!);
-    let worst = 0;
-    for (let i = 0; i < real.data.length; i++) worst = Math.max(worst, Math.abs((real.data[i] as number) - Number(want[j]!.data[i])) / s);
-    expect(worst, `output ${j}: worst int8 error in output LSB`).toBeLessThanOrEqual(lsb);
-  });
+  ref.outputs.forEach((o, j) => expect(worstErrorLsb(q, float, j, o, want[j]!.data), `output ${j}: worst int8 error in output LSB`).toBeLessThanOrEqual(lsb));
   if (opts.pendingNative) {
     // A kernel the native C does not have yet: refused naming it, never a wrong answer.
     await expect(buildHostRunner(q)).rejects.toThrow(opts.pendingNative);
