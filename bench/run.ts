@@ -16,6 +16,7 @@ const BENCHMARKS: { name: string; script: string; args?: string[]; result: strin
   { name: 'quality', script: 'bench/ptq.ts', args: ['quality'], result: 'bench/results/quality.json' },
   { name: 'native', script: 'bench/native.ts', result: 'bench/results/native.json' },
   { name: 'emulated', script: 'bench/emulated.ts', result: 'bench/results/emulated.json' },
+  { name: 'onnx-cases', script: 'bench/onnx-cases.ts', result: 'bench/results/onnx-cases.json' },
 ];
 
 const wanted = process.argv.slice(2);
