@@ -14,7 +14,7 @@
  *   node bin/run-ts.js bench/onnx-cases.ts
  */
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chooseNative } from '../src/codegen/native/dsp.ts';
 import { generateNative } from '../src/codegen/native/generate.ts';
@@ -27,6 +27,7 @@ import { convertModel, DEFAULT_QUANTIZE_OPTIONS } from '../src/quantize/convert.
 import { prepareInt8 } from '../src/reference/int8/index.ts';
 import type { TensorValue } from '../src/reference/tensor-value.ts';
 import { runOnEmulator } from '../src/run/run.ts';
+import { benchHost } from './host.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const SHARED = resolve(ROOT, '../shared');
@@ -106,7 +107,7 @@ writeFileSync(
     {
       what: 'PyTorch/Keras export forms (../shared/cases 03, 04, 05, 06, 15, 17 and the grouped-conv ONNX node test) through tinyml convert (int8) and the native C on QEMU mps2-an386 (default kernel set, -O2), with the case input quantized and baked in. arena_bytes_pads_as_ops: the arena the same planning (dsp kernel set) gives the int8 model with its PAD/PADV2 ops run as ops (no folding); null without a PAD. No TFLite Micro anchor exists for these models.',
       method: 'qemu-system-arm -M mps2-an386 -icount shift=0,align=off,sleep=off; SysTick on the 25 MHz core clock = 40 instructions per tick; timer-read cost subtracted; small models averaged over a batch (src/run/run.ts). Instructions, not cycles or time.',
-      host: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version },
+      host: benchHost(),
       variants: results,
     },
     null,
