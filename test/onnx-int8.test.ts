@@ -142,6 +142,21 @@ describe('the ONNX op list of issue 11, int8 and native C', () => {
     expect(types(await int8Agree(bytes, { x: input([1, 4, 5, 5], 46) }))).toEqual(['TRANSPOSE_CONV', 'STRIDED_SLICE']);
   });
 
+  it.each([
+    ['groups 2, stride 2, pads 1', 2, 6, [1, 1], [1, 1, 1, 1], 'SPLIT'],
+    ['groups 4 (one input channel each), dilations 2', 4, 8, [2, 2], [0, 0, 0, 0], 'SPLIT'],
+    ['dilations [2, 1], pads 1 (no groups)', 1, 6, [2, 1], [1, 1, 1, 1], 'TRANSPOSE_CONV'],
+  ] as const)('ConvTranspose2d %s: TFLite ops only (SPLIT / TRANSPOSE_CONV per group / CONCATENATION, dilated filter)', async (_, group, cout, dil, pads, first) => {
+    const bytes = build({
+      nodes: [node('ConvTranspose', ['x', 'w', 'b'], ['y'], [attr.ints('strides', [2, 2]), attr.ints('pads', [...pads]), attr.ints('dilations', [...dil]), attr.i('group', group)])],
+      inputs: [valueInfo('x', [1, 4, 5, 5])], outputs: [out('y')],
+      initializers: [floatInit('w', [4, cout / group, 3, 3], 52), floatInit('b', [cout], 53)],
+    });
+    const q = await int8Agree(bytes, { x: input([1, 4, 5, 5], 54) });
+    expect(types(q)[0]).toBe(first);
+    expect(q.ops.every((o) => Number(o.attrs.groups ?? 1) === 1 && Number(o.attrs.dilationH ?? 1) === 1)).toBe(true);
+  });
+
   it('MatMul of two runtime tensors (BATCH_MATMUL) and Gemm with every attribute', async () => {
     const mm = build({ nodes: [node('MatMul', ['a', 'b'], ['y'])], inputs: [valueInfo('a', [2, 3, 4]), valueInfo('b', [2, 4, 5])], outputs: [out('y')] });
     await int8Agree(mm, { a: input([2, 3, 4], 47), b: input([2, 4, 5], 48) });

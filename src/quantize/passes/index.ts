@@ -11,7 +11,7 @@ import { foldConstants } from './fold-constants.ts';
 import { foldBatchNorm } from './fold-batchnorm.ts';
 import { foldBiasAdd } from './fold-bias-add.ts';
 import { fuseActivations } from './fuse-activation.ts';
-import { averagePoolRegions, clipAsMinMax, decomposeHardSigmoid, divByConstant, fuseHardSwish, resizeToTflite, softmaxLastAxis, transposeConvToTflite } from './onnx-forms.ts';
+import { averagePoolRegions, clipAsMinMax, decomposeHardSigmoid, divByConstant, fuseHardSwish, resizeToTflite, softmaxLastAxis, transposeConvGroups, transposeConvToTflite } from './onnx-forms.ts';
 import { stripQdq } from './strip-qdq.ts';
 
 export function runPasses(input: Graph): { graph: Graph; log: string[] } {
@@ -25,7 +25,7 @@ export function runPasses(input: Graph): { graph: Graph; log: string[] } {
   const dyn = dynamicToFloat(qop.graph);
   g = dyn.graph;
   const log: string[] = [...qop.log, ...dyn.log, ...dequantizeWeights(g)];
-  for (const pass of [foldConstants, stripQdq, foldBatchNorm, fuseHardSwish, divByConstant, decomposeHardSigmoid, clipAsMinMax, softmaxLastAxis, resizeToTflite, transposeConvToTflite, averagePoolRegions, foldBiasAdd, fuseActivations]) {
+  for (const pass of [foldConstants, stripQdq, foldBatchNorm, fuseHardSwish, divByConstant, decomposeHardSigmoid, clipAsMinMax, softmaxLastAxis, resizeToTflite, transposeConvGroups, transposeConvToTflite, averagePoolRegions, foldBiasAdd, fuseActivations]) {
     const r = pass(g);
     g = r.graph;
     log.push(...r.log);

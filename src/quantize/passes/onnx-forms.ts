@@ -20,7 +20,8 @@
  *                  over its taps inside the image, divided by their count, rounded once).
  *   ConvTranspose  TRANSPOSE_CONV with pads that are not SAME/VALID -> a VALID TRANSPOSE_CONV
  *                  (the full output) and a STRIDED_SLICE cropping it (PyTorch's padding=p);
- *                  groups or dilations, which TFLite's op lacks, are refused naming the node.
+ *                  dilations -> a filter with zeros between the taps; groups -> SPLIT, one
+ *                  TRANSPOSE_CONV per group, CONCATENATION (transposeConvGroups).
  *   Softmax        TFLite's runs over the last axis: an opset < 13 softmax over the trailing
  *                  dims (coerce2d) becomes RESHAPE to 2-D, SOFTMAX, RESHAPE back; a softmax
  *                  over another axis becomes TRANSPOSE, SOFTMAX, TRANSPOSE back.
@@ -273,6 +274,57 @@ export function resizeToTflite(g: Graph): { graph: Graph; log: string[] } {
   return { graph: g, log };
 }
 
+/**
+ * ConvTranspose with groups or dilations, which TFLite's TRANSPOSE_CONV lacks, in ops it has:
+ * dilations by a filter with zeros between the taps (a dilated tap at ky * d is the plain tap
+ * ky * d of a (KH - 1) * d + 1 filter; zero weights quantize to exactly 0, so the sums are the
+ * same), groups by SPLIT of the input channels, one TRANSPOSE_CONV per group (its rows of the
+ * filter and bias) and CONCATENATION of the outputs (PyTorch nn.ConvTranspose2d(groups=g,
+ * dilation=d)). Constant filters only (others are refused as runtime weights before this).
+ */
+export function transposeConvGroups(g: Graph): { graph: Graph; log: string[] } {
+  const log: string[] = [];
+  const ops: Op[] = [];
+  for (const op of g.ops) {
+    const a = op.attrs;
+    const groups = Number(a.groups ?? 1), dh = Number(a.dilationH ?? 1), dw = Number(a.dilationW ?? 1);
+    const wT = g.tensors[op.inputs[1] ?? -1];
+    if (op.type !== 'TRANSPOSE_CONV' || (groups === 1 && dh === 1 && dw === 1) || !wT || !isConstant(wT) || wT.dtype !== 'float32') {
+      ops.push(op);
+      continue;
+    }
+    const [cout, kh, kw, cinG] = wT.shape as [number, number, number, number];
+    const w = constFloats(wT);
+    // Dilations: taps spread over a larger filter, zeros between them.
+    const [KH, KW] = [(kh - 1) * dh + 1, (kw - 1) * dw + 1];
+    const spread = new Float32Array(cout * KH * KW * cinG);
+    for (let o = 0; o < cout; o++) for (let y = 0; y < kh; y++) for (let x = 0; x < kw; x++) {
+      spread.set(w.subarray(((o * kh + y) * kw + x) * cinG, ((o * kh + y) * kw + x + 1) * cinG), ((o * KH + y * dh) * KW + x * dw) * cinG);
+    }
+    const xT = g.tensors[op.inputs[2]!]!, yT = g.tensors[op.outputs[0]!]!;
+    const bias = op.inputs[3] !== undefined && op.inputs[3] >= 0 ? g.tensors[op.inputs[3]]! : undefined;
+    const b = bias ? constFloats(bias) : undefined;
+    const og = cout / groups;
+    const base = { ...op, attrs: { ...a, groups: 1, dilationH: 1, dilationW: 1 } };
+    const filter = (k: number): number => addTensor(g, { name: `${wT.name}/group${k}`, shape: [og, KH, KW, cinG], dtype: 'float32', data: float32Bytes(spread.slice(k * og * KH * KW * cinG, (k + 1) * og * KH * KW * cinG)) });
+    const biasOf = (k: number): number => (b ? addTensor(g, { name: `${bias!.name}/group${k}`, shape: [og], dtype: 'float32', data: float32Bytes(b.slice(k * og, (k + 1) * og)) }) : -1);
+    if (groups === 1) {
+      ops.push({ ...base, inputs: [op.inputs[0]!, filter(0), op.inputs[2]!, biasOf(0)] });
+    } else {
+      const axis = addTensor(g, { name: `${op.source.name}/group_axis`, shape: [], dtype: 'int32', data: new Uint8Array(Int32Array.of(3).buffer) });
+      const parts = Array.from({ length: groups }, (_, k) => addTensor(g, { name: `${xT.name}/group${k}`, shape: [...xT.shape.slice(0, 3), cinG], dtype: xT.dtype }));
+      const outs = Array.from({ length: groups }, (_, k) => addTensor(g, { name: `${yT.name}/group${k}`, shape: [...yT.shape.slice(0, 3), og], dtype: yT.dtype }));
+      const shapeOf = (k: number): number => addTensor(g, { name: `${op.source.name}/output_shape${k}`, shape: [4], dtype: 'int32', data: new Uint8Array(Int32Array.from([...yT.shape.slice(0, 3), og]).buffer) });
+      ops.push({ index: 0, type: 'SPLIT', version: 1, source: op.source, inputs: [axis, op.inputs[2]!], outputs: parts, attrs: { num_splits: groups } });
+      for (let k = 0; k < groups; k++) ops.push({ ...base, inputs: [shapeOf(k), filter(k), parts[k]!, biasOf(k)], outputs: [outs[k]!] });
+      ops.push({ index: 0, type: 'CONCATENATION', version: 1, source: op.source, inputs: outs, outputs: [...op.outputs], attrs: { axis: 3, fusedActivation: 'NONE' } });
+    }
+    log.push(`${op.source.opType} '${op.source.name}': ${groups > 1 ? `groups ${groups} as SPLIT, ${groups} TRANSPOSE_CONV, CONCATENATION` : ''}${groups > 1 && (dh > 1 || dw > 1) ? '; ' : ''}${dh > 1 || dw > 1 ? `dilations [${dh},${dw}] as a ${KH}x${KW} filter with zeros between the taps` : ''}`);
+  }
+  if (log.length) g.ops = ops.map((o, index) => ({ ...o, index }));
+  return { graph: g, log };
+}
+
 /** TRANSPOSE_CONV in a form TFLite's op has (see the module comment). */
 export function transposeConvToTflite(g: Graph): { graph: Graph; log: string[] } {
   const log: string[] = [];
@@ -285,7 +337,8 @@ export function transposeConvToTflite(g: Graph): { graph: Graph; log: string[] }
     const a = op.attrs;
     const node = `ONNX ${op.source.opType} node '${op.source.name}'`;
     if (Number(a.groups ?? 1) !== 1 || Number(a.dilationH ?? 1) !== 1 || Number(a.dilationW ?? 1) !== 1) {
-      throw new UnsupportedError(`${node} has groups ${a.groups ?? 1} and dilations [${a.dilationH ?? 1},${a.dilationW ?? 1}], which TFLite's TRANSPOSE_CONV lacks, so the model cannot be quantized: export it with groups=1 and dilation=1 (nn.ConvTranspose2d)`);
+      // transposeConvGroups takes every constant filter: what is left has runtime weights.
+      throw new UnsupportedError(`${node} has groups ${a.groups ?? 1} and dilations [${a.dilationH ?? 1},${a.dilationW ?? 1}] on weights computed at run time, which TFLite's TRANSPOSE_CONV cannot express, so the model cannot be quantized: make the weights a constant (an initializer)`);
     }
     if (a.padding !== 'EXPLICIT') {
       ops.push(op);
