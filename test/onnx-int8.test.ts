@@ -122,6 +122,7 @@ describe('the ONNX op list of issue 11, int8 and native C', () => {
     ['Split on channels', [node('Split', ['c', 'sz'], ['a', 'b'], [attr.i('axis', 1)]), node('Add', ['a', 'b'], ['y'])], [ints('sz', [2, 2])], 13],
     ['Gather of channels', [node('Gather', ['c', 'gi'], ['y'], [attr.i('axis', 1)])], [ints('gi', [3, 0])], 13],
     ['Resize nearest x2 (asymmetric, floor)', [node('Resize', ['c', '', 'sc'], ['y'], [attr.s('mode', 'nearest'), attr.s('coordinate_transformation_mode', 'asymmetric'), attr.s('nearest_mode', 'floor')])], [floats('sc', [1, 1, 2, 2])], 13],
+    ['Upsample (opset 9) nearest x2', [node('Upsample', ['c', 'sc'], ['y'], [attr.s('mode', 'nearest')])], [floats('sc', [1, 1, 2, 2])], 9],
     ['Resize bilinear x2 (half_pixel)', [node('Resize', ['c', '', 'sc'], ['y'], [attr.s('mode', 'linear'), attr.s('coordinate_transformation_mode', 'half_pixel')])], [floats('sc', [1, 1, 2, 2])], 13],
     ['Resize bilinear (align_corners)', [node('Resize', ['c', '', '', 'sz'], ['y'], [attr.s('mode', 'linear'), attr.s('coordinate_transformation_mode', 'align_corners')])], [ints('sz', [1, 4, 9, 11])], 13],
     ['Concat of two branches + Flatten + Gemm', [node('Relu', ['c'], ['r']), node('Concat', ['c', 'r'], ['k'], [attr.i('axis', 1)]), node('Flatten', ['k'], ['f']), node('Gemm', ['f', 'gw', 'gb'], ['y'], [attr.i('transB', 1)])], [floatInit('gw', [5, 8 * 16], 42), floatInit('gb', [5], 43)], 13],
