@@ -64,6 +64,26 @@ describe('Keras / tf2onnx layout', () => {
   });
 });
 
+describe('average pools that exclude pads which are not SAME', () => {
+  it.each([
+    ['k3 s2 pads 1, ceil_mode, count_include_pad=0', [attr.ints('kernel_shape', [3, 3]), attr.ints('strides', [2, 2]), attr.ints('pads', [1, 1, 1, 1]), attr.i('ceil_mode', 1)], ['STRIDED_SLICE', 'CONCATENATION']],
+    ['k3 s1 asymmetric pads [2,0,1,1]', [attr.ints('kernel_shape', [3, 3]), attr.ints('pads', [2, 0, 1, 1])], ['STRIDED_SLICE', 'CONCATENATION']],
+    ['k2 s2 ceil_mode, count_include_pad=1, no pads (PyTorch AvgPool2d(2, ceil_mode=True)): SAME', [attr.ints('kernel_shape', [2, 2]), attr.ints('strides', [2, 2]), attr.i('ceil_mode', 1), attr.i('count_include_pad', 1)], []],
+    ['k3 s2 pads 1, ceil_mode, count_include_pad=1: PAD of the counted pads', [attr.ints('kernel_shape', [3, 3]), attr.ints('strides', [2, 2]), attr.ints('pads', [1, 1, 1, 1]), attr.i('ceil_mode', 1), attr.i('count_include_pad', 1)], ['PAD']],
+  ] as const)('%s: int8 against onnxruntime, one AVERAGE_POOL_2D in the native C', async (_, attrs, extra) => {
+    const { generateNative } = await import('../src/codegen/native/generate.ts');
+    const bytes = build({
+      nodes: [node('Conv', ['x', 'w'], ['c']), node('AveragePool', ['c'], ['y'], [...attrs])],
+      inputs: [valueInfo('x', [1, 3, 8, 9])], outputs: [out('y')],
+      initializers: [floatInit('w', [4, 3, 1, 1], 55)], opset: 19,
+    });
+    const q = await int8Agree(bytes, { x: input([1, 3, 8, 9], 56) });
+    for (const t of extra) expect(types(q)).toContain(t);
+    const native = generateNative(q).lowered.ops.map((o) => o.type);
+    expect(native.filter((t) => t !== 'PAD')).toEqual(['CONV_2D', 'AVERAGE_POOL_2D']);
+  });
+});
+
 describe('refusals name the user\'s node', () => {
   it('Elu with alpha other than 1 (TFLite\'s ELU is alpha 1)', async () => {
     const { convertModel, DEFAULT_QUANTIZE_OPTIONS } = await import('../src/quantize/convert.ts');

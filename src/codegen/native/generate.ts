@@ -13,6 +13,7 @@ import { elementCount, tensorBytes, type Graph, type Tensor } from '../../ir/gra
 import { ARENA_ALIGNMENT, planMemory, type MemoryPlan } from '../../plan/memory.ts';
 import { arrayBody, commentText, cString, floatLiteral, int32Literal, int64Literal } from './c-syntax.ts';
 import { foldPadding } from './fold-pad.ts';
+import { mergePoolRegions } from './merge-pool-regions.ts';
 import { splitGroupedConvs } from './split-groups.ts';
 import { lowerGraph, type LoweredModel } from './lower.ts';
 import { chooseNative, type KernelSet } from './dsp.ts';
@@ -126,9 +127,10 @@ function tracedTensors(graph: Graph, plan: MemoryPlan, i: number): { tensor: num
 }
 
 export function generateNative(model: Graph, opts: GenerateOptions = {}): GeneratedModel {
-  // Explicit padding runs inside the conv/pool kernels (fold-pad.ts); a grouped conv runs as one
-  // conv per group (split-groups.ts).
-  const graph = splitGroupedConvs(foldPadding(model));
+  // Explicit padding runs inside the conv/pool kernels (fold-pad.ts), an average pool written as
+  // regions is one pool again (merge-pool-regions.ts), a grouped conv runs as one conv per group
+  // (split-groups.ts).
+  const graph = splitGroupedConvs(mergePoolRegions(foldPadding(model)));
   const strategy = chooseNative(graph, { kernels: opts.kernels, fuse: opts.fuse, constBudget: opts.constBudget });
   const plan = planMemory(graph, ARENA_ALIGNMENT, strategy.request);
   const lowered = lowerGraph(graph, plan, strategy);

@@ -17,7 +17,10 @@
  *                  count_include_pad=False with padding) -> one VALID AVERAGE_POOL_2D per region
  *                  of equal clipped windows (a STRIDED_SLICE of the input each), joined by
  *                  CONCATENATION: TFLite's ops computing exactly ONNX's average (each window's sum
- *                  over its taps inside the image, divided by their count, rounded once).
+ *                  over its taps inside the image, divided by their count, rounded once); the
+ *                  native C merges them back into one pool (codegen/native/merge-pool-regions.ts).
+ *                  ceil_mode with count_include_pad (PyTorch's AvgPool2d(ceil_mode=True)): the
+ *                  explicit pads, which are counted, as a PAD; the ceil positions excluded.
  *   ConvTranspose  TRANSPOSE_CONV with pads that are not SAME/VALID -> a VALID TRANSPOSE_CONV
  *                  (the full output) and a STRIDED_SLICE cropping it (PyTorch's padding=p);
  *                  dilations -> a filter with zeros between the taps; groups -> SPLIT, one
@@ -397,7 +400,25 @@ function windowSegments(len: number, out: number, k: number, stride: number, bef
 export function averagePoolRegions(g: Graph): { graph: Graph; log: string[] } {
   const log: string[] = [];
   const ops: Op[] = [];
-  for (const op of g.ops) {
+  for (const original of g.ops) {
+    let op = original;
+    // ceil_mode with count_include_pad (PyTorch's AvgPool2d(ceil_mode=True) default): the
+    // explicit pads are counted, the ceil positions not. Counted pads are real zeros, a PAD;
+    // what is left excludes its pads.
+    const counted = Array.isArray(op.attrs.countedPads) ? (op.attrs.countedPads as number[]) : undefined;
+    if (op.type === 'AVERAGE_POOL_2D' && counted) {
+      const { countedPads: _, ...rest } = op.attrs;
+      const pads = (op.attrs.pads as number[]).map((p, i) => p - counted[i]!);
+      op = { ...op, attrs: { ...rest, pads, countIncludePad: false } };
+      if (counted.some((p) => p !== 0)) {
+        const x = g.tensors[op.inputs[0]!]!;
+        const [top, left, bottom, right] = counted as [number, number, number, number];
+        const padded = addTensor(g, { name: `${x.name}_${op.source.name}_counted`, shape: [x.shape[0]!, x.shape[1]! + top + bottom, x.shape[2]! + left + right, x.shape[3]!], dtype: x.dtype });
+        ops.push({ index: 0, version: 1, source: op.source, type: 'PAD', inputs: [x.index], outputs: [padded], attrs: { mode: 'CONSTANT', pads: [0, 0, top, bottom, left, right, 0, 0], constantValue: 0 } });
+        op = { ...op, inputs: [padded] };
+      }
+      log.push(`${op.source.opType} '${op.source.name}': ceil_mode with count_include_pad as ${counted.some((p) => p !== 0) ? 'a PAD of the counted pads and ' : ''}an average excluding the ceil positions`);
+    }
     const a = op.attrs;
     const pads = Array.isArray(a.pads) ? (a.pads as number[]) : [0, 0, 0, 0];
     if (op.type !== 'AVERAGE_POOL_2D' || a.countIncludePad === true || a.padding === 'SAME' || pads.every((p) => p === 0)) {
