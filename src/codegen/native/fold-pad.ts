@@ -106,7 +106,14 @@ export function foldPadding(graph: Graph): Graph {
 /** foldPadding, with each op of the result's index in the input graph (`original[i]`). */
 export function foldPaddingMapped(graph: Graph): { graph: Graph; original: number[] } {
   const readers = new Map<number, Op[]>();
-  for (const op of graph.ops) for (const t of op.inputs) if (t >= 0) readers.set(t, [...(readers.get(t) ?? []), op]);
+  for (const op of graph.ops) {
+    for (const t of op.inputs) {
+      if (t < 0) continue;
+      const list = readers.get(t);
+      if (list) list.push(op);
+      else readers.set(t, [op]);
+    }
+  }
   const outputs = new Set(graph.outputs.map((o) => o.tensor));
   const removed = new Set<Op>();
   const rewritten = new Map<Op, Op>();

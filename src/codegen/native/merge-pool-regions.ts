@@ -75,9 +75,14 @@ function geometry(len: number, stride: number, want: Segment[]): { k: number; be
 export function mergePoolRegionsMapped(graph: Graph): { graph: Graph; original: number[] } {
   const producer = new Map<number, Op>();
   const readers = new Map<number, number>();
+  const firstReader = new Map<number, Op>();
   for (const op of graph.ops) {
     for (const t of op.outputs) producer.set(t, op);
-    for (const t of op.inputs) if (t >= 0) readers.set(t, (readers.get(t) ?? 0) + 1);
+    for (const t of op.inputs) {
+      if (t < 0) continue;
+      readers.set(t, (readers.get(t) ?? 0) + 1);
+      if (!firstReader.has(t)) firstReader.set(t, op);
+    }
   }
   const outputs = new Set(graph.outputs.map((o) => o.tensor));
   const private_ = (t: number): boolean => readers.get(t) === 1 && !outputs.has(t);
@@ -126,7 +131,7 @@ export function mergePoolRegionsMapped(graph: Graph): { graph: Graph; original: 
     const grid = gridOf(yT);
     if (!grid) continue;
     // Only the outermost CONCATENATION of a grid (the row concats are taken with it).
-    const reader = graph.ops.find((o) => o.inputs.includes(yT));
+    const reader = firstReader.get(yT);
     if (reader?.type === 'CONCATENATION' && gridOf(reader.outputs[0]!)) continue;
     const leaves = grid.rows.flat();
     const first = leaves[0]!.pool;

@@ -36,7 +36,12 @@ export function dynamicChains(g: Graph): Chain[] {
   const readers = new Map<number, Op[]>();
   for (const op of g.ops) {
     for (const t of op.outputs) producer.set(t, op);
-    for (const t of op.inputs) if (t >= 0) readers.set(t, [...(readers.get(t) ?? []), op]);
+    for (const t of op.inputs) {
+      if (t < 0) continue;
+      const list = readers.get(t);
+      if (list) list.push(op);
+      else readers.set(t, [op]);
+    }
   }
   const only = (t: number): Op | undefined => (readers.get(t)?.length === 1 && !isGraphOutput(g, t) ? readers.get(t)![0] : undefined);
   const chains: Chain[] = [];
