@@ -15,7 +15,7 @@
 set -euo pipefail
 
 # Debian packages: one list, extended by whoever needs more (one name per entry).
-DEBIAN_PACKAGES=(gcc gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm)
+DEBIAN_PACKAGES=(gcc gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm)
 # Mono for Renode, headless: the runtime and the class libraries Renode loads (a tenth of
 # mono-complete). src/emulate/renode.ts MONO_PACKAGES lists the same.
 DEBIAN_PACKAGES+=(mono-runtime libmono-microsoft-csharp4.0-cil libmono-posix4.0-cil libmono-system-drawing4.0-cil

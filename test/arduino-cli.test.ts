@@ -100,7 +100,7 @@ describe('compile --profile --json', () => {
     const { dir, profile } = tflmSketch();
     const err = await compileSketch(await detectArduinoCli(env), { sketchDir: dir, profile, platform: 'arduino:mbed_nano' }, env).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(MissingToolError);
-    expect((err as Error).message).toBe('the TFLite Micro library Chirale_TensorFLowLite is not installed: run `arduino-cli lib install "Chirale_TensorFLowLite@1.1.0"`');
+    expect((err as Error).message).toBe('the TFLite Micro library Chirale_TensorFLowLite is not installed: run `arduino-cli lib install "Chirale_TensorFLowLite@2.0.0"`');
   });
 
   it('a sketch whose profile is not in sketch.yaml fails like arduino-cli does', async () => {

@@ -107,7 +107,7 @@ describe('TFLite Micro sketch for the shared int8 models', () => {
         '    platforms:',
         '      - platform: arduino:mbed_nano (4.2.1)',
         '    libraries:',
-        '      - Chirale_TensorFLowLite (1.1.0)',
+        '      - Chirale_TensorFLowLite (2.0.0)',
         'default_profile: nano33ble-tflm',
         '',
       ].join('\n'),

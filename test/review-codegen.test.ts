@@ -52,12 +52,12 @@ describe('the TFLite Micro sketch array name from a hostile model file name', ()
     expect(cIdentifier('.tflite')).toBe('m_tflite');
   });
 
-  it.each(HOSTILE_FILES.map((f, i) => [f, i] as const))('%s: model_data compiles with -Werror -Wpedantic and the name stays in comments', (file, i) => {
+  it.each(HOSTILE_FILES.map((f, i) => [f, i] as const))('%s: model_data compiles with -Werror -Wpedantic and the name stays in comments', async (file, i) => {
     const dir = join(tmp, `m${i}`);
     mkdirSync(dir, { recursive: true });
     const modelPath = join(dir, file);
     copyFileSync(HELLO, modelPath);
-    const sketch = writeTflmSketch(modelPath, { board: 'nano33ble', outDir: join(tmp, `sketch${i}`) });
+    const sketch = await writeTflmSketch(modelPath, { board: 'nano33ble', outDir: join(tmp, `sketch${i}`), arenaChoice: { kind: 'formula' } });
     expect(sketch.arrayName).toBe(cIdentifier(file));
     const id = cIdentifier(file);
     const cc = sketch.files['model_data.cc']!;
@@ -104,10 +104,12 @@ describe('native model.c comments say what each tensor is', () => {
 });
 
 describe('a board name from boards/*.json', () => {
-  it.each(['tflm', 'native'] as const)('%s sketch: stays in the .ino comment and in one sketch.yaml scalar', (runtime) => {
+  it.each(['tflm', 'native'] as const)('%s sketch: stays in the .ino comment and in one sketch.yaml scalar', async (runtime) => {
     const dir = join(tmp, `board-${runtime}`);
-    const write = runtime === 'tflm' ? writeTflmSketch : writeNativeSketch;
-    const sketch = write(HELLO, { board: 'nano33ble-sense', outDir: dir });
+    const sketch =
+      runtime === 'tflm'
+        ? await writeTflmSketch(HELLO, { board: 'nano33ble-sense', outDir: dir, arenaChoice: { kind: 'formula' } })
+        : writeNativeSketch(HELLO, { board: 'nano33ble-sense', outDir: dir });
     const ino = sketch.files[`board-${runtime}.ino`]!;
     expect(ino).toContain('Evil *\\/ int injected_board = 1; /\\*');
     expect(ino.replace(/\/\*[\s\S]*?\*\//g, ' ')).not.toContain('injected_board');

@@ -15,6 +15,10 @@
 #include "tml_report.h"
 #include "tml_stack.h"
 
+/* Armv7-M only (the entry code and the fault status registers); Arduino sketches copy this file
+ * and also build it for Cortex-M0+ cores, where it is empty. */
+#if defined(__ARM_ARCH_7M__) || defined(__ARM_ARCH_7EM__)
+
 #define SCB_CFSR  (*(volatile uint32_t *)0xE000ED28u)
 #define SCB_HFSR  (*(volatile uint32_t *)0xE000ED2Cu)
 #define SCB_MMFAR (*(volatile uint32_t *)0xE000ED34u)
@@ -113,3 +117,5 @@ __attribute__((noreturn, used)) void tml_fault_report(uint32_t pc, uint32_t lr, 
     tml_report_end();
     halt();
 }
+
+#endif /* Armv7-M */

@@ -62,6 +62,9 @@ static __attribute__((noreturn)) void halt(void)
     }
 }
 
+/* Timed inferences completed so far: `done` carries it after an error too. */
+static uint32_t runs_done;
+
 static __attribute__((noreturn)) void fail(const char *code, int32_t status, const char *message)
 {
     tml_report_begin("error");
@@ -71,6 +74,7 @@ static __attribute__((noreturn)) void fail(const char *code, int32_t status, con
     tml_report_end();
     tml_report_begin("done");
     tml_report_str("status", "error");
+    tml_report_u32("runs", runs_done);
     tml_report_end();
     halt();
 }
@@ -237,6 +241,7 @@ int main(void)
         if (status != 0) fail("invoke_failed", status, "tml_model_invoke failed");
         uint64_t cost = tml_timer_cost_between(start, end);
         if (run == 0) first_cost = cost;
+        runs_done = run + 1u;
         tml_report_begin("inference");
         tml_report_u32("index", run);
         tml_report_u64(cost_key(), cost);

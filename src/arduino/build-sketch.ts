@@ -7,6 +7,8 @@ import { getBoard } from '../boards/registry.ts';
 import { UsageError } from '../errors.ts';
 import { generateSketch } from './deploy.ts';
 import type { ArduinoRuntime } from './profiles.ts';
+import { describeArena } from './arena.ts';
+import { parseArenaChoice } from './tflm-arena-plan.ts';
 
 export interface ArduinoBuildOptions {
   board: string;
@@ -16,6 +18,11 @@ export interface ArduinoBuildOptions {
   inputs?: string[];
   runs?: number;
   reportSerial?: string;
+  /** --arena measure|formula|<bytes> (TFLM). */
+  arena?: string;
+  /** --tflm-lib <path> (TFLM). */
+  tflmLib?: string;
+  onProgress?: (message: string) => void;
 }
 
 export interface ArduinoBuildResult {
@@ -30,6 +37,10 @@ export interface ArduinoBuildResult {
   quantized_with_calib: boolean;
   planned_arena_bytes: number;
   arena_bytes: number;
+  /** TFLM only: how the arena was sized, and the smallest arena the library accepts when measured. */
+  arena_source?: 'measured' | 'formula' | 'given';
+  needed_arena_bytes?: number | null;
+  formula_arena_bytes?: number;
   /** TFLM only: the resolver's ops and N. */
   ops?: string[];
   resolver_size?: number;
@@ -44,12 +55,17 @@ export function wantsArduinoSketch(board: string, runtime: string | undefined): 
   return b.fqbn !== null && b.emulation.qemu === null;
 }
 
-export function buildArduinoSketch(model: string, opts: ArduinoBuildOptions): ArduinoBuildResult {
+export async function buildArduinoSketch(model: string, opts: ArduinoBuildOptions): Promise<ArduinoBuildResult> {
   if (opts.runtime !== 'tflm' && opts.runtime !== 'native') throw new UsageError(`--runtime must be tflm or native, not '${opts.runtime}'`);
   if (opts.reportSerial !== undefined && opts.reportSerial !== 'Serial' && opts.reportSerial !== 'Serial1') {
     throw new UsageError(`--report-serial must be Serial or Serial1, not '${opts.reportSerial}'`);
   }
-  const s = generateSketch(model, opts.runtime, {
+  const arenaChoice = opts.runtime === 'tflm' ? parseArenaChoice(opts.arena) : undefined;
+  if (opts.runtime === 'native' && opts.arena !== undefined) throw new UsageError('--arena sizes the TFLite Micro arena: the native runtime plans its arena exactly, drop --arena');
+  const s = await generateSketch(model, opts.runtime, {
+    arenaChoice,
+    libPath: opts.tflmLib,
+    onProgress: opts.onProgress,
     board: opts.board,
     outDir: opts.out,
     calib: opts.calib,
@@ -61,7 +77,7 @@ export function buildArduinoSketch(model: string, opts: ArduinoBuildOptions): Ar
   const summary = [
     `sketch ${s.dir}/${s.name}.ino for ${s.config.board.name} (${s.config.fqbn}), ${s.runtime} runtime, report on ${s.config.reportSerial}`,
     s.runtime === 'tflm'
-      ? `arena: ${s.arenaBytes} bytes (planned ${s.plannedArenaBytes} + TFLite Micro overhead ${s.arenaBytes - s.plannedArenaBytes}); resolver: MicroMutableOpResolver<${tflm.resolverSize}> ${tflm.ops!.map((o) => o.op).join(', ')}`
+      ? `${describeArena(tflm.arena!)}; resolver: MicroMutableOpResolver<${tflm.resolverSize}> ${tflm.ops!.map((o) => o.op).join(', ')}`
       : `arena: ${s.arenaBytes} bytes (planned); no TFLite Micro library needed`,
     `next: tinyml flash --board ${s.config.board.id} --sketch ${s.dir}   (or: arduino-cli compile --profile ${s.config.profile} ${s.dir})`,
   ];
@@ -77,7 +93,15 @@ export function buildArduinoSketch(model: string, opts: ArduinoBuildOptions): Ar
     quantized_with_calib: s.quantized,
     planned_arena_bytes: s.plannedArenaBytes,
     arena_bytes: s.arenaBytes,
-    ...(s.runtime === 'tflm' ? { ops: tflm.ops!.map((o) => o.op), resolver_size: tflm.resolverSize } : {}),
+    ...(s.runtime === 'tflm'
+      ? {
+          ops: tflm.ops!.map((o) => o.op),
+          resolver_size: tflm.resolverSize,
+          arena_source: tflm.arena!.source,
+          needed_arena_bytes: tflm.arena!.neededBytes,
+          formula_arena_bytes: tflm.arena!.formula.arenaBytes,
+        }
+      : {}),
     files: s.written,
     summary,
   };

@@ -7,6 +7,7 @@ import { getBoard } from '../boards/registry.ts';
 import { UsageError } from '../errors.ts';
 import { printJson, printLine, safe } from '../cli/output.ts';
 import { deployArduino, type Progress } from './deploy.ts';
+import { parseArenaChoice } from './tflm-arena-plan.ts';
 
 /** True for boards that only a real Arduino board can run (an FQBN and no QEMU machine). */
 export function isArduinoTarget(boardId: string): boolean {
@@ -28,6 +29,8 @@ export interface ArduinoDeployCliOptions {
   timeout?: string;
   jsonl?: string;
   json?: boolean;
+  arena?: string;
+  tflmLib?: string;
 }
 
 export function runtimeOption(v: string | undefined): 'tflm' | 'native' {
@@ -46,9 +49,13 @@ function positive(name: string, v: string | undefined): number | undefined {
 export async function runArduinoDeploy(model: string, opts: ArduinoDeployCliOptions): Promise<void> {
   const runs = positive('--runs', opts.runs);
   if (runs !== undefined && !Number.isInteger(runs)) throw new UsageError(`--runs '${opts.runs}' is not a whole number`);
+  const runtime = runtimeOption(opts.runtime);
+  if (runtime === 'native' && opts.arena !== undefined) throw new UsageError('--arena sizes the TFLite Micro arena: the native runtime plans its arena exactly, drop --arena');
   const r = await deployArduino(model, {
     board: opts.board,
-    runtime: runtimeOption(opts.runtime),
+    runtime,
+    arenaChoice: runtime === 'tflm' ? parseArenaChoice(opts.arena) : undefined,
+    libPath: opts.tflmLib,
     outDir: opts.out,
     calib: opts.calib,
     inputs: opts.input,

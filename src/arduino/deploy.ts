@@ -15,7 +15,7 @@ import { describeDeviceError } from '../report/device-report.ts';
 import { compileSketch, detectArduinoCli, findBoardPort, uploadSketch, waitForSketchPort, type ArduinoCli, type CompileResult } from './cli.ts';
 import { parseFqbn, type ArduinoRuntime } from './profiles.ts';
 import { writeNativeSketch } from './sketch-native.ts';
-import { writeTflmSketch, type GeneratedSketch, type SketchOptions } from './sketch-tflm.ts';
+import { writeTflmSketch, type GeneratedSketch, type SketchOptions, type WriteTflmOptions } from './sketch-tflm.ts';
 
 export type ProgressStep = 'generate' | 'detect' | 'compile' | 'port' | 'upload' | 'wait' | 'monitor';
 export type Progress = (step: ProgressStep, message: string) => void;
@@ -91,6 +91,9 @@ export async function flashSketch(opts: FlashOptions): Promise<FlashResult> {
 export interface DeployArduinoOptions extends Omit<SketchOptions, 'board'> {
   board: string;
   runtime?: ArduinoRuntime;
+  /** --arena and --tflm-lib (TFLM runtime). */
+  arenaChoice?: WriteTflmOptions['arenaChoice'];
+  libPath?: string;
   port?: string;
   /** Seconds to wait for the report's `done` record (default 60). */
   timeoutSeconds?: number;
@@ -106,8 +109,8 @@ export interface DeployArduinoResult {
   monitor: MonitorResult;
 }
 
-/** Generates the sketch for `model`: TFLM or native runtime. */
-export function generateSketch(model: string, runtime: ArduinoRuntime, opts: SketchOptions): GeneratedSketch {
+/** Generates the sketch for `model`: TFLM (arena measured when the library is here) or native runtime. */
+export async function generateSketch(model: string, runtime: ArduinoRuntime, opts: WriteTflmOptions): Promise<GeneratedSketch> {
   return runtime === 'tflm' ? writeTflmSketch(model, opts) : writeNativeSketch(model, opts);
 }
 
@@ -120,7 +123,9 @@ export async function deployArduino(model: string, opts: DeployArduinoOptions): 
   progress('detect', 'looking for arduino-cli');
   const cli = await detectArduinoCli(opts.env ?? process.env);
   progress('generate', `generating the ${runtime} sketch for ${opts.board}`);
-  const sketch = generateSketch(model, runtime, opts);
+  const { onProgress: _p, ...sketchOpts } = opts;
+  void _p;
+  const sketch = await generateSketch(model, runtime, { ...sketchOpts, onProgress: (m) => progress('generate', m) });
   const flash = await flashSketch({ board: opts.board, sketchDir: sketch.dir, port: opts.port, env: opts.env, onProgress: progress, cli });
   progress('monitor', `reading the report on ${flash.port}`);
   const monitor = await monitorPort({

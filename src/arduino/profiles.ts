@@ -28,11 +28,17 @@ export interface TflmLibrary {
   architectures: string[];
 }
 
+/**
+ * The pinned library: 2.0.0 is the first release with Chirale_TensorFlowLite.h (1.x had
+ * TensorFlowLite.h), and the one whose op resolver, kernels and arena tinyml's tables and
+ * measurements describe (src/arduino/tflm-ops.ts, arena.ts). Architectures as its
+ * library.properties declares them.
+ */
 export const TFLM_LIBRARY: TflmLibrary = {
   name: 'Chirale_TensorFLowLite',
-  version: '1.1.0',
+  version: '2.0.0',
   header: 'Chirale_TensorFlowLite.h',
-  architectures: ['mbed_nano', 'mbed_nicla', 'mbed_portenta', 'esp32'],
+  architectures: ['mbed_nano', 'esp32', 'mbed_nicla', 'mbed_portenta', 'mbed_giga'],
 };
 
 export interface CorePin {
@@ -120,6 +126,27 @@ export function sketchConfig(board: Board, runtime: ArduinoRuntime, reportSerial
     runtime,
     kernels: defaultKernels(board),
     reportSerial: serial,
+    profile: `${board.id}-${runtime}`,
+  };
+}
+
+/**
+ * The configuration of a sketch that tinyml builds itself, with its bare-metal Arduino core, for
+ * an emulated board (QEMU): no FQBN, no arduino-cli, no sketch.yaml; the report goes to the
+ * board's UART (Serial).
+ */
+export function emulatedSketchConfig(board: Board, runtime: ArduinoRuntime): SketchConfig {
+  const core: CorePin = { platform: 'tinyml:baremetal', version: 'builtin', install: 'part of tinyml (firmware/platform/arduino-baremetal)' };
+  return {
+    board,
+    fqbn: `tinyml:baremetal:${board.id}`,
+    platform: core.platform,
+    architecture: 'baremetal',
+    core,
+    library: runtime === 'tflm' ? TFLM_LIBRARY : null,
+    runtime,
+    kernels: 'portable',
+    reportSerial: 'Serial',
     profile: `${board.id}-${runtime}`,
   };
 }

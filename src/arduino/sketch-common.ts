@@ -126,18 +126,25 @@ function filesIn(dir: string, ext: string[]): Record<string, string> {
 }
 
 /**
- * Runtime files for the sketch's src/ folder: the report writer (firmware/runtime/tml_report.*
- * and the platform API header) and the Arduino glue; for the native runtime also the kernels.
+ * Runtime files for the sketch's src/ folder, copied unchanged: the report writer and the fault
+ * reporter (firmware/runtime/tml_report.*, tml_fault.c, and the platform API header) and the
+ * Arduino glue (firmware/platform/arduino/); the TFLM runtime's arena allocator (tml_tflm_*),
+ * or for the native runtime its session (tml_arduino_app.c) and the kernels.
  */
 export function runtimeFiles(runtime: 'tflm' | 'native'): Record<string, string> {
   const files: Record<string, string> = {
     'tml_report.h': readFileSync(join(RUNTIME_DIR, 'tml_report.h'), 'utf8'),
     'tml_report.c': readFileSync(join(RUNTIME_DIR, 'tml_report.c'), 'utf8'),
+    'tml_fault.c': readFileSync(join(RUNTIME_DIR, 'tml_fault.c'), 'utf8'),
     'tml_platform.h': readFileSync(join(RUNTIME_DIR, 'tml_platform.h'), 'utf8'),
     ...filesIn(ARDUINO_PLATFORM_DIR, ['.h', '.cpp', '.c']),
   };
-  if (runtime === 'tflm') delete files['tml_arduino_app.c'];
-  else Object.assign(files, filesIn(KERNEL_INCLUDE_DIR, ['.h']), filesIn(KERNELS_DIR, ['.c']));
+  if (runtime === 'tflm') {
+    delete files['tml_arduino_app.c'];
+  } else {
+    for (const f of Object.keys(files)) if (f.startsWith('tml_tflm_')) delete files[f];
+    Object.assign(files, filesIn(KERNEL_INCLUDE_DIR, ['.h']), filesIn(KERNELS_DIR, ['.c']));
+  }
   return files;
 }
 

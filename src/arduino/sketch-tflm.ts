@@ -13,9 +13,12 @@ import { arrayBody } from '../codegen/native/c-syntax.ts';
 import { getBoard } from '../boards/registry.ts';
 import { importModel } from '../formats/load.ts';
 import { planMemory } from '../plan/memory.ts';
-import { tflmArenaBytes, TFLM_ARENA_FORMULA, type TflmArenaEstimate } from './arena.ts';
+import { arenaComment, tflmArenaBytes, type TflmArenaPlan } from './arena.ts';
 import { resolverEntries, type ResolverEntry } from './tflm-ops.ts';
-import { sketchConfig, sketchYaml, type SketchConfig } from './profiles.ts';
+import { emulatedSketchConfig, sketchConfig, sketchYaml, type SketchConfig } from './profiles.ts';
+import { getBackend } from '../backends/support.ts';
+import type { Graph } from '../ir/graph.ts';
+import { planTflmArena, type ArenaChoice } from './tflm-arena-plan.ts';
 import {
   ARDUINO_TEMPLATES_DIR,
   NATIVE_TEMPLATES_DIR,
@@ -41,9 +44,16 @@ export interface SketchOptions {
   calib?: string;
   /** One input file per model input, baked in; default: zero points. */
   inputs?: string[];
+  /** Raw bytes per model input (IR layout and dtype) instead of files. */
+  inputBytes?: Uint8Array[];
   runs?: number;
   /** Override the board's report serial (Serial1 for Renode). */
   reportSerial?: 'Serial' | 'Serial1';
+  /** 'arduino' (default): a sketch for arduino-cli; 'emulator': the same sources for tinyml's
+   * bare-metal Arduino core on an emulated board (no FQBN, no sketch.yaml). */
+  target?: 'arduino' | 'emulator';
+  /** The arena (TFLM): measured or given; default: the formula. */
+  arena?: TflmArenaPlan;
 }
 
 export interface GeneratedSketch {
@@ -67,7 +77,11 @@ export interface TflmSketch extends GeneratedSketch {
   runtime: 'tflm';
   ops: ResolverEntry[];
   resolverSize: number;
-  arena: TflmArenaEstimate;
+  arena: TflmArenaPlan;
+  /** The int8 .tflite bytes the sketch embeds (what TFLM runs; the arena cache key). */
+  tflite: Uint8Array;
+  /** The graph of those bytes. */
+  graph: Graph;
   arrayName: string;
   tfliteBytes: number;
 }
@@ -76,18 +90,36 @@ export function defaultSketchDir(board: string, runtime: 'tflm' | 'native'): str
   return `build/${board}-${runtime}`;
 }
 
+/** The int8 flatbuffer TFLM runs and its graph (the ops and arena come from it, not from the source model). */
+export function tflmModelOf(model: Int8Model): { tflite: Uint8Array; graph: Graph } {
+  const tflite = int8TfliteBytes(model);
+  const graph = tflite === model.modelBytes ? model.graph : importModel(tflite, `${model.label} (int8 .tflite)`);
+  return { tflite, graph };
+}
+
+/** The op registrations, or UnsupportedError naming what the pinned library cannot run. */
+export function tflmResolverOf(graph: Graph): ResolverEntry[] {
+  const nativeRuns = getBackend('native-c').refusals(graph).size === 0;
+  return resolverEntries(graph, nativeRuns);
+}
+
+/** The arena when nobody measured it: the formula. */
+export function formulaArena(graph: Graph, notMeasured?: string): TflmArenaPlan {
+  const formula = tflmArenaBytes(graph, planMemory(graph).arenaBytes);
+  return { arenaBytes: formula.arenaBytes, source: 'formula', neededBytes: null, formula, notMeasured };
+}
+
 /** Generates the TFLM sketch in memory (nothing written). */
 export function generateTflmSketch(model: Int8Model, opts: SketchOptions): TflmSketch {
   const board = getBoard(opts.board);
-  const config = sketchConfig(board, 'tflm', opts.reportSerial);
+  const emulated = opts.target === 'emulator';
+  const config = emulated ? emulatedSketchConfig(board, 'tflm') : sketchConfig(board, 'tflm', opts.reportSerial);
   const dir = opts.outDir ?? defaultSketchDir(board.id, 'tflm');
   const name = sketchNameOf(dir);
-  const tflite = int8TfliteBytes(model);
-  // The ops and arena come from the flatbuffer the board will run, not from the source model.
-  const graph = tflite === model.modelBytes ? model.graph : importModel(tflite, `${model.label} (int8 .tflite)`);
-  const ops = resolverEntries(graph);
-  const arena = tflmArenaBytes(graph, planMemory(graph).arenaBytes);
-  const inputs = sketchInputs(graph, opts.inputs);
+  const { tflite, graph } = tflmModelOf(model);
+  const ops = tflmResolverOf(graph);
+  const arena = opts.arena ?? formulaArena(graph);
+  const inputs = opts.inputBytes ?? sketchInputs(graph, opts.inputs);
   const runs = opts.runs ?? 1;
   const arrayName = cIdentifier(model.label);
   const label = commentText(model.label, 80);
@@ -99,10 +131,8 @@ export function generateTflmSketch(model: Int8Model, opts: SketchOptions): TflmS
     numInputs: graph.inputs.length,
     numOutputs: graph.outputs.length,
     numOps: graph.ops.length,
-    formula: TFLM_ARENA_FORMULA,
-    tensors: arena.tensors,
-    channels: arena.perChannelChannels,
-    plannedArena: arena.plannedBytes,
+    plannedArena: arena.formula.plannedBytes,
+    arenaHow: commentText(arenaComment(arena), 300),
     arenaBytes: arena.arenaBytes,
     arrayName,
   });
@@ -113,9 +143,9 @@ export function generateTflmSketch(model: Int8Model, opts: SketchOptions): TflmS
     body: arrayBody(tflite, 12, (v) => `0x${v.toString(16).padStart(2, '0')}`),
   });
   for (const [f, text] of Object.entries(runtimeFiles('tflm'))) files[`src/${f}`] = text;
-  for (const [f, text] of Object.entries(inputFiles(inputs, (opts.inputs?.length ?? 0) > 0))) files[`src/${f}`] = text;
+  for (const [f, text] of Object.entries(inputFiles(inputs, (opts.inputs?.length ?? 0) > 0 || opts.inputBytes !== undefined))) files[`src/${f}`] = text;
   files['src/tml_sketch_config.h'] = sketchConfigHeader(config, runs);
-  files['sketch.yaml'] = sketchYaml(config);
+  if (!emulated) files['sketch.yaml'] = sketchYaml(config);
   // Deterministic build id: every generated file plus the options.
   const buildId = sha256Hex(
     [...Object.keys(files).sort().map((k) => `${k}\n${files[k]}`), `board=${board.id}`, `runtime=tflm`, `runs=${runs}`].join('\n---\n'),
@@ -151,19 +181,39 @@ export function generateTflmSketch(model: Int8Model, opts: SketchOptions): TflmS
     quantized: model.quantized,
     files,
     written: [],
-    plannedArenaBytes: arena.plannedBytes,
+    plannedArenaBytes: arena.formula.plannedBytes,
     arenaBytes: arena.arenaBytes,
     ops,
     resolverSize: ops.length,
     arena,
     arrayName,
     tfliteBytes: tflite.length,
+    tflite,
+    graph,
   };
 }
 
-/** Reads the model, generates the TFLM sketch and writes it. */
-export function writeTflmSketch(modelPath: string, opts: SketchOptions): TflmSketch {
-  const sketch = generateTflmSketch(loadInt8Model(modelPath, opts.calib), opts);
+export interface WriteTflmOptions extends SketchOptions {
+  /** --arena: measure (default), formula or bytes. */
+  arenaChoice?: ArenaChoice;
+  /** --tflm-lib. */
+  libPath?: string;
+  env?: NodeJS.ProcessEnv;
+  onProgress?: (message: string) => void;
+}
+
+/**
+ * Reads the model, sizes its arena (measured with the pinned library when it is installed, see
+ * tflm-arena-plan.ts), generates the TFLM sketch and writes it. An op or dtype the library
+ * cannot run and a board it does not support are refused before anything is measured or written.
+ */
+export async function writeTflmSketch(modelPath: string, opts: WriteTflmOptions): Promise<TflmSketch> {
+  const model = loadInt8Model(modelPath, opts.calib);
+  const board = getBoard(opts.board);
+  if (opts.target !== 'emulator') sketchConfig(board, 'tflm', opts.reportSerial);
+  tflmResolverOf(tflmModelOf(model).graph);
+  const { plan } = await planTflmArena(model, board, { choice: opts.arenaChoice, libPath: opts.libPath, env: opts.env, onProgress: opts.onProgress });
+  const sketch = generateTflmSketch(model, { ...opts, arena: plan });
   sketch.written = writeSketch(sketch.dir, sketch.files);
   return sketch;
 }

@@ -30,6 +30,9 @@ import { opMacs } from '../inspect/metrics.ts';
 import { buildFirmware, DEFAULT_OPT, type FirmwareBuild, type KernelSet, type OptLevel } from '../build/firmware.ts';
 import { loadInput } from '../infer/inputs.ts';
 import { bytesOfTyped } from '../data/npy.ts';
+import { buildTflmForEmulator, type Runtime, type TflmEmulatedBuild } from '../arduino/tflm-emulated.ts';
+import type { ArenaChoice } from '../arduino/tflm-arena-plan.ts';
+import type { TflmArenaPlan } from '../arduino/arena.ts';
 
 /** Timed inferences per run when --runs is not given: enough for min/median/max. */
 export const DEFAULT_RUNS = 3;
@@ -71,6 +74,13 @@ export interface RunOptions {
   budgets?: Budgets;
   /** Called for every decoded item (the CLI shows device log lines live). */
   onItem?: (item: DecodedItem) => void;
+  /** 'native' (default): tinyml's generated C; 'tflm': the TFLite Micro sketch on the bare-metal Arduino core. */
+  runtime?: Runtime;
+  /** TFLM: --tflm-lib and --arena. */
+  tflmLib?: string;
+  arena?: ArenaChoice;
+  /** Long steps (library compile, arena measurement) as they start. */
+  onProgress?: (message: string) => void;
 }
 
 export interface BudgetVerdict {
@@ -114,6 +124,7 @@ export interface RunResult {
   emulatorDescription: string;
   /** Renode's exact executed-instruction count of the whole run, init and reporting included (null under QEMU). */
   executedInstructions: number | null;
+  runtime: Runtime;
   /** The firmware run; null when it was built in a temporary folder that is now removed. */
   elf: string | null;
   model: string | null;
@@ -132,9 +143,11 @@ export interface RunResult {
   stackHighWaterBytes: number | null;
   staticRamBytes: number | null;
   flashBytes: number | null;
-  /** The native backend's size report when this run built the firmware. */
+  /** The size report when this run built the firmware. */
   /** outDir is null when the temporary build folder was removed (no --out, no --keep). */
   build: { outDir: string | null; buildId: string; sizes: FirmwareBuild['sizes'] } | null;
+  /** TFLM runtime: the library, how the arena was sized, and TFLM's arena_used_bytes(). */
+  tflm: { library: string; arena: TflmArenaPlan; arenaUsedBytes: number | null } | null;
   ops: { index: number; op: string; cost: number }[];
   outputs: RunOutput[];
   logs: string[];
@@ -200,8 +213,12 @@ export async function runOnEmulator(opts: RunOptions): Promise<RunResult> {
   let expectedModelHash: string | null = null;
   let macs: number | null = null;
   let graph: Graph | null = null;
-  let build: FirmwareBuild | null = null;
+  let build: FirmwareBuild | TflmEmulatedBuild | null = null;
+  let tflmBuild: TflmEmulatedBuild | null = null;
   let temporary: string | undefined;
+  const runtime = opts.runtime ?? 'native';
+  if (runtime === 'tflm' && opts.elf) throw new UsageError('--runtime tflm builds the TFLite Micro firmware from the model: drop --elf (or run the ELF without --runtime)');
+  if (runtime === 'tflm' && opts.profile) throw new UsageError('--profile times the native runtime\'s ops: TFLite Micro firmware has no per-op records, drop --profile');
   // The model file is read once: its graph, bytes and hash go to the build and the checks.
   const loaded = opts.loaded ?? (opts.model ? loadModelFile(opts.model) : null);
   if (loaded) {
@@ -216,7 +233,20 @@ export async function runOnEmulator(opts: RunOptions): Promise<RunResult> {
     // A temporary folder is removed after a successful run; after a failure it stays, so the
     // ELF and map named in the error can be inspected.
     const outDir = opts.outDir ?? (temporary = mkdtempSync(join(tmpdir(), `tinyml-run-${basename(opts.model!).replace(/\W+/g, '_')}-`)));
-    build = buildFirmware({
+    if (runtime === 'tflm') {
+      tflmBuild = await buildTflmForEmulator({
+        modelPath: opts.model,
+        board: opts.board,
+        outDir,
+        inputs: opts.inputs ? bakedInputs(graph!, opts.inputs) : undefined,
+        optimize: opts.optimize ?? '2',
+        runs: opts.runs ?? DEFAULT_RUNS,
+        tflmLib: opts.tflmLib,
+        arena: opts.arena,
+        onProgress: opts.onProgress,
+      });
+    }
+    build = tflmBuild ?? buildFirmware({
       modelPath: opts.model,
       graph: loaded!.graph,
       modelBytes: loaded!.bytes,
@@ -270,12 +300,14 @@ export async function runOnEmulator(opts: RunOptions): Promise<RunResult> {
   const latency = summarizeCosts(rep.inferences, unit);
   const batchPerInference = rep.batch ? rep.batch.cost / rep.batch.inferences : null;
   const perInference = batchPerInference ?? latency?.median ?? null;
+  const memRecord = rep.mem as unknown as Record<string, unknown> | null;
   const result: RunResult = {
     board: opts.board,
     emulator: emulator.id,
     machine,
     emulatorDescription: emulator.describe,
     executedInstructions: emulated.executedInstructions,
+    runtime: rep.hello.runtime === 'tflm' ? 'tflm' : 'native',
     elf: elfPath,
     model: opts.model ?? null,
     expectedModelHash,
@@ -291,6 +323,13 @@ export async function runOnEmulator(opts: RunOptions): Promise<RunResult> {
     staticRamBytes: rep.mem?.static_ram_bytes ?? null,
     flashBytes: rep.mem?.flash_used_bytes ?? null,
     build: build ? { outDir: build.outDir, buildId: build.buildId, sizes: build.sizes } : null,
+    tflm: tflmBuild
+      ? {
+          library: `${tflmBuild.library.name} ${tflmBuild.library.version}`,
+          arena: tflmBuild.arena,
+          arenaUsedBytes: typeof memRecord?.['arena_used_bytes'] === 'number' ? memRecord['arena_used_bytes'] : null,
+        }
+      : null,
     ops: rep.ops,
     outputs: rep.outputs.map((bytes, index) => runOutput(bytes, index, graph ? graph.tensors[graph.outputs[index]?.tensor ?? -1] : undefined)),
     logs: rep.logs,

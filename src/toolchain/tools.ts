@@ -12,6 +12,8 @@ import { MissingToolError, ToolFailedError } from '../errors.ts';
 export const INSTALL_HINT: Record<string, string> = {
   gcc: 'sudo apt-get install gcc',
   'arm-none-eabi-gcc': 'sudo apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi',
+  'arm-none-eabi-g++': 'sudo apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib',
+  'arm-none-eabi-ar': 'sudo apt-get install binutils-arm-none-eabi',
   'arm-none-eabi-size': 'sudo apt-get install binutils-arm-none-eabi',
   'arm-none-eabi-nm': 'sudo apt-get install binutils-arm-none-eabi',
   'arm-none-eabi-objcopy': 'sudo apt-get install binutils-arm-none-eabi',

@@ -33,12 +33,12 @@ static void refill_inputs(void)
 static int inputs_match(void)
 {
     if (TML_BAKED_INPUTS != TML_MODEL_NUM_INPUTS) {
-        tml_arduino_report_error("input_count", TML_BAKED_INPUTS, "baked input count differs from the model's input count: regenerate the sketch");
+        tml_arduino_report_error("input_count", TML_BAKED_INPUTS, "baked input count differs from the model's input count: regenerate the sketch", 0u);
         return 0;
     }
     for (int i = 0; i < TML_MODEL_NUM_INPUTS; i++) {
         if (tml_baked_input_bytes[i] != tml_model_input_bytes(i)) {
-            tml_arduino_report_error("input_size", i, "baked input size differs from the model input size: regenerate the sketch");
+            tml_arduino_report_error("input_size", i, "baked input size differs from the model input size: regenerate the sketch", 0u);
             return 0;
         }
     }
@@ -57,7 +57,7 @@ static void run_session(void)
     if (!model_ready) {
         const int status = tml_model_init();
         if (status != 0) {
-            tml_arduino_report_error("init_failed", status, "tml_model_init failed");
+            tml_arduino_report_error("init_failed", status, "tml_model_init failed", 0u);
             return;
         }
         model_ready = 1;
@@ -68,7 +68,7 @@ static void run_session(void)
         const int status = tml_model_invoke();
         const uint32_t end = tml_arduino_timer_now();
         if (status != 0) {
-            tml_arduino_report_error("invoke_failed", status, "tml_model_invoke failed");
+            tml_arduino_report_error("invoke_failed", status, "tml_model_invoke failed", run);
             return;
         }
         tml_arduino_report_inference(run, start, end);
@@ -79,12 +79,15 @@ static void run_session(void)
     tml_report_begin("mem");
     tml_report_u32("arena_bytes", TML_MODEL_ARENA_BYTES);
     tml_report_u32("planned_arena_bytes", TML_MODEL_ARENA_BYTES);
+    tml_arduino_report_memory_keys();
     tml_report_end();
     tml_arduino_report_done(TML_RUNS);
 }
 
 void tml_arduino_setup(void)
 {
+    tml_arduino_stack_paint();
+    (void)tml_arduino_install_fault_handler();
     tml_platform_init();
     tml_arduino_timer_init();
     run_session();

@@ -1,9 +1,12 @@
 /*
  * Arduino glue for the report runtime (see tml_arduino.h): REPORT_SERIAL, the bounded wait for
- * a USB host, and DWT/micros timing. Compiled by arduino-cli as part of the sketch's src/.
+ * a USB host, timing (DWT cycles / micros() on an Arduino core, the runtime's SysTick timer on
+ * tinyml's bare-metal core) and the memory figures of the mem record. Compiled by arduino-cli
+ * as part of the sketch's src/, and by tinyml for the emulated boards.
  */
 #include <Arduino.h>
 #include "tml_sketch_config.h"
+#include "tml_build_info.h"
 #include "tml_arduino.h"
 
 #ifndef REPORT_SERIAL
@@ -16,7 +19,12 @@
 #define TML_SERIAL_WAIT_MS 5000
 #endif
 #ifndef TML_CLOCK_HZ
-#define TML_CLOCK_HZ 0u
+#error "TML_CLOCK_HZ comes from the generated tml_build_info.h: regenerate the sketch with tinyml"
+#endif
+/* Bytes below setup()'s stack pointer painted to find the stack high-water mark on an Arduino
+ * core, whose stack bounds the sketch does not know (Mbed OS gives the main thread 32 KiB). */
+#ifndef TML_STACK_PAINT_BYTES
+#define TML_STACK_PAINT_BYTES 8192u
 #endif
 
 /* Armv7-M and Armv7E-M have the DWT cycle counter; Armv6-M (Cortex-M0/M0+) does not. */
@@ -30,8 +38,6 @@
 #define TML_HAVE_DWT 0
 #endif
 
-static bool use_dwt = false;
-static uint32_t read_cost = 0;
 static bool host_was_present = false;
 
 extern "C" void tml_platform_init(void)
@@ -70,6 +76,56 @@ extern "C" void tml_arduino_idle(uint32_t ms)
     delay(ms);
 }
 
+#if defined(TINYML_BAREMETAL_CORE)
+/* tinyml's bare-metal core (QEMU): the runtime's timer, which the core started before setup():
+ * the DWT if it counts, else SysTick in instructions under -icount shift=0. */
+extern "C" void tml_arduino_timer_init(void)
+{
+}
+
+extern "C" uint32_t tml_arduino_timer_read_cost(void)
+{
+    return tml_timer_read_cost();
+}
+
+extern "C" uint32_t tml_arduino_timer_now(void)
+{
+    return (uint32_t)tml_timer_now();
+}
+
+extern "C" const char *tml_arduino_timer_name(void)
+{
+    return tml_timer_name();
+}
+
+extern "C" const char *tml_arduino_timer_unit(void)
+{
+    return tml_timer_mode() == TML_TIMER_DWT_CYCLES ? "cycles" : "instructions";
+}
+
+extern "C" uint64_t tml_arduino_timer_cycles(uint32_t start, uint32_t end)
+{
+    return tml_timer_cost_between(0u, (uint64_t)(uint32_t)(end - start));
+}
+
+extern "C" void tml_arduino_stack_paint(void)
+{
+    /* The core painted the whole stack region before setup(). */
+}
+
+extern "C" void tml_arduino_memory(tml_arduino_memory_t *m)
+{
+    m->stack_high_water_bytes = tml_stack_high_water();
+    m->stack_size_bytes = tml_stack_size();
+    m->static_ram_bytes = tml_baremetal_static_ram_bytes();
+    m->flash_used_bytes = tml_baremetal_flash_used_bytes();
+}
+
+#else /* an Arduino core */
+
+static bool use_dwt = false;
+static uint32_t read_cost = 0;
+
 extern "C" uint32_t tml_arduino_timer_now(void)
 {
 #if TML_HAVE_DWT
@@ -103,6 +159,11 @@ extern "C" const char *tml_arduino_timer_name(void)
     return use_dwt ? "dwt" : "micros";
 }
 
+extern "C" const char *tml_arduino_timer_unit(void)
+{
+    return "cycles";
+}
+
 extern "C" uint32_t tml_arduino_timer_read_cost(void)
 {
     return read_cost;
@@ -114,3 +175,45 @@ extern "C" uint64_t tml_arduino_timer_cycles(uint32_t start, uint32_t end)
     if (use_dwt) return diff > read_cost ? (uint64_t)(diff - read_cost) : 0u;
     return (uint64_t)diff * (uint64_t)(TML_CLOCK_HZ / 1000000u);
 }
+
+/* Section bounds of the GCC Arm linker scripts the Arduino cores use (Mbed OS, CMSIS). Weak:
+ * a core whose script names them otherwise gives 0 here and the key is left out. */
+extern "C" {
+extern char __Vectors[] __attribute__((weak));
+extern char __etext[] __attribute__((weak));
+extern char __data_start__[] __attribute__((weak));
+extern char __data_end__[] __attribute__((weak));
+extern char __bss_end__[] __attribute__((weak));
+}
+
+#define TML_STACK_PAINT 0xC5A5C5A5u
+static uint32_t *paint_low;
+static uint32_t *paint_top;
+
+/* Paints TML_STACK_PAINT_BYTES below this frame; noinline so the frame is setup()'s callee. */
+extern "C" __attribute__((noinline)) void tml_arduino_stack_paint(void)
+{
+    volatile uint32_t marker = 0;
+    uint32_t *sp = (uint32_t *)((uintptr_t)&marker & ~(uintptr_t)3u);
+    paint_top = sp;
+    paint_low = sp - TML_STACK_PAINT_BYTES / 4u;
+    for (volatile uint32_t *w = paint_low; w < sp - 16; w++) *w = TML_STACK_PAINT;
+}
+
+extern "C" void tml_arduino_memory(tml_arduino_memory_t *m)
+{
+    m->stack_high_water_bytes = 0;
+    m->stack_size_bytes = 0;
+    if (paint_low != nullptr) {
+        const volatile uint32_t *w = paint_low;
+        while (w < paint_top && *w == TML_STACK_PAINT) w++;
+        /* Bytes below setup()'s frame the session used; the window's size is the limit. */
+        m->stack_high_water_bytes = (uint32_t)((uintptr_t)paint_top - (uintptr_t)w);
+        m->stack_size_bytes = TML_STACK_PAINT_BYTES;
+    }
+    const uintptr_t data = (uintptr_t)__data_start__, data_end = (uintptr_t)__data_end__;
+    const uintptr_t bss_end = (uintptr_t)__bss_end__, text_end = (uintptr_t)__etext, text = (uintptr_t)__Vectors;
+    m->static_ram_bytes = (data != 0u && bss_end > data) ? (uint32_t)(bss_end - data) : 0u;
+    m->flash_used_bytes = (text != 0u && text_end > text && data_end >= data) ? (uint32_t)(text_end - text + (data_end - data)) : 0u;
+}
+#endif

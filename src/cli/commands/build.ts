@@ -7,6 +7,75 @@ import { UsageError } from '../../errors.ts';
 import { build } from '../../build/build.ts';
 import { printJson, printLine, safe, warn } from '../output.ts';
 import { buildArduinoSketch, wantsArduinoSketch } from '../../arduino/build-sketch.ts';
+import { buildTflmForEmulator } from '../../arduino/tflm-emulated.ts';
+import { parseArenaChoice } from '../../arduino/tflm-arena-plan.ts';
+import { describeArena } from '../../arduino/arena.ts';
+import { sizeSummary } from '../../build/firmware.ts';
+import { getBoard } from '../../boards/registry.ts';
+import { progressLine } from './run.ts';
+
+type BuildCliOptions = {
+  board?: string;
+  out?: string;
+  opt?: string;
+  input?: string[];
+  calib?: string;
+  kernels?: string;
+  profile?: boolean;
+  json?: boolean;
+  runtime?: string;
+  reportSerial?: string;
+  arena?: string;
+  tflmLib?: string;
+  bareMetal?: boolean;
+  generateOnly?: boolean;
+};
+
+/** `--runtime tflm` for an emulated board: the TFLite Micro firmware ELF (bare-metal Arduino core). */
+async function buildTflmElf(model: string, opts: BuildCliOptions & { board: string }): Promise<void> {
+  if (opts.calib) throw new UsageError('--runtime tflm on an emulated board builds an int8 model: quantize it first with `tinyml convert <model> --calib <data>`');
+  if (opts.profile) throw new UsageError('--profile times the native runtime\'s ops: TFLite Micro firmware has no per-op records, drop --profile');
+  if (opts.generateOnly) throw new UsageError('--generate-only writes the native runtime\'s sources: for TFLite Micro, build the Arduino sketch with --board nano33ble --runtime tflm, or drop --generate-only');
+  const optimize = (opts.opt ?? '2').replace(/^-?O/, '');
+  if (optimize !== 's' && optimize !== '2') throw new UsageError(`--opt ${opts.opt} is not supported: use 2 or s`);
+  const { loadModel } = await import('../../formats/load.ts');
+  const { bakedInputs } = await import('../../run/run.ts');
+  const graph = opts.input ? loadModel(model) : undefined;
+  const b = await buildTflmForEmulator({
+    modelPath: model,
+    board: opts.board,
+    outDir: opts.out ?? `build/${opts.board}-tflm`,
+    inputs: graph && opts.input ? bakedInputs(graph, opts.input) : undefined,
+    optimize,
+    tflmLib: opts.tflmLib,
+    arena: parseArenaChoice(opts.arena),
+    onProgress: progressLine,
+  });
+  if (opts.json) {
+    printJson({
+      model,
+      board: b.board,
+      runtime: 'tflm',
+      elf: b.elfPath,
+      outDir: b.outDir,
+      sketchDir: b.sketchDir,
+      modelHash: b.modelHash,
+      buildId: b.buildId,
+      optimize: b.optimize,
+      library: b.library,
+      arenaBytes: b.arena.arenaBytes,
+      arenaSource: b.arena.source,
+      neededArenaBytes: b.arena.neededBytes,
+      formulaArenaBytes: b.arena.formula.arenaBytes,
+      plannedArenaBytes: b.arena.formula.plannedBytes,
+      sizes: b.sizes,
+    });
+    return;
+  }
+  printLine(`built ${b.elfPath} for ${b.board}: TensorFlow Lite Micro (${b.library.name} ${b.library.version}, CMSIS-NN) on tinyml's bare-metal Arduino core (model ${b.modelHash}, build ${b.buildId}, -O${b.optimize})`);
+  printLine(describeArena(b.arena));
+  for (const line of sizeSummary(b.sizes)) printLine(line);
+}
 
 export function register(program: Command): void {
   program
@@ -25,21 +94,37 @@ export function register(program: Command): void {
     .option('--runtime <name>', 'Arduino boards: an Arduino sketch with tflm (TensorFlow Lite Micro, default) or native (tinyml C) runtime')
     .option('--report-serial <serial>', 'Arduino sketches: Serial (USB, default) or Serial1 (hardware UART, for Renode)')
     .option('--bare-metal', 'Arduino boards with a bare-metal platform (nano33ble, nano33ble-sense): tinyml\'s own firmware, no Arduino core (firmware.elf + firmware.bin at the bootloader offset; report on the TX pin)')
+    .option('--arena <measure|formula|bytes>', 'TFLite Micro: the tensor arena: measured with the library in QEMU (default when the library is installed; cached), the formula, or a byte count')
+    .option('--tflm-lib <path>', 'TFLite Micro: the Chirale_TensorFLowLite 2.0.0 library (default: $TINYML_TFLM_LIB, then the Arduino libraries folder)')
     .action(
-      (
+      async (
         model: string,
-        opts: { board?: string; out?: string; opt?: string; input?: string[]; calib?: string; kernels?: string; profile?: boolean; json?: boolean; runtime?: string; reportSerial?: string; bareMetal?: boolean; generateOnly?: boolean },
+        opts: BuildCliOptions,
       ) => {
         if (!opts.board) throw new UsageError('build needs a board: pass --board <id> (run `tinyml boards` to list them)');
         if (opts.bareMetal && (opts.runtime !== undefined || opts.reportSerial !== undefined)) {
           throw new UsageError('--bare-metal builds tinyml\'s own firmware without an Arduino core: drop --runtime and --report-serial, which are for Arduino sketches');
         }
+        const board = getBoard(opts.board);
+        if (opts.runtime === 'tflm' && board.fqbn === null) return buildTflmElf(model, { ...opts, board: opts.board });
+        if (opts.runtime === 'native' && board.fqbn === null) opts.runtime = undefined;
         if (!opts.bareMetal && wantsArduinoSketch(opts.board, opts.runtime)) {
-          const a = buildArduinoSketch(model, { board: opts.board, runtime: opts.runtime ?? 'tflm', out: opts.out, calib: opts.calib, inputs: opts.input, reportSerial: opts.reportSerial });
+          const a = await buildArduinoSketch(model, {
+            board: opts.board,
+            runtime: opts.runtime ?? 'tflm',
+            out: opts.out,
+            calib: opts.calib,
+            inputs: opts.input,
+            reportSerial: opts.reportSerial,
+            arena: opts.arena,
+            tflmLib: opts.tflmLib,
+            onProgress: progressLine,
+          });
           if (opts.json) printJson(a);
           else for (const line of a.summary) printLine(line);
           return;
         }
+        if (opts.arena !== undefined || opts.tflmLib !== undefined) throw new UsageError(`${opts.arena !== undefined ? '--arena' : '--tflm-lib'} is for the TFLite Micro runtime: add --runtime tflm, or drop it`);
         const r = build(model, {
           board: opts.board,
           out: opts.out,

@@ -2,7 +2,6 @@
 import type { Command } from 'commander';
 import { deploy } from '../../run/deploy.ts';
 import { printJson, printLine, safe } from '../output.ts';
-import { UsageError } from '../../errors.ts';
 import { isArduinoTarget, runArduinoDeploy } from '../../arduino/deploy-command.ts';
 import { addRunOptions, failOnBudgets, printRunReport, runOptionsFrom, runToJson, withJunit, type RunCliOptions } from './run.ts';
 
@@ -14,17 +13,11 @@ export function register(program: Command): void {
       .argument('<model>', '.tflite or .onnx model, int8 or float'),
   )
     .option('--calib <data>', 'calibration data to quantize a float model (as for tinyml convert)')
-    .option('--runtime <name>', 'Arduino boards: tflm (TensorFlow Lite Micro, default) or native')
     .option('-p, --port <path>', 'Arduino boards: serial port (default: found by USB VID:PID)')
-    .action(async (model: string, opts: RunCliOptions & { calib?: string; runtime?: string; port?: string }) => {
-      // --emulator renode on an Arduino board (nano33ble) runs tinyml's bare-metal firmware in
-      // Renode instead of uploading a sketch.
+    .action(async (model: string, opts: RunCliOptions & { calib?: string; port?: string }) => {
+      // Arduino boards: --runtime tflm (default there) or native, uploaded with arduino-cli;
+      // --emulator renode on an Arduino board (nano33ble) runs it in Renode instead.
       if (opts.emulator === undefined && isArduinoTarget(opts.board)) return runArduinoDeploy(model, opts);
-      // Emulated boards run the native runtime only: running it while the user asked for TFLite
-      // Micro would answer a different question than the one asked.
-      if (opts.runtime !== undefined && opts.runtime !== 'native') {
-        throw new UsageError(`--runtime ${opts.runtime} is for Arduino boards; ${opts.board} runs tinyml's native runtime: drop --runtime or pick an Arduino board (tinyml boards)`);
-      }
       // undefined: not converted; null: converted into a temporary folder that is gone.
       let converted: string | null | undefined;
       const result = await withJunit(opts.junit, `${model} on ${opts.board}`, async () => {

@@ -23,6 +23,8 @@ interface FlashCliOptions {
   timeout?: string;
   jsonl?: string;
   json?: boolean;
+  arena?: string;
+  tflmLib?: string;
 }
 
 export function register(program: Command): void {
@@ -40,6 +42,8 @@ export function register(program: Command): void {
     .option('-n, --runs <n>', 'with a model: inferences per session (default 1)')
     .option('--timeout <s>', 'with a model: seconds to wait for the report (default 60)')
     .option('--jsonl <file>', 'with a model: append every report record to this JSONL file')
+    .option('--arena <measure|formula|bytes>', 'with a model, TFLite Micro: the tensor arena (default: measured when the library is installed)')
+    .option('--tflm-lib <path>', 'with a model, TFLite Micro: the Chirale_TensorFLowLite 2.0.0 library used to measure the arena')
     .option('--json', 'print the result as JSON')
     .action(async (model: string | undefined, opts: FlashCliOptions) => {
       if (!opts.board) throw new UsageError('flash needs a board: pass --board <id> (run `tinyml boards` to list them)');

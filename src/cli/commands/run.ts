@@ -5,6 +5,9 @@ import { runOnEmulator, type Budgets, type RunOptions, type RunResult } from '..
 import { writeJunit, type JunitCase } from '../../report/junit.ts';
 import { budgetsFor, readCiConfig } from '../../ci/config.ts';
 import { formatTable, printError, printJson, printLine, safe } from '../output.ts';
+import { parseRuntime } from '../../arduino/tflm-emulated.ts';
+import { parseArenaChoice } from '../../arduino/tflm-arena-plan.ts';
+import { describeArena } from '../../arduino/arena.ts';
 
 export interface RunCliOptions {
   board: string;
@@ -27,6 +30,9 @@ export interface RunCliOptions {
   maxArena?: string;
   maxFlash?: string;
   maxStack?: string;
+  runtime?: string;
+  tflmLib?: string;
+  arena?: string;
 }
 
 export function intOption(name: string, value: string | undefined): number | undefined {
@@ -71,8 +77,14 @@ export function addRunOptions(cmd: Command): Command {
     .option('--max-arena <bytes>', 'budget: fail (exit 13) if the tensor arena is larger')
     .option('--max-flash <bytes>', 'budget: fail (exit 13) if the firmware uses more flash')
     .option('--max-stack <bytes>', 'budget: fail (exit 13) if the stack high-water mark is higher')
+    .option('--runtime <name>', 'native (tinyml\'s generated C; the default on emulated boards) or tflm (the TensorFlow Lite Micro sketch: on emulated boards with tinyml\'s bare-metal Arduino core; the default on Arduino boards)')
+    .option('--tflm-lib <path>', `--runtime tflm: the Chirale_TensorFLowLite 2.0.0 library (default: $TINYML_TFLM_LIB, then the Arduino libraries folder)`)
+    .option('--arena <measure|formula|bytes>', '--runtime tflm: the tensor arena: measured with the library in QEMU (default, cached), the formula, or a byte count')
     .option('--json', 'print the result as JSON');
 }
+
+/** Long steps (library compile, arena measurement) on stderr, so --json stays clean. */
+export const progressLine = (message: string): void => void process.stderr.write(`tinyml: ${message}\n`);
 
 /** Turns the shared CLI options into RunOptions (model and elf are the caller's; the model names
  * its entry in a --budgets file). */
@@ -84,10 +96,18 @@ export function runOptionsFrom(opts: RunCliOptions, model?: string): Omit<RunOpt
     maxFlash: intOption('--max-flash', opts.maxFlash) ?? fromFile.maxFlash,
     maxStack: intOption('--max-stack', opts.maxStack) ?? fromFile.maxStack,
   };
+  const runtime = parseRuntime(opts.runtime);
+  if (runtime !== 'tflm' && (opts.tflmLib !== undefined || opts.arena !== undefined)) {
+    throw new UsageError(`${opts.tflmLib !== undefined ? '--tflm-lib' : '--arena'} is for --runtime tflm: add --runtime tflm, or drop it`);
+  }
   return {
     board: opts.board,
     emulator: opts.emulator,
     renodePath: opts.renode,
+    runtime,
+    tflmLib: opts.tflmLib,
+    arena: runtime === 'tflm' ? parseArenaChoice(opts.arena) : undefined,
+    onProgress: progressLine,
     runs: intOption('--runs', opts.runs),
     inputs: opts.input,
     profile: opts.profile,
@@ -161,7 +181,8 @@ const n = (v: number) => Math.round(v).toLocaleString('en-US');
 
 export function printRunReport(r: RunResult): void {
   const emulated = r.unit !== 'cycles';
-  printLine(`${safe(r.model ?? r.elf)} on ${r.board} (${r.emulatorDescription}${emulated ? ': costs are guest instructions, not time' : ''})`);
+  const runtime = r.runtime === 'tflm' ? `TensorFlow Lite Micro${r.tflm ? ` (${r.tflm.library}, CMSIS-NN)` : ''}` : 'tinyml native';
+  printLine(`${safe(r.model ?? r.elf)} on ${r.board}, ${runtime} (${r.emulatorDescription}${emulated ? ': costs are guest instructions, not time' : ''})`);
   if (r.latency) {
     const l = r.latency;
     printLine(`  latency     ${n(l.median)} ${l.unit}/inference (median of ${l.runs}; min ${n(l.min)}, max ${n(l.max)})`);
@@ -170,7 +191,8 @@ export function printRunReport(r: RunResult): void {
     printLine(`  batch       ${r.batchPerInference.toFixed(1)} ${r.unit}/inference (mean of a batch of ${r.device.batch.inferences}, finer than one timer tick)`);
   }
   if (r.macs !== null) printLine(`  MACs        ${n(r.macs)}${r.macsPerUnit !== null ? `  (${r.macsPerUnit.toFixed(3)} MACs per ${r.unit === 'cycles' ? 'cycle' : 'instruction'})` : ''}`);
-  if (r.arenaBytes !== null) printLine(`  arena       ${n(r.arenaBytes)} bytes`);
+  if (r.arenaBytes !== null) printLine(`  arena       ${n(r.arenaBytes)} bytes${r.tflm?.arenaUsedBytes != null ? ` (TFLite Micro arena_used_bytes ${n(r.tflm.arenaUsedBytes)})` : ''}`);
+  if (r.tflm) printLine(`              ${describeArena(r.tflm.arena)}`);
   if (r.stackHighWaterBytes !== null) printLine(`  stack       ${n(r.stackHighWaterBytes)} bytes high-water mark`);
   if (r.staticRamBytes !== null) printLine(`  static RAM  ${n(r.staticRamBytes)} bytes (.data + .bss, arena included)`);
   if (r.flashBytes !== null) printLine(`  flash       ${n(r.flashBytes)} bytes`);

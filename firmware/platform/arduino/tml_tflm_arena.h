@@ -1,0 +1,34 @@
+/*
+ * The TensorFlow Lite Micro sketch's arena (TFLM runtime only): the interpreter's allocator is
+ * created exactly as MicroInterpreter(model, resolver, arena, size) creates it (a
+ * SingleArenaBufferAllocator with a GreedyMemoryPlanner at the arena's tail, the same bytes in
+ * the same places), except that the arena allocator remembers the first allocation that did not
+ * fit, so `allocate_failed` can say how many bytes were requested and how many were available.
+ *
+ * And, for tinyml's arena measurement build (-DTML_TFLM_MEASURE_ARENA, run in QEMU), the
+ * smallest arena size, in 16-byte steps, for which a probe (AllocateTensors) succeeds.
+ */
+#ifndef TML_TFLM_ARENA_H
+#define TML_TFLM_ARENA_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "tensorflow/lite/micro/micro_allocator.h"
+
+/* The first allocation since tml_tflm_create_allocator() that did not fit (0, 0: none). */
+struct tml_tflm_shortfall {
+  size_t requested_bytes;
+  size_t available_bytes;
+};
+
+/* The interpreter's allocator over arena[0, size), 16-byte aligned; nullptr when not even the
+ * allocator's own bookkeeping fits (the shortfall says by how much). */
+tflite::MicroAllocator *tml_tflm_create_allocator(uint8_t *arena, size_t size);
+const tml_tflm_shortfall &tml_tflm_last_shortfall();
+
+/* Bisection over multiples of 16 in (0, max_bytes]: the smallest size `allocates` accepts,
+ * assuming every larger size is accepted too. 0 when even max_bytes is refused. Also gives the
+ * largest refused size (the smallest minus 16 when found) and the number of probes. */
+size_t tml_tflm_smallest_arena(bool (*allocates)(size_t size), size_t max_bytes, size_t *largest_refused, uint32_t *probes);
+
+#endif /* TML_TFLM_ARENA_H */

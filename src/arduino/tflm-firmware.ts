@@ -1,0 +1,214 @@
+/**
+ * TensorFlow Lite Micro firmware for the emulated boards: the generated TFLM sketch, unchanged
+ * (the same .ino, model_data.cc and src/ files arduino-cli builds for a Nano 33 BLE), built
+ * with arm-none-eabi-g++ on tinyml's bare-metal Arduino core instead of an Arduino core, and
+ * linked with the pinned library's cached archive (tflm-archive.ts):
+ *
+ *   <out>/<sketch>/             the sketch, as generated
+ *   <out>/obj/                  objects: the sketch (-Wall -Wextra -Werror: tinyml's code), the
+ *                               core (core.cpp, startup.c), the board's UART driver, the
+ *                               runtime's timer and stack code
+ *   <out>/baremetal.ld          the board's memory map with C++ sections (templates/arduino)
+ *   <out>/firmware.elf, firmware.map, size.json
+ *
+ * The .ino is compiled the way arduino-cli compiles one: as C++ after `#include <Arduino.h>`.
+ * The arena is measured (arena-measure.ts) unless the caller gives one.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { basename, join, resolve } from 'node:path';
+import { BoardError, UsageError } from '../errors.ts';
+import { getBoard, type Board } from '../boards/registry.ts';
+import { cpuFlags, ensureWritableDir, nativePlatforms, stackReserve, type OptLevel, type SizeReport } from '../build/firmware.ts';
+import { PLATFORM_DIR, RUNTIME_DIR } from '../build/paths.ts';
+import { requireTool, runTool } from '../toolchain/tools.ts';
+import { elfSections, mapSectionBytes } from '../toolchain/size.ts';
+import { BAREMETAL_CORE_DIR, CORE_DEFINES, CXX_FLAGS, C_FLAGS, compileAsync, ensureTflmArchive, runPool, type TflmArchive } from './tflm-archive.ts';
+import type { TflmLibrary } from './tflm-library.ts';
+import type { TflmArenaPlan } from './arena.ts';
+import { ARDUINO_TEMPLATES_DIR, renderTemplate, writeSketch, type Int8Model } from './sketch-common.ts';
+import { generateTflmSketch, type TflmSketch } from './sketch-tflm.ts';
+
+export interface TflmFirmwareOptions {
+  model: Int8Model;
+  /** An emulated board with a platform folder (firmware/platform/<board>/). */
+  board: string;
+  outDir: string;
+  /** Raw bytes per model input baked in; default: zero points. */
+  inputs?: Uint8Array[];
+  runs?: number;
+  optimize?: OptLevel;
+  lib: TflmLibrary;
+  /** The arena the sketch gets. */
+  arena: TflmArenaPlan;
+  /** CPU flags (default: the board's); the arena measurement builds for a CPU class. */
+  cpuFlags?: string[];
+  /** Build the arena measurement variant with this largest arena (-DTML_TFLM_MEASURE_ARENA). */
+  measureArenaMax?: number;
+  onProgress?: (message: string) => void;
+}
+
+export interface TflmFirmwareBuild {
+  elfPath: string;
+  outDir: string;
+  sketchDir: string;
+  board: string;
+  modelHash: string;
+  buildId: string;
+  arena: TflmArenaPlan;
+  arenaBytes: number;
+  sizes: SizeReport;
+  sketch: Omit<TflmSketch, 'files' | 'tflite' | 'graph'>;
+  archive: TflmArchive;
+  library: { name: string; version: string; root: string };
+  optimize: OptLevel;
+  /** The kernel set the library compiles in. */
+  kernels: 'cmsis-nn';
+  /** The link command, for reproducing the build by hand. */
+  command: string[];
+}
+
+/** The board must have a bare-metal platform (UART driver + linker script) for the core. */
+export function coreBoard(id: string): Board {
+  const board = getBoard(id);
+  if (!nativePlatforms().includes(board.id) || !existsSync(join(PLATFORM_DIR, board.id, 'uart.c'))) {
+    throw new BoardError(
+      `TFLite Micro firmware runs on the emulated boards with a bare-metal platform (${nativePlatforms().join(', ')}), not on ${board.id}: for an Arduino board use \`tinyml build --runtime tflm\` and \`tinyml flash\``,
+    );
+  }
+  return board;
+}
+
+/** The bare-metal core's linker script for a board: its MEMORY and stack size, C++ sections added. */
+export function coreLinkerScript(board: Board): string {
+  const boardScript = join(PLATFORM_DIR, board.id, 'linker.ld');
+  const text = readFileSync(boardScript, 'utf8');
+  const memory = /MEMORY\s*\{[^}]*\}/.exec(text)?.[0];
+  if (!memory) throw new BoardError(`${boardScript} has no MEMORY block: the bare-metal Arduino core cannot place the firmware`);
+  return renderTemplate(ARDUINO_TEMPLATES_DIR, 'baremetal.ld.hbs', { board: board.id, memory, stackSize: `0x${stackReserve(boardScript).toString(16)}` });
+}
+
+/** The board UART driver and the runtime's timer are linked under tml_board_* names (tml_baremetal_core.h). */
+const CORE_RENAMES = ['-Dtml_platform_init=tml_board_uart_init', '-Dtml_platform_write=tml_board_uart_write', '-Dtml_platform_cpu_hz=tml_board_cpu_hz'];
+
+export async function buildTflmFirmware(opts: TflmFirmwareOptions): Promise<TflmFirmwareBuild> {
+  const board = coreBoard(opts.board);
+  const optimize = opts.optimize ?? '2';
+  if (optimize !== 's' && optimize !== '2') throw new UsageError(`--opt must be s or 2, not '${String(optimize)}'`);
+  const outDir = resolve(opts.outDir);
+  const sketchDir = join(outDir, 'tflm_sketch');
+  const sketch = generateTflmSketch(opts.model, {
+    board: board.id,
+    outDir: sketchDir,
+    inputBytes: opts.inputs,
+    runs: opts.runs ?? 1,
+    target: 'emulator',
+    arena: opts.arena,
+  });
+  const cpu = opts.cpuFlags ?? cpuFlags(board);
+  const archive = await ensureTflmArchive({ lib: opts.lib, cpuFlags: cpu, optimize, onBuild: opts.onProgress });
+
+  ensureWritableDir(outDir);
+  writeSketch(sketchDir, sketch.files);
+  const objDir = join(outDir, 'obj');
+  mkdirSync(objDir, { recursive: true });
+  const gcc = requireTool('arm-none-eabi-gcc');
+  const gxx = requireTool('arm-none-eabi-g++');
+
+  const common = [...cpu, `-O${optimize}`, '-g', '-ffunction-sections', '-fdata-sections', ...CORE_DEFINES, `-I${BAREMETAL_CORE_DIR}`, `-I${RUNTIME_DIR}`];
+  const ours = ['-Wall', '-Wextra', '-Werror'];
+  const sketchFlags = [...common, ...ours, `-isystem${opts.lib.src}`, ...(opts.measureArenaMax ? [`-DTML_TFLM_MEASURE_ARENA=${opts.measureArenaMax}u`] : [])];
+  const inoWrapper = join(objDir, `${sketch.name}.ino.cpp`);
+  writeFileSync(inoWrapper, `#include <Arduino.h>\n#line 1 "${join(sketchDir, `${sketch.name}.ino`)}"\n#include "${join(sketchDir, `${sketch.name}.ino`)}"\n`);
+
+  interface Unit { src: string; cxx: boolean; flags: string[] }
+  const units: Unit[] = [
+    { src: inoWrapper, cxx: true, flags: sketchFlags },
+    { src: join(sketchDir, 'model_data.cc'), cxx: true, flags: sketchFlags },
+  ];
+  for (const f of Object.keys(sketch.files).filter((f) => f.startsWith('src/')).sort()) {
+    if (f.endsWith('.c')) units.push({ src: join(sketchDir, f), cxx: false, flags: sketchFlags });
+    else if (f.endsWith('.cpp')) units.push({ src: join(sketchDir, f), cxx: true, flags: sketchFlags });
+  }
+  const coreFlags = [...common, ...ours];
+  units.push(
+    { src: join(BAREMETAL_CORE_DIR, 'core.cpp'), cxx: true, flags: coreFlags },
+    { src: join(BAREMETAL_CORE_DIR, 'startup.c'), cxx: false, flags: coreFlags },
+    { src: join(PLATFORM_DIR, board.id, 'uart.c'), cxx: false, flags: [...coreFlags, ...CORE_RENAMES] },
+    { src: join(RUNTIME_DIR, 'tml_timer.c'), cxx: false, flags: [...coreFlags, ...CORE_RENAMES] },
+    { src: join(RUNTIME_DIR, 'tml_stack.c'), cxx: false, flags: coreFlags },
+  );
+  const objects = units.map((u, i) => join(objDir, `${String(i).padStart(2, '0')}_${basename(u.src)}.o`));
+  await runPool(
+    units.map((u, i) => () => compileAsync(u.cxx ? gxx : gcc, [...u.flags, ...(u.cxx ? CXX_FLAGS : C_FLAGS), '-c', u.src, '-o', objects[i]!], `compiling ${basename(u.src)} for ${board.id} (TFLite Micro firmware)`)),
+    availableParallelism(),
+  );
+
+  const ld = join(outDir, 'baremetal.ld');
+  writeFileSync(ld, coreLinkerScript(board));
+  const elfPath = join(outDir, 'firmware.elf');
+  const mapPath = join(outDir, 'firmware.map');
+  const command = [
+    gxx,
+    ...cpu,
+    `-O${optimize}`,
+    '-nostartfiles',
+    '--specs=nano.specs',
+    '--specs=nosys.specs',
+    `-T${ld}`,
+    '-Wl,--gc-sections',
+    `-Wl,-Map=${mapPath}`,
+    '-o',
+    elfPath,
+    ...objects,
+    archive.path,
+    '-lm',
+    '-lc',
+    '-lgcc',
+  ];
+  runTool(command[0]!, command.slice(1), { what: `linking the TFLite Micro firmware for ${board.id}` });
+
+  const sections = elfSections(elfPath).sections;
+  const rodata = mapSectionBytes(readFileSync(mapPath, 'utf8'), '.rodata');
+  const text = sections['.text'] ?? 0;
+  const data = sections['.data'] ?? 0;
+  const bss = sections['.bss'] ?? 0;
+  const stack = sections['.stack'] ?? 0;
+  const sizes: SizeReport = {
+    text,
+    rodata,
+    code: text - rodata,
+    data,
+    bss,
+    weights: sketch.tfliteBytes,
+    inputs: 0,
+    arena: sketch.arenaBytes,
+    stack_reserve: stack,
+    flash_used: text + data + (sections['.ARM.exidx'] ?? 0) + (sections['.ARM.extab'] ?? 0),
+    flash_total: board.usable.flash_bytes,
+    ram_used: data + bss + stack,
+    ram_total: board.usable.ram_bytes,
+  };
+  writeFileSync(join(outDir, 'size.json'), `${JSON.stringify(sizes, null, 2)}\n`);
+  const { files: _f, tflite: _t, graph: _g, ...sketchInfo } = sketch;
+  void _f;
+  void _t;
+  void _g;
+  return {
+    elfPath,
+    outDir,
+    sketchDir,
+    board: board.id,
+    modelHash: sketch.modelHash,
+    buildId: sketch.buildId,
+    arena: sketch.arena,
+    arenaBytes: sketch.arenaBytes,
+    sizes,
+    sketch: sketchInfo,
+    archive,
+    library: { name: opts.lib.name, version: opts.lib.version, root: opts.lib.root },
+    optimize,
+    kernels: 'cmsis-nn',
+    command,
+  };
+}
