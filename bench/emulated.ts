@@ -19,6 +19,11 @@
  * Results -> bench/results/emulated.json, beside TFLite Micro's figures (reference and CMSIS-NN
  * kernels) and their ratios. Keys this script does not write (other columns) are kept.
  *
+ * TFLite Micro measured here too (tflm_cmsis_nn_measured): the model's TFLM sketch with the
+ * pinned Arduino library (Chirale_TensorFLowLite 2.0.0, CMSIS-NN kernels; $TINYML_TFLM_LIB, else
+ * ../shared/third_party) on tinyml's bare-metal Arduino core, -O2, same inputs and timer; the
+ * anchors' cmsis_nn figures become a cross-check (vs_tflm_cmsis_nn_anchor: how close).
+ *
  *   node bin/run-ts.js bench/emulated.ts [--runs N]
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -33,6 +38,8 @@ import { generateNative } from '../src/codegen/native/generate.ts';
 import type { KernelSet } from '../src/codegen/native/dsp.ts';
 import { defaultKernels, DEFAULT_OPT } from '../src/build/firmware.ts';
 import { getBoard } from '../src/boards/registry.ts';
+
+const TFLM_LIB = process.env['TINYML_TFLM_LIB'] ?? resolve(import.meta.dirname, '../../shared/third_party');
 
 const ROOT = resolve(import.meta.dirname, '..');
 const SHARED = resolve(ROOT, '../shared');
@@ -94,6 +101,7 @@ for (const [id, anchor] of Object.entries(anchors.models)) {
   const nOut = anchor.reference.outputs_case.split(' ').length;
   const sets: Record<string, Record<string, unknown>> = {};
   let headline: Record<string, unknown> | undefined;
+  let headlineRun: RunResult | undefined;
   for (const kernels of SETS) {
     const t0 = performance.now();
     const r = await runOnEmulator({ model: modelPath, board: BOARD, runs: RUNS, inputs, kernels, outDir: join(work, `${id}-${kernels}`), timeoutMs: 600_000 });
@@ -131,7 +139,10 @@ for (const [id, anchor] of Object.entries(anchors.models)) {
       },
     };
     sets[kernels] = entry;
-    if (kernels === DEFAULT_SET) headline = entry;
+    if (kernels === DEFAULT_SET) {
+      headline = entry;
+      headlineRun = r;
+    }
     console.log(
       `${id} [${kernels}]: ${ours.toFixed(1)} instructions/inference, ${entry.vs_tflm_cmsis_nn.instructions_ratio}x TFLM+CMSIS-NN (${anchor.cmsis_nn.instructions_per_inference}); ` +
         `arena ${r.arenaBytes} = ${entry.vs_tflm_cmsis_nn.arena_ratio}x; outputs ${entry.same_outputs_as_tflm ? 'match' : 'DIFFER from'} the anchor's`,
@@ -154,6 +165,33 @@ for (const [id, anchor] of Object.entries(anchors.models)) {
     vs_tflm_reference: { ...(h['vs_tflm_reference'] as object), fewer_instructions: (h['vs_tflm_reference'] as { instructions_ratio: number }).instructions_ratio < 1, same_outputs: h['same_outputs_as_tflm'] },
     vs_tflm_cmsis_nn: h['vs_tflm_cmsis_nn'],
   };
+  // TFLite Micro + CMSIS-NN measured by tinyml itself, the anchor as a cross-check.
+  const t = await runOnEmulator({ model: modelPath, board: 'mps2-an386', runs: RUNS, inputs, optimize: '2', outDir: join(work, `${id}-tflm`), timeoutMs: 600_000, runtime: 'tflm', tflmLib: TFLM_LIB });
+  const tflm = t.perInference!;
+  const tflmOutputs = t.outputs[0]!.int8.slice(0, anchor.cmsis_nn.outputs_case.split(' ').length).join(' ');
+  const deviation = tflm / anchor.cmsis_nn.instructions_per_inference - 1;
+  Object.assign(results[id] as object, {
+    tflm_cmsis_nn_measured: {
+      runtime: `${t.tflm!.library}, CMSIS-NN kernels, tinyml's bare-metal Arduino core, -O2`,
+      instructions_per_inference: tflm,
+      instructions_min: t.latency!.min,
+      instructions_max: t.latency!.max,
+      measured_as: `median of ${t.latency!.runs} inferences`,
+      arena_bytes: t.arenaBytes,
+      arena_used_bytes: t.tflm!.arenaUsedBytes,
+      arena_source: t.tflm!.arena.source,
+      flash_bytes: t.flashBytes,
+      outputs_case: tflmOutputs,
+      same_outputs_as_tinyml: t.outputs.every((o, j) => o.hex === headlineRun!.outputs[j]?.hex),
+    },
+    vs_tflm_cmsis_nn_anchor: {
+      instructions_deviation_percent: Number((deviation * 100).toFixed(2)),
+      same_outputs: tflmOutputs === anchor.cmsis_nn.outputs_case,
+      note: 'the anchor is TFLM 90b983c built with its own Makefile (cortex_m_generic, TF_LITE_STATIC_MEMORY); the measured column is the pinned Arduino library built as the Arduino cores build it',
+    },
+    tinyml_vs_tflm_cmsis_nn_measured: { instructions_ratio: ratio(headlineRun!.perInference!, tflm) },
+  });
+  console.log(`${id}: TFLite Micro + CMSIS-NN measured ${tflm} instructions/inference, ${(deviation * 100).toFixed(2)}% from the anchor's ${anchor.cmsis_nn.instructions_per_inference}`);
 }
 
 mkdirSync(resolve(ROOT, 'bench/results'), { recursive: true });
@@ -162,7 +200,7 @@ writeFileSync(
   JSON.stringify(
     {
       ...previous,
-      what: `Instructions per inference of the native backend on QEMU mps2-an386 (emulated instructions, not cycles or time), measured like ../shared/anchors/tflm-cortex-m4.json, beside TFLite Micro with its reference kernels and with CMSIS-NN. "tinyml" is the default build (${DEFAULT_SET} kernels, -O${DEFAULT_OPT}); tinyml_kernel_sets has every kernel set, with instructions per op type.`,
+      what: `Instructions per inference of the native backend on QEMU mps2-an386 (emulated instructions, not cycles or time), measured like ../shared/anchors/tflm-cortex-m4.json, beside TFLite Micro with its reference kernels and with CMSIS-NN (the anchors), and TFLite Micro + CMSIS-NN measured here with the pinned Arduino library (tflm_cmsis_nn_measured). "tinyml" is the default build (${DEFAULT_SET} kernels, -O${DEFAULT_OPT}); tinyml_kernel_sets has every kernel set, with instructions per op type.`,
       method: 'qemu-system-arm -M mps2-an386 -icount shift=0,align=off,sleep=off; SysTick on the 25 MHz core clock = 40 instructions per tick; every retired instruction counts 1 whatever its cycle cost; timer-read cost subtracted; input byte j = (j*37+11)&0xFF refilled before each inference outside the timed region; models under 200000 instructions averaged over a batch of 64 (refill cost taken off); per-op costs from a second, profiled build. Instructions, not cycles or time.',
       command: 'node bin/run-ts.js bench/emulated.ts',
       runs: RUNS,

@@ -11,14 +11,14 @@ import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { GOLDEN, SHARED, sharedPath } from './helpers/shared.ts';
+import { GOLDEN, sharedPath } from './helpers/shared.ts';
 import { loadBoards } from '../src/boards/registry.ts';
 import { BoardError, UnsupportedError, UsageError } from '../src/errors.ts';
 import { loadModel } from '../src/formats/load.ts';
 import { planMemory } from '../src/plan/memory.ts';
 import { ReportDecoder } from '../src/device/protocol.ts';
 import { ReportCollector } from '../src/report/device-report.ts';
-import { tflmArenaBytes } from '../src/arduino/arena.ts';
+import { TFLM_ARENA_FORMULA, tflmArenaBytes } from '../src/arduino/arena.ts';
 import { resolverEntries } from '../src/arduino/tflm-ops.ts';
 import { sketchConfig, CORE_PINS, TFLM_LIBRARY } from '../src/arduino/profiles.ts';
 import { cIdentifier, loadInt8Model, writeSketch } from '../src/arduino/sketch-common.ts';
@@ -125,28 +125,23 @@ describe('TFLite Micro sketch for the shared int8 models', () => {
   });
 });
 
-describe('tensor arena formula', () => {
-  const anchors = JSON.parse(readFileSync(join(SHARED, 'anchors/tflm-cortex-m4.json'), 'utf8')) as {
-    models: Record<string, { model: string; reference: { arena_used_bytes: number }; cmsis_nn: { arena_used_bytes: number } }>;
-  };
-  it.each(Object.entries(anchors.models))('%s: covers TFLite Micro\'s measured arena_used_bytes on Cortex-M4 with under 1.1 KiB to spare', (_id, a) => {
-    const graph = loadModel(sharedPath(a.model));
-    const est = tflmArenaBytes(graph);
-    const measured = Math.max(a.reference.arena_used_bytes, a.cmsis_nn.arena_used_bytes);
-    expect(est.arenaBytes).toBeGreaterThanOrEqual(measured);
-    expect(est.arenaBytes - measured).toBeLessThan(1100);
-    expect(est.arenaBytes % 16).toBe(0);
-  });
-
-  it('is the documented sum', () => {
-    const graph = loadModel(sharedPath('models/mlperf-tiny/kws/kws_ref_model.tflite'));
+describe('the sketch\'s arena', () => {
+  it('is the formula when not measured, said so in model_data.h; a measured or given arena is used as is', () => {
+    const path = sharedPath('models/mlperf-tiny/kws/kws_ref_model.tflite');
+    const graph = loadModel(path);
+    const f = tflmArenaBytes(graph);
     const planned = planMemory(graph).arenaBytes;
-    const channels = graph.ops.reduce((s, op) => s + ((graph.tensors[op.inputs[1] ?? -1]?.quant?.scale.length ?? 0) > 1 ? graph.tensors[op.inputs[1]!]!.quant!.scale.length : 0), 0);
-    const est = tflmArenaBytes(graph);
-    expect(est.arenaBytes).toBe(Math.ceil((planned + 12 * graph.tensors.length + 160 * graph.ops.length + 8 * channels + 512) / 16) * 16);
-    const sketch = generateTflmSketch(loadInt8Model(sharedPath('models/mlperf-tiny/kws/kws_ref_model.tflite')), { board: 'nano33ble', outDir: join(tmp, 'kwsa') });
-    expect(sketch.files['model_data.h']).toContain(`#define TML_TFLM_ARENA_BYTES ${est.arenaBytes}u`);
-    expect(sketch.files['kwsa.ino']).toContain('constexpr size_t kTensorArenaSize = TML_TFLM_ARENA_BYTES;');
+    const F = TFLM_ARENA_FORMULA;
+    const sum = planned + F.perTensorBytes * graph.tensors.length + F.perOpBytes * graph.ops.length + F.perChannelBytes * f.perChannelChannels + F.perInt16OpBytes * f.int16Ops + F.perRecurrentOpBytes * f.recurrentOps + F.baseBytes;
+    expect(f.arenaBytes).toBe(Math.ceil((sum * (1 + F.margin)) / 16) * 16);
+    const byFormula = generateTflmSketch(loadInt8Model(path), { board: 'nano33ble', outDir: join(tmp, 'kwsa') });
+    expect(byFormula.arena.source).toBe('formula');
+    expect(byFormula.files['model_data.h']).toContain(`#define TML_TFLM_ARENA_BYTES ${f.arenaBytes}u`);
+    expect(byFormula.files['model_data.h']).toMatch(/tinyml's fallback formula/);
+    expect(byFormula.files['kwsa.ino']).toContain('constexpr size_t kTensorArenaSize = TML_TFLM_ARENA_BYTES;');
+    const measured = generateTflmSketch(loadInt8Model(path), { board: 'nano33ble', outDir: join(tmp, 'kwsb'), arena: { arenaBytes: 24176, source: 'measured', neededBytes: 24176, formula: f } });
+    expect(measured.files['model_data.h']).toContain('#define TML_TFLM_ARENA_BYTES 24176u');
+    expect(measured.files['model_data.h']).toMatch(/the smallest arena TFLite Micro accepts for this model, measured by tinyml in QEMU/);
   });
 });
 

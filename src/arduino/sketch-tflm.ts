@@ -14,7 +14,7 @@ import { getBoard } from '../boards/registry.ts';
 import { importModel } from '../formats/load.ts';
 import { planMemory } from '../plan/memory.ts';
 import { arenaComment, tflmArenaBytes, type TflmArenaPlan } from './arena.ts';
-import { resolverEntries, type ResolverEntry } from './tflm-ops.ts';
+import { resolverEntries, TFLM_KERNELS, type ResolverEntry } from './tflm-ops.ts';
 import { emulatedSketchConfig, sketchConfig, sketchYaml, type SketchConfig } from './profiles.ts';
 import { getBackend } from '../backends/support.ts';
 import type { Graph } from '../ir/graph.ts';
@@ -54,6 +54,9 @@ export interface SketchOptions {
   target?: 'arduino' | 'emulator';
   /** The arena (TFLM): measured or given; default: the formula. */
   arena?: TflmArenaPlan;
+  /** bench/tflm-golden.ts only: register the ops whatever the dtype, to confirm a refusal of
+   * the capability table against the real library. */
+  ignoreCapabilities?: boolean;
 }
 
 export interface GeneratedSketch {
@@ -97,10 +100,29 @@ export function tflmModelOf(model: Int8Model): { tflite: Uint8Array; graph: Grap
   return { tflite, graph };
 }
 
-/** The op registrations, or UnsupportedError naming what the pinned library cannot run. */
+/** True when tinyml's native runtime can run the graph (its lowering accepts every op and dtype). */
+export function nativeRuns(graph: Graph): boolean {
+  return getBackend('native-c').refusals(graph).size === 0;
+}
+
+/** The op registrations, or UnsupportedError naming what the pinned library cannot run (and
+ * suggesting --runtime native only when the native runtime runs the model). */
 export function tflmResolverOf(graph: Graph): ResolverEntry[] {
-  const nativeRuns = getBackend('native-c').refusals(graph).size === 0;
-  return resolverEntries(graph, nativeRuns);
+  try {
+    return resolverEntries(graph);
+  } catch {
+    return resolverEntries(graph, nativeRuns(graph));
+  }
+}
+
+/** Every op type with a resolver method, dtypes not checked (ignoreCapabilities). */
+function allResolverEntries(graph: Graph): ResolverEntry[] {
+  const entries: ResolverEntry[] = [];
+  for (const op of graph.ops) {
+    const kernel = TFLM_KERNELS[op.type];
+    if (kernel && !entries.some((e) => e.op === op.type)) entries.push({ op: op.type, method: kernel.method });
+  }
+  return entries;
 }
 
 /** The arena when nobody measured it: the formula. */
@@ -117,7 +139,7 @@ export function generateTflmSketch(model: Int8Model, opts: SketchOptions): TflmS
   const dir = opts.outDir ?? defaultSketchDir(board.id, 'tflm');
   const name = sketchNameOf(dir);
   const { tflite, graph } = tflmModelOf(model);
-  const ops = tflmResolverOf(graph);
+  const ops = opts.ignoreCapabilities ? allResolverEntries(graph) : tflmResolverOf(graph);
   const arena = opts.arena ?? formulaArena(graph);
   const inputs = opts.inputBytes ?? sketchInputs(graph, opts.inputs);
   const runs = opts.runs ?? 1;

@@ -20,7 +20,7 @@ import { availableParallelism } from 'node:os';
 import { join, relative } from 'node:path';
 import { MissingToolError, ToolFailedError } from '../errors.ts';
 import { requireTool } from '../toolchain/tools.ts';
-import { cacheDir, PLATFORM_DIR, RUNTIME_DIR } from '../build/paths.ts';
+import { cacheDir, PLATFORM_DIR } from '../build/paths.ts';
 import type { TflmLibrary } from './tflm-library.ts';
 
 export const BAREMETAL_CORE_DIR = join(PLATFORM_DIR, 'arduino-baremetal');
@@ -92,19 +92,18 @@ export function libraryFlags(opts: Pick<ArchiveOptions, 'lib' | 'cpuFlags' | 'op
     '-w', // the library's own warnings are not tinyml's to fix
     ...CORE_DEFINES,
     `-I${BAREMETAL_CORE_DIR}`,
-    `-I${RUNTIME_DIR}`,
     `-I${opts.lib.src}`,
   ];
 }
 
-const CORE_HEADERS = ['Arduino.h', 'Wire.h', 'tml_baremetal_core.h'];
+/** The core's headers the library includes (system_setup.cpp, peripherals/): nothing else of ours. */
+const CORE_HEADERS = ['Arduino.h', 'Wire.h'];
 
 export function archiveKey(opts: Pick<ArchiveOptions, 'lib' | 'cpuFlags' | 'optimize'>): string {
   const h = createHash('sha256');
   h.update(`tflm-archive v1\0${opts.lib.name}@${opts.lib.version}\0${opts.lib.contentHash}\0${compilerId()}\0`);
   h.update(`${libraryFlags({ ...opts, lib: { ...opts.lib, src: '<lib>' } }).join(' ')}\0${CXX_FLAGS.join(' ')}\0${C_FLAGS.join(' ')}\0`);
   for (const f of CORE_HEADERS) h.update(readFileSync(join(BAREMETAL_CORE_DIR, f)));
-  for (const f of ['tml_timer.h', 'tml_stack.h']) h.update(readFileSync(join(RUNTIME_DIR, f)));
   return h.digest('hex').slice(0, 20);
 }
 
@@ -176,53 +175,91 @@ function tryLock(lock: string): boolean {
   }
 }
 
+/** One compile of a cached archive: the tool, its arguments (without -c/-o) and the source. */
+export interface ArchiveUnit {
+  tool: string;
+  args: string[];
+  src: string;
+  /** Names the unit in messages. */
+  what: string;
+}
+
+export interface CachedArchive {
+  path: string;
+  key: string;
+  built: boolean;
+  files: number;
+  buildMs: number;
+}
+
 /**
- * The library's archive for these flags: from the cache, or compiled now (then cached). Throws
- * MissingToolError without the compiler, ToolFailedError when a file does not compile.
+ * `<cache>/<kind>/<key>/<name>`: from the cache, or compiled from `units` now (in parallel, one
+ * process at a time per key, appearing atomically). `onBuild` is told before a compile starts.
  */
-export async function ensureTflmArchive(opts: ArchiveOptions): Promise<TflmArchive> {
-  const key = archiveKey(opts);
-  const root = join(cacheDir(), 'tflm-lib');
+export async function ensureCachedArchive(kind: string, key: string, name: string, units: () => ArchiveUnit[], opts: { jobs?: number; onBuild?: () => void } = {}): Promise<CachedArchive> {
+  const root = join(cacheDir(), kind);
   const dir = join(root, key);
-  const archive = join(dir, 'libtflm.a');
-  const sources = librarySources(opts.lib);
-  if (existsSync(archive)) return { path: archive, key, built: false, files: sources.length, buildMs: 0 };
+  const archive = join(dir, name);
+  const hit = (): CachedArchive => ({ path: archive, key, built: false, files: 0, buildMs: 0 });
+  if (existsSync(archive)) return hit();
   mkdirSync(root, { recursive: true });
   const lock = join(root, `${key}.lock`);
   while (!tryLock(lock)) {
-    if (existsSync(archive)) return { path: archive, key, built: false, files: sources.length, buildMs: 0 };
+    if (existsSync(archive)) return hit();
     await sleep(500);
   }
   try {
-    if (existsSync(archive)) return { path: archive, key, built: false, files: sources.length, buildMs: 0 };
+    if (existsSync(archive)) return hit();
     const started = performance.now();
-    const gcc = requireTool('arm-none-eabi-gcc');
-    const gxx = requireTool('arm-none-eabi-g++');
     const ar = requireTool('arm-none-eabi-ar');
-    const jobs = opts.jobs ?? availableParallelism();
-    opts.onBuild?.(`compiling ${opts.lib.name} ${opts.lib.version} (${sources.length} files, ${jobs} jobs) for ${opts.cpuFlags.join(' ')} -O${opts.optimize}, once: later builds reuse it`);
+    const list = units();
+    opts.onBuild?.();
     const work = join(root, `${key}.tmp-${process.pid}`);
     rmSync(work, { recursive: true, force: true });
     mkdirSync(join(work, 'obj'), { recursive: true });
-    const flags = libraryFlags(opts);
-    const objects = sources.map((s) => join(work, 'obj', `${s.replace(/[/\\]/g, '__')}.o`));
+    const objects = list.map((u, i) => join(work, 'obj', `${String(i).padStart(3, '0')}_${u.src.split(/[/\\]/).pop()}.o`));
     await runPool(
-      sources.map((s, i) => () => {
-        const isC = s.endsWith('.c');
-        return compileAsync(isC ? gcc : gxx, [...flags, ...(isC ? C_FLAGS : CXX_FLAGS), '-c', join(opts.lib.src, s), '-o', objects[i]!], `compiling ${opts.lib.name}/src/${s}`);
-      }),
-      jobs,
+      list.map((u, i) => () => compileAsync(u.tool, [...u.args, '-c', u.src, '-o', objects[i]!], u.what)),
+      opts.jobs ?? availableParallelism(),
     );
-    const r = spawnSync(ar, ['rcs', join(work, 'libtflm.a'), ...objects], { encoding: 'utf8' });
-    if (r.status !== 0) throw new ToolFailedError(`arm-none-eabi-ar could not archive the library: ${(r.stderr ?? '').split('\n')[0]}`);
+    const r = spawnSync(ar, ['rcs', join(work, name), ...objects], { encoding: 'utf8' });
+    if (r.status !== 0) throw new ToolFailedError(`arm-none-eabi-ar could not write ${name}: ${(r.stderr ?? '').split('\n')[0]}`);
     rmSync(join(work, 'obj'), { recursive: true, force: true });
     try {
       renameSync(work, dir);
     } catch {
       rmSync(work, { recursive: true, force: true }); // another process put it there first
     }
-    return { path: archive, key, built: true, files: sources.length, buildMs: performance.now() - started };
+    return { path: archive, key, built: true, files: list.length, buildMs: performance.now() - started };
   } finally {
     rmSync(lock, { force: true });
   }
+}
+
+/**
+ * The library's archive for these flags: from the cache, or compiled now (then cached). Throws
+ * MissingToolError without the compiler, ToolFailedError when a file does not compile.
+ */
+export async function ensureTflmArchive(opts: ArchiveOptions): Promise<TflmArchive> {
+  const sources = librarySources(opts.lib);
+  const jobs = opts.jobs ?? availableParallelism();
+  const a = await ensureCachedArchive(
+    'tflm-lib',
+    archiveKey(opts),
+    'libtflm.a',
+    () => {
+      const gcc = requireTool('arm-none-eabi-gcc');
+      const gxx = requireTool('arm-none-eabi-g++');
+      const flags = libraryFlags(opts);
+      return sources.map((s) => {
+        const isC = s.endsWith('.c');
+        return { tool: isC ? gcc : gxx, args: [...flags, ...(isC ? C_FLAGS : CXX_FLAGS)], src: join(opts.lib.src, s), what: `compiling ${opts.lib.name}/src/${s}` };
+      });
+    },
+    {
+      jobs,
+      onBuild: () => opts.onBuild?.(`compiling ${opts.lib.name} ${opts.lib.version} (${sources.length} files, ${jobs} jobs) for ${opts.cpuFlags.join(' ')} -O${opts.optimize}, once: later builds reuse it`),
+    },
+  );
+  return { ...a, files: sources.length };
 }

@@ -23,7 +23,10 @@ import { cpuFlags, ensureWritableDir, nativePlatforms, stackReserve, type OptLev
 import { PLATFORM_DIR, RUNTIME_DIR } from '../build/paths.ts';
 import { requireTool, runTool } from '../toolchain/tools.ts';
 import { elfSections, mapSectionBytes } from '../toolchain/size.ts';
-import { BAREMETAL_CORE_DIR, CORE_DEFINES, CXX_FLAGS, C_FLAGS, compileAsync, ensureTflmArchive, runPool, type TflmArchive } from './tflm-archive.ts';
+import { createHash } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import { BAREMETAL_CORE_DIR, CORE_DEFINES, CXX_FLAGS, C_FLAGS, compileAsync, compilerId, ensureCachedArchive, ensureTflmArchive, runPool, type ArchiveUnit, type CachedArchive, type TflmArchive } from './tflm-archive.ts';
+import { ARDUINO_PLATFORM_DIR } from './sketch-common.ts';
 import type { TflmLibrary } from './tflm-library.ts';
 import type { TflmArenaPlan } from './arena.ts';
 import { ARDUINO_TEMPLATES_DIR, renderTemplate, writeSketch, type Int8Model } from './sketch-common.ts';
@@ -45,6 +48,8 @@ export interface TflmFirmwareOptions {
   cpuFlags?: string[];
   /** Build the arena measurement variant with this largest arena (-DTML_TFLM_MEASURE_ARENA). */
   measureArenaMax?: number;
+  /** bench/tflm-golden.ts only (see SketchOptions). */
+  ignoreCapabilities?: boolean;
   onProgress?: (message: string) => void;
 }
 
@@ -91,6 +96,42 @@ export function coreLinkerScript(board: Board): string {
 /** The board UART driver and the runtime's timer are linked under tml_board_* names (tml_baremetal_core.h). */
 const CORE_RENAMES = ['-Dtml_platform_init=tml_board_uart_init', '-Dtml_platform_write=tml_board_uart_write', '-Dtml_platform_cpu_hz=tml_board_cpu_hz'];
 
+/** Files a TFLM sketch copies unchanged from firmware/ and that include nothing the generator
+ * writes: compiled once from firmware/ (the same bytes) into the core archive. */
+export const SKETCH_STATIC_FILES = ['tml_report.c', 'tml_fault.c', 'tml_arduino_fault.c', 'tml_tflm_arena.cpp'];
+
+function dirDigest(h: ReturnType<typeof createHash>, dir: string): void {
+  for (const f of readdirSync(dir).sort()) if (/\.(c|cpp|h)$/.test(f)) h.update(`${f}\0`).update(readFileSync(join(dir, f))).update('\0');
+}
+
+/**
+ * The bare-metal core for a board and CPU (core.cpp, startup.c, the board's UART driver, the
+ * runtime's timer and stack code) plus the sketch's unchanged files (SKETCH_STATIC_FILES), with
+ * -Wall -Wextra -Werror, cached as one archive linked whole.
+ */
+export async function ensureCoreArchive(board: Board, lib: TflmLibrary, common: string[], ours: string[]): Promise<CachedArchive> {
+  const h = createHash('sha256').update(`tinyml-arduino-core v1\0${board.id}\0${compilerId()}\0${common.join(' ')}\0${ours.join(' ')}\0${lib.contentHash}\0`);
+  for (const d of [BAREMETAL_CORE_DIR, ARDUINO_PLATFORM_DIR, RUNTIME_DIR, join(PLATFORM_DIR, board.id)]) dirDigest(h, d);
+  const key = h.digest('hex').slice(0, 20);
+  return ensureCachedArchive('tflm-core', key, 'libtinyml-arduino-core.a', (): ArchiveUnit[] => {
+    const gcc = requireTool('arm-none-eabi-gcc');
+    const gxx = requireTool('arm-none-eabi-g++');
+    const unit = (src: string, extra: string[] = []): ArchiveUnit => {
+      const cxx = src.endsWith('.cpp');
+      return { tool: cxx ? gxx : gcc, args: [...common, ...ours, `-isystem${lib.src}`, ...extra, ...(cxx ? CXX_FLAGS : C_FLAGS)], src, what: `compiling ${basename(src)} (bare-metal Arduino core for ${board.id})` };
+    };
+    const staticSrc = (f: string) => join(f === 'tml_report.c' || f === 'tml_fault.c' ? RUNTIME_DIR : ARDUINO_PLATFORM_DIR, f);
+    return [
+      unit(join(BAREMETAL_CORE_DIR, 'core.cpp')),
+      unit(join(BAREMETAL_CORE_DIR, 'startup.c')),
+      unit(join(PLATFORM_DIR, board.id, 'uart.c'), CORE_RENAMES),
+      unit(join(RUNTIME_DIR, 'tml_timer.c'), CORE_RENAMES),
+      unit(join(RUNTIME_DIR, 'tml_stack.c')),
+      ...SKETCH_STATIC_FILES.map((f) => unit(staticSrc(f))),
+    ];
+  });
+}
+
 export async function buildTflmFirmware(opts: TflmFirmwareOptions): Promise<TflmFirmwareBuild> {
   const board = coreBoard(opts.board);
   const optimize = opts.optimize ?? '2';
@@ -104,6 +145,7 @@ export async function buildTflmFirmware(opts: TflmFirmwareOptions): Promise<Tflm
     runs: opts.runs ?? 1,
     target: 'emulator',
     arena: opts.arena,
+    ignoreCapabilities: opts.ignoreCapabilities,
   });
   const cpu = opts.cpuFlags ?? cpuFlags(board);
   const archive = await ensureTflmArchive({ lib: opts.lib, cpuFlags: cpu, optimize, onBuild: opts.onProgress });
@@ -127,17 +169,18 @@ export async function buildTflmFirmware(opts: TflmFirmwareOptions): Promise<Tflm
     { src: join(sketchDir, 'model_data.cc'), cxx: true, flags: sketchFlags },
   ];
   for (const f of Object.keys(sketch.files).filter((f) => f.startsWith('src/')).sort()) {
+    const file = f.slice(4);
+    if (SKETCH_STATIC_FILES.includes(file)) {
+      // In the core archive, compiled from the same bytes in firmware/.
+      if (sketch.files[f] !== readFileSync(join(file === 'tml_report.c' || file === 'tml_fault.c' ? RUNTIME_DIR : ARDUINO_PLATFORM_DIR, file), 'utf8')) {
+        throw new Error(`internal: the sketch's ${f} differs from firmware/`);
+      }
+      continue;
+    }
     if (f.endsWith('.c')) units.push({ src: join(sketchDir, f), cxx: false, flags: sketchFlags });
     else if (f.endsWith('.cpp')) units.push({ src: join(sketchDir, f), cxx: true, flags: sketchFlags });
   }
-  const coreFlags = [...common, ...ours];
-  units.push(
-    { src: join(BAREMETAL_CORE_DIR, 'core.cpp'), cxx: true, flags: coreFlags },
-    { src: join(BAREMETAL_CORE_DIR, 'startup.c'), cxx: false, flags: coreFlags },
-    { src: join(PLATFORM_DIR, board.id, 'uart.c'), cxx: false, flags: [...coreFlags, ...CORE_RENAMES] },
-    { src: join(RUNTIME_DIR, 'tml_timer.c'), cxx: false, flags: [...coreFlags, ...CORE_RENAMES] },
-    { src: join(RUNTIME_DIR, 'tml_stack.c'), cxx: false, flags: coreFlags },
-  );
+  const core = await ensureCoreArchive(board, opts.lib, common, ours);
   const objects = units.map((u, i) => join(objDir, `${String(i).padStart(2, '0')}_${basename(u.src)}.o`));
   await runPool(
     units.map((u, i) => () => compileAsync(u.cxx ? gxx : gcc, [...u.flags, ...(u.cxx ? CXX_FLAGS : C_FLAGS), '-c', u.src, '-o', objects[i]!], `compiling ${basename(u.src)} for ${board.id} (TFLite Micro firmware)`)),
@@ -161,6 +204,9 @@ export async function buildTflmFirmware(opts: TflmFirmwareOptions): Promise<Tflm
     '-o',
     elfPath,
     ...objects,
+    '-Wl,--whole-archive',
+    core.path,
+    '-Wl,--no-whole-archive',
     archive.path,
     '-lm',
     '-lc',
@@ -183,11 +229,11 @@ export async function buildTflmFirmware(opts: TflmFirmwareOptions): Promise<Tflm
     weights: sketch.tfliteBytes,
     inputs: 0,
     arena: sketch.arenaBytes,
-    stack_reserve: stack,
-    flash_used: text + data + (sections['.ARM.exidx'] ?? 0) + (sections['.ARM.extab'] ?? 0),
-    flash_total: board.usable.flash_bytes,
-    ram_used: data + bss + stack,
-    ram_total: board.usable.ram_bytes,
+    stackReserve: stack,
+    flashUsed: text + data + (sections['.ARM.exidx'] ?? 0) + (sections['.ARM.extab'] ?? 0),
+    flashTotal: board.usable.flash_bytes,
+    ramUsed: data + bss + stack,
+    ramTotal: board.usable.ram_bytes,
   };
   writeFileSync(join(outDir, 'size.json'), `${JSON.stringify(sizes, null, 2)}\n`);
   const { files: _f, tflite: _t, graph: _g, ...sketchInfo } = sketch;

@@ -21,6 +21,7 @@ import { progress } from '../progress.ts';
 import { ReportCollector, describeDeviceError } from '../report/device-report.ts';
 import { emulatedBoard } from '../run/run.ts';
 import { symbolBytes } from './elf-symbols.ts';
+import { buildTflmForEmulator, type Runtime } from '../arduino/tflm-emulated.ts';
 
 /** Samples run on the device when --device-samples is not given: one build, a few emulator runs. */
 export const DEFAULT_DEVICE_SAMPLES = 5;
@@ -90,7 +91,14 @@ export interface EmulatorRuns {
  * emulated board. `modelBytes`, when the graph came from a file, lets the firmware's model
  * hash be the file's, as `tinyml run` reports it. `kernels`: the board's default set unless given.
  */
-export async function runSamplesOnEmulator(graph: Graph, samples: TensorValue[][], board: string, modelBytes?: Uint8Array, kernels?: KernelSet): Promise<EmulatorRuns> {
+export async function runSamplesOnEmulator(
+  graph: Graph,
+  samples: TensorValue[][],
+  board: string,
+  modelBytes?: Uint8Array,
+  kernels?: KernelSet,
+  target: { runtime?: Runtime; tflmLib?: string } = {},
+): Promise<EmulatorRuns> {
   const { machine, emulator } = emulatedBoard(board);
   const outDir = mkdtempSync(join(tmpdir(), 'tinyml-eval-device-'));
   try {
@@ -98,7 +106,10 @@ export async function runSamplesOnEmulator(graph: Graph, samples: TensorValue[][
     if (samples.length === 0) return { board, emulator: emulatorName, machine, outputs: [], builds: 0, buildMs: 0, emulatorMs: 0 };
     const bytesOf = (sample: TensorValue[]) => sample.map((v) => bytesOfTyped(v.data));
     const t0 = performance.now();
-    const build = buildFirmware({ graph, modelBytes, board, outDir, inputs: bytesOf(samples[0]!), optimize: DEFAULT_OPT, kernels, runs: 1 });
+    const build =
+      target.runtime === 'tflm'
+        ? await buildTflmForEmulator({ graph, modelBytes, board, outDir, inputs: bytesOf(samples[0]!), optimize: '2', runs: 1, tflmLib: target.tflmLib })
+        : buildFirmware({ graph, modelBytes, board, outDir, inputs: bytesOf(samples[0]!), optimize: DEFAULT_OPT, kernels, runs: 1 });
     const buildMs = performance.now() - t0;
 
     const elf = new Uint8Array(readFileSync(build.elfPath));

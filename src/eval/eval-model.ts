@@ -17,6 +17,7 @@ import { checkFloatModel, quantizeFloatGraph, quantizedActivation, DEFAULT_QUANT
 import { feed, floatEngine, int8ReferenceEngine, realOf, type Engine } from './engines.ts';
 import { DEFAULT_EVAL_OPTIONS, evaluate, type EvalReport } from './eval.ts';
 import { loadLabels } from './labels.ts';
+import type { Runtime } from '../arduino/tflm-emulated.ts';
 
 export interface EvalModelOptions {
   data: string;
@@ -31,15 +32,19 @@ export interface EvalModelOptions {
   device?: string;
   /** Samples run on the device (the first N); default DEFAULT_DEVICE_SAMPLES. */
   deviceSamples?: number;
+  /** What the device runs: tinyml's native C (default) or TFLite Micro, and --tflm-lib. */
+  runtime?: Runtime;
+  tflmLib?: string;
 }
 
 /** The device column: the int8 model's firmware on an emulated board vs the TS int8 reference. */
 export interface DeviceColumnReport {
-  /** Column id, 'device:<board>'. */
+  /** Column id, 'device:<board>' ('device:<board>:tflm' for TFLite Micro). */
   id: string;
   board: string;
   /** 'QEMU' or 'Renode'. */
   emulator: string;
+  runtime: Runtime;
   machine: string;
   /** Samples run on the device (the first ones), out of `of` evaluated. */
   samples: number;
@@ -62,6 +67,9 @@ export interface EvalModelReport extends EvalReport {
 
 export async function evalModel(model: string, opts: EvalModelOptions): Promise<EvalModelReport> {
   if (opts.device !== undefined) emulatedBoard(opts.device); // a wrong board fails before any work
+  if (opts.device === undefined && (opts.runtime !== undefined || opts.tflmLib !== undefined)) {
+    throw new UsageError('--runtime and --tflm-lib choose what the --device firmware runs: add --device <board>, or drop them');
+  }
   const g = loadModel(model);
   checkFloatModel(g, model);
   const data = loadSamples(opts.data, g, { limit: opts.maxSamples });
@@ -105,7 +113,7 @@ export async function evalModel(model: string, opts: EvalModelOptions): Promise<
   };
   if (opts.device !== undefined) {
     const modelBytes = int8File?.bytes;
-    await addDeviceColumn(report, engines[0]!, int8Graph, int8Name, data.samples.slice(0, opts.deviceSamples ?? DEFAULT_DEVICE_SAMPLES), opts.device, modelBytes, labels);
+    await addDeviceColumn(report, engines[0]!, int8Graph, int8Name, data.samples.slice(0, opts.deviceSamples ?? DEFAULT_DEVICE_SAMPLES), opts.device, modelBytes, labels, { runtime: opts.runtime ?? 'native', tflmLib: opts.tflmLib });
   }
   return report;
 }
@@ -122,14 +130,15 @@ async function addDeviceColumn(
   int8Name: string,
   samples: Float32Array[][],
   board: string,
-  modelBytes?: Uint8Array,
-  labels?: number[],
+  modelBytes: Uint8Array | undefined,
+  labels: number[] | undefined,
+  target: { runtime: Runtime; tflmLib?: string },
 ): Promise<void> {
   const runInt8 = int8Runner(int8Graph);
   const fed = samples.map((s) => feed(int8Graph, s, int8Name));
   const reference = fed.map((inputs) => runInt8(inputs, false).outputs);
-  const runs = await runSamplesOnEmulator(int8Graph, fed, board, modelBytes);
-  const id = `device:${board}`;
+  const runs = await runSamplesOnEmulator(int8Graph, fed, board, modelBytes, undefined, target);
+  const id = target.runtime === 'tflm' ? `device:${board}:tflm` : `device:${board}`;
 
   const outTensors = int8Graph.outputs.map((o) => o.tensor);
   const acc = outTensors.map(() => new ErrorAccumulator());
@@ -149,11 +158,12 @@ async function addDeviceColumn(
   report.outputs.forEach((o, j) => {
     if (acc[j]) o.engines[id] = { ...acc[j]!.result(), top1Agreement: samples.length ? agree[j]! / samples.length : 0 };
   });
-  report.columns.push({ id, model: `${int8Name} on ${board} (${runs.machine} in ${runs.emulator})`, role: 'device' });
+  report.columns.push({ id, model: `${int8Name} on ${board}${target.runtime === 'tflm' ? ' with TensorFlow Lite Micro' : ''} (${runs.machine} in ${runs.emulator})`, role: 'device' });
   report.device = {
     id,
     board,
     emulator: runs.emulator,
+    runtime: target.runtime,
     machine: runs.machine,
     samples: samples.length,
     of: report.samples,

@@ -6,7 +6,8 @@
 import { join } from 'node:path';
 import { DataError, FileError, UsageError } from '../errors.ts';
 import type { Graph, Quantization } from '../ir/graph.ts';
-import { loadModel } from '../formats/load.ts';
+import { loadModel, readModelBytes } from '../formats/load.ts';
+import { parseRuntime } from '../arduino/tflm-emulated.ts';
 import { ensureWritableDir } from '../build/firmware.ts';
 import { bytesOfTyped, writeDataFile } from '../data/npy.ts';
 import { outputFromIr } from '../reference/layout.ts';
@@ -25,6 +26,11 @@ export interface InferOptions {
   engine?: string;
   /** Board for --engine emulator (an emulated board id; default mps2-an386). */
   board?: string;
+  /** --engine emulator: native (default) or tflm, and --tflm-lib. */
+  runtime?: string;
+  tflmLib?: string;
+  /** The model file's bytes (the TFLM runtime embeds a .tflite unchanged). */
+  modelBytes?: Uint8Array;
 }
 
 export interface InferOutput {
@@ -53,7 +59,7 @@ export interface InferResult {
 
 export async function infer(modelPath: string, opts: InferOptions): Promise<InferResult> {
   const graph = loadModel(modelPath);
-  return inferGraph(graph, modelPath, opts);
+  return inferGraph(graph, modelPath, { ...opts, modelBytes: opts.runtime === 'tflm' ? readModelBytes(modelPath) : undefined });
 }
 
 /** As `infer`, for a graph already imported (eval and tests reuse it). */
@@ -63,6 +69,11 @@ export async function inferGraph(graph: Graph, modelName: string, opts: InferOpt
     if (engine.id !== emulatorEngine.id) throw new UsageError(`--board selects the emulated board of --engine emulator, and the engine is ${engine.id}: add --engine emulator or drop --board`);
     emulatedBoard(opts.board); // unknown board, or one without an emulator: BoardError before any work
   }
+  for (const [flag, v] of [['--runtime', opts.runtime], ['--tflm-lib', opts.tflmLib]] as const) {
+    if (v !== undefined && engine.id !== emulatorEngine.id) throw new UsageError(`${flag} selects what --engine emulator builds, and the engine is ${engine.id}: add --engine emulator or drop ${flag}`);
+  }
+  const runtime = parseRuntime(opts.runtime);
+  if (opts.tflmLib !== undefined && runtime !== 'tflm') throw new UsageError('--tflm-lib is for --runtime tflm: add --runtime tflm, or drop it');
   await engine.check(graph);
   if (opts.inputs.length !== graph.inputs.length) {
     const names = graph.inputs.map((gi) => `'${graph.tensors[gi.tensor]!.name}'`).join(', ');
@@ -72,7 +83,8 @@ export async function inferGraph(graph: Graph, modelName: string, opts: InferOpt
   const notes = [...graph.warnings];
   const loaded = opts.inputs.map((file, i) => loadInput(file, graph, i));
   for (const l of loaded) notes.push(...l.notes);
-  const result = await engine.run(graph, loaded.map((l) => l.value), opts.board !== undefined ? { board: opts.board } : undefined);
+  const emulatorOpts = engine.id === emulatorEngine.id ? { board: opts.board, runtime, tflmLib: opts.tflmLib, modelBytes: opts.modelBytes } : undefined;
+  const result = await engine.run(graph, loaded.map((l) => l.value), emulatorOpts);
 
   if (opts.out) ensureWritableDir(opts.out);
   const outputs = result.outputs.map((irValue, j): InferOutput => {

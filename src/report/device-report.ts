@@ -215,6 +215,10 @@ export function describeDeviceError(r: ReportRecord): string {
   if (typeof r.pc === 'string') {
     return `${String(r.code ?? 'fault')}${faultOp(r)} at pc ${r.pc} (lr ${String(r.lr ?? '?')}, cfsr ${String(r.cfsr ?? '?')})`;
   }
+  if (r.code === 'allocate_failed' && typeof r.arena_bytes === 'number') {
+    const need = typeof r.requested_bytes === 'number' ? `: TensorFlow Lite Micro requested ${r.requested_bytes} bytes, ${String(r.available_bytes ?? '?')} available` : '';
+    return `allocate_failed in a ${r.arena_bytes}-byte arena${need}${r.message ? ` (${String(r.message)})` : ''}`;
+  }
   return `${String(r.code ?? 'error')}${r.status !== undefined ? ` (status ${String(r.status)})` : ''}${r.message ? `: ${String(r.message)}` : ''}`;
 }
 

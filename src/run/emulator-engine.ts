@@ -15,6 +15,17 @@ import { buildFirmware, DEFAULT_OPT, isQuantizedGraph, type KernelSet } from '..
 import { ReportCollector, describeDeviceError } from '../report/device-report.ts';
 import { assertBackendRuns, floatModelRefusal } from '../backends/support.ts';
 import { emulatedBoard } from './run.ts';
+import { buildTflmForEmulator, type Runtime } from '../arduino/tflm-emulated.ts';
+
+/** What the emulator engine builds: tinyml's native C (default) or the TFLite Micro sketch. */
+export interface EmulatorEngineOptions {
+  board?: string;
+  runtime?: Runtime;
+  /** --tflm-lib for the TFLM runtime. */
+  tflmLib?: string;
+  /** The model file's bytes (the TFLM sketch embeds a .tflite as it is). */
+  modelBytes?: Uint8Array;
+}
 
 export const DEFAULT_EMULATED_BOARD = 'mps2-an386';
 
@@ -22,22 +33,29 @@ export const DEFAULT_EMULATED_BOARD = 'mps2-an386';
  * --board), default mps2-an386. */
 export const emulatorEngine = {
   id: 'emulator',
-  summary: 'the native C firmware built for an emulated Cortex-M board and run in QEMU or Renode (int8 models; board mps2-an386 by default, or any board `tinyml boards` lists with an emulator)',
+  summary: 'the firmware built for an emulated Cortex-M board and run in QEMU or Renode: tinyml native C, or TensorFlow Lite Micro with --runtime tflm (int8 models; board mps2-an386 by default, or any board `tinyml boards` lists with an emulator)',
   check(graph: Graph): void {
     if (!isQuantizedGraph(graph)) throw floatModelRefusal('emulator', graph);
     assertBackendRuns(graph, 'native-c');
   },
-  async run(graph: Graph, inputs: TensorValue[], opts?: RunOptions & { board?: string }): Promise<RunResult> {
-    return inferOnEmulator(graph, inputs, opts?.board ?? DEFAULT_EMULATED_BOARD);
+  async run(graph: Graph, inputs: TensorValue[], opts?: RunOptions & EmulatorEngineOptions): Promise<RunResult> {
+    return inferOnEmulator(graph, inputs, opts?.board ?? DEFAULT_EMULATED_BOARD, undefined, opts);
   },
 };
 
-/** `kernels`: the board's default kernel set unless given (tests run every set the board can use). */
-export async function inferOnEmulator(graph: Graph, inputs: TensorValue[], board: string = DEFAULT_EMULATED_BOARD, kernels?: KernelSet): Promise<RunResult> {
+/**
+ * `kernels`: the board's default kernel set unless given (tests run every set the board can use);
+ * the TFLM runtime ignores it (the library's CMSIS-NN kernels).
+ */
+export async function inferOnEmulator(graph: Graph, inputs: TensorValue[], board: string = DEFAULT_EMULATED_BOARD, kernels?: KernelSet, opts: EmulatorEngineOptions = {}): Promise<RunResult> {
   const { emulator } = emulatedBoard(board);
   const outDir = mkdtempSync(join(tmpdir(), 'tinyml-emulator-'));
   try {
-    const build = buildFirmware({ graph, board, outDir, inputs: inputs.map((v) => bytesOfTyped(v.data)), optimize: DEFAULT_OPT, kernels, runs: 1 });
+    const bytes = inputs.map((v) => bytesOfTyped(v.data));
+    const build =
+      opts.runtime === 'tflm'
+        ? await buildTflmForEmulator({ graph, modelBytes: opts.modelBytes, board, outDir, inputs: bytes, optimize: '2', runs: 1, tflmLib: opts.tflmLib })
+        : buildFirmware({ graph, board, outDir, inputs: bytes, optimize: DEFAULT_OPT, kernels, runs: 1 });
     const collector = new ReportCollector();
     await emulator.run({ elfPath: build.elfPath, onItem: (item) => collector.add(item) });
     const rep = collector.report;

@@ -11,8 +11,9 @@
  *   delay, delayMicroseconds  busy waits on micros()
  *   setup(), loop()   called by the core's main() (core.cpp) after the C run-time start-up
  *
- * TINYML_BAREMETAL_CORE tells sketch code it runs on this core (the sketch's timing glue then
- * reports instructions from the runtime timer instead of DWT cycles).
+ * TINYML_BAREMETAL_CORE (also on the compiler's command line, as Arduino cores define their
+ * ARDUINO_ARCH_*) tells sketch code it runs on this core: the sketch's glue then includes
+ * tml_baremetal_core.h and reports instructions from the runtime's timer instead of DWT cycles.
  */
 #ifndef TML_BAREMETAL_ARDUINO_H
 #define TML_BAREMETAL_ARDUINO_H
@@ -25,8 +26,6 @@
 #include <string.h>
 #include <stdlib.h>
 #include <math.h>
-
-#include "tml_baremetal_core.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -99,6 +99,7 @@ int main(void)
   tml_board_uart_init();
   tml_stack_paint();
   tml_baremetal_vectors_to_ram();
+  tml_baremetal_protect_flash();
   tml_timer_init();
   setup();
   for (;;) loop();

@@ -4,7 +4,10 @@
  * initial stack pointer, reset, SysTick to the runtime's timer and everything else to a handler
  * that stops the core, like an Arduino core without a crash reporter. main() (core.cpp) then
  * copies the table to RAM (tml_baremetal_vectors_to_ram), as Mbed OS does on the Arduino
- * boards, so the sketch can install its own fault handlers the same way on both.
+ * boards, so the sketch can install its own fault handlers the same way on both, and makes the
+ * image read-only with the MPU (tml_baremetal_protect_flash): QEMU's mps2-an386 loads it into
+ * RAM at address 0, where a write through a null pointer would silently change code and
+ * constants; on a board's flash it faults, and with the MPU it faults here too.
  */
 #include <stdint.h>
 #include "tml_baremetal_core.h"
@@ -56,6 +59,40 @@ void tml_baremetal_vectors_to_ram(void)
     __asm volatile("dsb");
     SCB_VTOR = (uint32_t)(uintptr_t)ram_vectors;
     __asm volatile("dsb\n isb");
+}
+
+/* PMSAv7 MPU (Armv7-M): region base/attributes, and the control register. */
+#define MPU_TYPE (*(volatile uint32_t *)0xE000ED90u)
+#define MPU_CTRL (*(volatile uint32_t *)0xE000ED94u)
+#define MPU_RNR  (*(volatile uint32_t *)0xE000ED98u)
+#define MPU_RBAR (*(volatile uint32_t *)0xE000ED9Cu)
+#define MPU_RASR (*(volatile uint32_t *)0xE000EDA0u)
+#define RASR_READ_ONLY (6u << 24)   /* AP = 0b110: read-only, privileged and unprivileged */
+#define RASR_NORMAL_CACHED (1u << 17) /* TEX 0, C 1, B 0: normal memory, as flash */
+#define CTRL_ENABLE 1u
+#define CTRL_PRIVDEFENA 4u          /* the default memory map everywhere else */
+
+/* A read-only MPU region over [base, base + 2^k) covering `bytes`. */
+static void read_only_region(uint32_t number, uint32_t base, uint32_t bytes)
+{
+    uint32_t log2 = 5; /* 32 bytes, the smallest region */
+    while (log2 < 32 && (1ull << log2) < bytes) log2++;
+    MPU_RNR = number;
+    MPU_RBAR = base & ~((uint32_t)((1ull << log2) - 1u));
+    MPU_RASR = RASR_READ_ONLY | RASR_NORMAL_CACHED | ((log2 - 1u) << 1) | 1u;
+}
+
+void tml_baremetal_protect_flash(void)
+{
+#if defined(__ARM_ARCH_7M__) || defined(__ARM_ARCH_7EM__)
+    if (((MPU_TYPE >> 8) & 0xFFu) < 2u) return; /* no MPU modelled */
+    const uint32_t start = (uint32_t)(uintptr_t)&_tml_flash_start;
+    const uint32_t bytes = (uint32_t)((uintptr_t)&_tml_flash_end - (uintptr_t)&_tml_flash_start);
+    read_only_region(0, start, bytes);
+    if (start != 0u) read_only_region(1, 0u, bytes); /* the boot alias at address 0 */
+    MPU_CTRL = CTRL_ENABLE | CTRL_PRIVDEFENA;
+    __asm volatile("dsb\n isb");
+#endif
 }
 
 uint32_t tml_baremetal_static_ram_bytes(void)

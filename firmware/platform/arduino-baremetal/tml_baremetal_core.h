@@ -31,6 +31,10 @@ uint64_t tml_u64_div(uint64_t n, uint32_t d);
  * so a sketch can install its own fault handlers (tml_arduino_fault.c). */
 void tml_baremetal_vectors_to_ram(void);
 
+/* Makes the firmware image (and address 0) read-only with the MPU, as flash is on a board: a
+ * stray write faults instead of changing code. No-op without an MPU. */
+void tml_baremetal_protect_flash(void);
+
 /* Static RAM (.data + .bss) and flash contents (code, read-only data, .data image), in bytes,
  * from the linker script's symbols. */
 uint32_t tml_baremetal_static_ram_bytes(void);

@@ -79,6 +79,7 @@ extern "C" void tml_arduino_idle(uint32_t ms)
 #if defined(TINYML_BAREMETAL_CORE)
 /* tinyml's bare-metal core (QEMU): the runtime's timer, which the core started before setup():
  * the DWT if it counts, else SysTick in instructions under -icount shift=0. */
+#include "tml_baremetal_core.h"
 extern "C" void tml_arduino_timer_init(void)
 {
 }
@@ -187,28 +188,28 @@ extern char __bss_end__[] __attribute__((weak));
 }
 
 #define TML_STACK_PAINT 0xC5A5C5A5u
-static uint32_t *paint_low;
-static uint32_t *paint_top;
+static uintptr_t paint_low;
+static uintptr_t paint_top;
 
-/* Paints TML_STACK_PAINT_BYTES below this frame; noinline so the frame is setup()'s callee. */
+/* Paints TML_STACK_PAINT_BYTES below the caller's frame (64 bytes of this one's left alone). */
 extern "C" __attribute__((noinline)) void tml_arduino_stack_paint(void)
 {
-    volatile uint32_t marker = 0;
-    uint32_t *sp = (uint32_t *)((uintptr_t)&marker & ~(uintptr_t)3u);
-    paint_top = sp;
-    paint_low = sp - TML_STACK_PAINT_BYTES / 4u;
-    for (volatile uint32_t *w = paint_low; w < sp - 16; w++) *w = TML_STACK_PAINT;
+    uintptr_t sp;
+    __asm volatile("mov %0, sp" : "=r"(sp));
+    paint_top = sp & ~(uintptr_t)3u;
+    paint_low = paint_top - TML_STACK_PAINT_BYTES;
+    for (volatile uint32_t *w = (volatile uint32_t *)paint_low; (uintptr_t)w < paint_top - 64u; w++) *w = TML_STACK_PAINT;
 }
 
 extern "C" void tml_arduino_memory(tml_arduino_memory_t *m)
 {
     m->stack_high_water_bytes = 0;
     m->stack_size_bytes = 0;
-    if (paint_low != nullptr) {
-        const volatile uint32_t *w = paint_low;
-        while (w < paint_top && *w == TML_STACK_PAINT) w++;
+    if (paint_low != 0u) {
+        const volatile uint32_t *w = (const volatile uint32_t *)paint_low;
+        while ((uintptr_t)w < paint_top && *w == TML_STACK_PAINT) w++;
         /* Bytes below setup()'s frame the session used; the window's size is the limit. */
-        m->stack_high_water_bytes = (uint32_t)((uintptr_t)paint_top - (uintptr_t)w);
+        m->stack_high_water_bytes = (uint32_t)(paint_top - (uintptr_t)w);
         m->stack_size_bytes = TML_STACK_PAINT_BYTES;
     }
     const uintptr_t data = (uintptr_t)__data_start__, data_end = (uintptr_t)__data_end__;

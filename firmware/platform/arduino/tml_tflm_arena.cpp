@@ -83,22 +83,17 @@ const tml_tflm_shortfall &tml_tflm_last_shortfall()
   return shortfall;
 }
 
-size_t tml_tflm_smallest_arena(bool (*allocates)(size_t size), size_t max_bytes, size_t *largest_refused, uint32_t *probes)
+size_t tml_tflm_smallest_arena(bool (*allocates)(size_t size), size_t *refused_bytes, size_t accepted_bytes, uint32_t *probes)
 {
   const size_t step = tflite::MicroArenaBufferAlignment();
-  size_t bad = 0;                        /* refused (0 bytes always is) */
-  size_t good = max_bytes / step * step; /* accepted, once probed */
-  *probes = 1;
-  if (good == 0 || !allocates(good)) {
-    *largest_refused = good;
-    return 0;
-  }
+  size_t bad = *refused_bytes / step * step;
+  size_t good = accepted_bytes;
   while (good - bad > step) {
     const size_t mid = (bad + (good - bad) / 2u) / step * step;
     (*probes)++;
     if (allocates(mid)) good = mid;
     else bad = mid;
   }
-  *largest_refused = bad;
+  *refused_bytes = bad;
   return good;
 }

@@ -26,9 +26,10 @@ struct tml_tflm_shortfall {
 tflite::MicroAllocator *tml_tflm_create_allocator(uint8_t *arena, size_t size);
 const tml_tflm_shortfall &tml_tflm_last_shortfall();
 
-/* Bisection over multiples of 16 in (0, max_bytes]: the smallest size `allocates` accepts,
- * assuming every larger size is accepted too. 0 when even max_bytes is refused. Also gives the
- * largest refused size (the smallest minus 16 when found) and the number of probes. */
-size_t tml_tflm_smallest_arena(bool (*allocates)(size_t size), size_t max_bytes, size_t *largest_refused, uint32_t *probes);
+/* Bisection over multiples of 16 in (refused_bytes, accepted_bytes]: the smallest size
+ * `allocates` accepts, given one size known to be refused and one known to be accepted, and
+ * assuming every larger size is accepted too. Updates *refused_bytes to the largest refused size
+ * (the result minus 16) and counts the probes. */
+size_t tml_tflm_smallest_arena(bool (*allocates)(size_t size), size_t *refused_bytes, size_t accepted_bytes, uint32_t *probes);
 
 #endif /* TML_TFLM_ARENA_H */

@@ -128,7 +128,7 @@ export function register(program: Command): void {
         const r = build(model, {
           board: opts.board,
           out: opts.out,
-          opt: opts.opt,
+          opt: opts.opt ?? 's',
           inputs: opts.input,
           calib: opts.calib,
           kernels: opts.kernels,

@@ -9,6 +9,7 @@ import { evalModel, type DeviceColumnReport, type EvalModelReport } from '../../
 import { DEFAULT_DEVICE_SAMPLES } from '../../eval/device.ts';
 import { jsonNumber } from '../../eval/metrics.ts';
 import { formatTable, printError, printJson, printLine, safe, truncate } from '../output.ts';
+import { parseRuntime } from '../../arduino/tflm-emulated.ts';
 
 const db = (x: number | undefined) => (x === undefined ? '-' : x === Infinity ? 'inf' : x === -Infinity ? '-inf' : x.toFixed(1));
 const num = (x: number | undefined) => (x === undefined ? '-' : x.toPrecision(4));
@@ -109,6 +110,8 @@ export function register(program: Command): void {
     .option('--snr-threshold <db>', 'a layer whose SNR is below this diverges', '20')
     .option('--device <board>', 'also run the int8 model\'s firmware on an emulated board (QEMU: mps2-an386, netduinoplus2; Renode: nano33ble, stm32f4-discovery, disco-f746ng): its outputs must equal the int8 reference exactly (exit 14 if not)')
     .option('--device-samples <n>', 'run the first N samples on --device', String(DEFAULT_DEVICE_SAMPLES))
+    .option('--runtime <name>', 'what the --device firmware runs: native (tinyml C, default) or tflm (TensorFlow Lite Micro)')
+    .option('--tflm-lib <path>', 'for --runtime tflm: the Chirale_TensorFLowLite 2.0.0 library (default: $TINYML_TFLM_LIB, then the Arduino libraries folder)')
     .option('--json', 'print the report as JSON')
     .action(
       async (
@@ -124,6 +127,8 @@ export function register(program: Command): void {
           snrThreshold: string;
           device?: string;
           deviceSamples: string;
+          runtime?: string;
+          tflmLib?: string;
           json?: boolean;
         },
       ) => {
@@ -141,6 +146,8 @@ export function register(program: Command): void {
           snrThresholdDb: snr,
           device: opts.device,
           deviceSamples: positiveInt(opts.deviceSamples, '--device-samples'),
+          runtime: opts.runtime !== undefined ? parseRuntime(opts.runtime) : undefined,
+          tflmLib: opts.tflmLib,
         });
         if (opts.json) printJson(jsonSafe(report));
         else printReport(report);

@@ -24,5 +24,6 @@ export const commands: CommandEntry[] = [
   { name: 'build', load: () => import('./build.ts') },
   { name: 'export', load: () => import('./export.ts') },
   { name: 'flash', load: () => import('./flash.ts') },
+  { name: 'bench', load: () => import('./bench.ts') },
   { name: 'ci', load: () => import('./ci.ts') },
 ];

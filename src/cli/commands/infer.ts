@@ -13,9 +13,11 @@ export function register(program: Command): void {
     .option('-o, --out <dir>', 'write each output as raw little-endian bytes to <dir>/output_<j>.bin')
     .option('-e, --engine <id>', `engine: ${ENGINES.map((e) => e.id).join(' | ')} (default: float when it runs every op of the model, else reference)`)
     .option('-b, --board <id>', 'emulated board for --engine emulator: mps2-an386 (default), netduinoplus2 (QEMU) or nano33ble, nano33ble-sense, stm32f4-discovery, disco-f746ng (Renode)')
+    .option('--runtime <name>', 'for --engine emulator: native (tinyml C, default) or tflm (TensorFlow Lite Micro)')
+    .option('--tflm-lib <path>', 'for --runtime tflm: the Chirale_TensorFLowLite 2.0.0 library (default: $TINYML_TFLM_LIB, then the Arduino libraries folder)')
     .option('--json', 'print the result as JSON (all output values)')
-    .action(async (model: string, opts: { input: string[]; out?: string; engine?: string; board?: string; json?: boolean }) => {
-      const r = await infer(model, { inputs: opts.input, out: opts.out, engine: opts.engine, board: opts.board });
+    .action(async (model: string, opts: { input: string[]; out?: string; engine?: string; board?: string; runtime?: string; tflmLib?: string; json?: boolean }) => {
+      const r = await infer(model, { inputs: opts.input, out: opts.out, engine: opts.engine, board: opts.board, runtime: opts.runtime, tflmLib: opts.tflmLib });
       if (opts.json) printJson(toJson(r));
       else printText(r);
     });

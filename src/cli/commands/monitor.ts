@@ -60,7 +60,7 @@ export function register(program: Command): void {
     .option('--baud <n>', 'baud rate (default 115200; 1200 is refused: it resets Arduino boards into the bootloader)')
     .option('--jsonl <file>', 'append every record to this JSONL file as it arrives')
     .option('--no-reconnect', 'exit (code 11) when the port vanishes instead of waiting for it to come back')
-    .option('--until-done', "exit after the firmware's done record")
+    .option('--until-done', "exit after the firmware's done record (exit 12 when its status is error or fault)")
     .option('--duration <s>', 'stop after this many seconds')
     .option('--json', 'print each record and event as one JSON line')
     .option('--model <file>', 'the model the board should run: a different model hash in its hello is an error (exit 14)')
@@ -112,6 +112,16 @@ export function register(program: Command): void {
           const seen = r.report.hello?.model_hash;
           if (seen === undefined) throw new DeviceError(`no hello record arrived, so the model on the board is unknown: reset the board while tinyml monitor runs`);
           if (seen !== expected) throw new MismatchError(`the board runs model ${seen} but ${opts.model} is ${expected}: flash the current build (tinyml flash)`);
+        }
+        // A session that ended in an error or a fault fails the command (exit 12), like run.
+        const status = r.report.done?.['status'];
+        if (r.report.done && status !== 'ok') {
+          const first = r.report.errors[0];
+          process.stderr.write(
+            `tinyml: error: the device ended its session with status ${String(status)}${first ? `: ${describeDeviceError(first)}` : ''}: see the records above (and --jsonl); a fault's pc names the function with addr2line\n`,
+          );
+          process.exitCode = ExitCode.DEVICE_FAULT;
+          return;
         }
         const over = verdicts.filter((v) => !v.ok);
         if (over.length > 0) {

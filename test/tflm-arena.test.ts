@@ -1,0 +1,45 @@
+/**
+ * The TFLite Micro arena formula (src/arduino/arena.ts), the fallback when the arena cannot be
+ * measured, against the measurements: bench/results/tflm-golden.json holds the smallest arena
+ * the pinned library accepts for every ../shared/golden and golden-ops model it runs (measured
+ * in QEMU by bisection, then verified by running with exactly that arena). The formula must be
+ * at or above every one of them, within its documented margin; and TFLM's own
+ * arena_used_bytes() is below them (it is not the arena that works).
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadModel } from '../src/formats/load.ts';
+import { TFLM_ARENA_FORMULA, tflmArenaBytes } from '../src/arduino/arena.ts';
+import { planMemory } from '../src/plan/memory.ts';
+import { sharedPath } from './helpers/shared.ts';
+
+interface Entry {
+  id: string;
+  model: string;
+  outcome: string;
+  needed_arena_bytes: number | null;
+  refused_arena_bytes: number | null;
+  arena_used_bytes: number | null;
+}
+const bench = JSON.parse(readFileSync(resolve(import.meta.dirname, '../bench/results/tflm-golden.json'), 'utf8')) as { models: Entry[] };
+const measured = bench.models.filter((m) => m.outcome === 'identical');
+
+describe('the arena formula against the measured arenas', () => {
+  it('covers the golden models and most golden-ops models', () => {
+    expect(measured.filter((m) => !m.id.includes('_') || m.id.startsWith('tflm-') || m.id.startsWith('mlperf-')).length).toBeGreaterThanOrEqual(6);
+    expect(measured.length).toBeGreaterThan(80);
+  });
+
+  it.each(measured.map((m) => [m.id, m] as const))('%s: formula >= the smallest arena that works, within the margin; arena_used_bytes below it', (_id, m) => {
+    expect(m.needed_arena_bytes).toBeGreaterThan(0);
+    expect(m.refused_arena_bytes).toBe(m.needed_arena_bytes! - 16);
+    expect(m.arena_used_bytes).toBeLessThanOrEqual(m.needed_arena_bytes!);
+    const graph = loadModel(sharedPath(m.model));
+    const f = tflmArenaBytes(graph, planMemory(graph).arenaBytes);
+    expect(f.arenaBytes).toBeGreaterThanOrEqual(m.needed_arena_bytes!);
+    // Not wasteful: the fitted sum (before the margin) stays within 1 KiB + 25% of the need.
+    expect(f.arenaBytes).toBeLessThanOrEqual(Math.ceil(((m.needed_arena_bytes! * 1.25 + 1024) * (1 + TFLM_ARENA_FORMULA.margin)) / 16) * 16);
+    expect(f.arenaBytes % 16).toBe(0);
+  });
+});
