@@ -5,9 +5,9 @@
  * and the arena formula (src/arduino/arena.ts).
  *
  * Per model, one firmware: the model's TFLM sketch built as the arena measurement variant
- * (-DTML_TFLM_MEASURE_ARENA: bisection for the smallest arena AllocateTensors() accepts, then a
- * run with exactly that arena) with case_0's inputs baked in; further cases by rewriting the
- * baked input in the ELF. A model the table refuses is built anyway (ignoreCapabilities) to
+ * (-DTML_TFLM_MEASURE_ARENA) with case_0's inputs baked in, run from reset once per probed arena
+ * size (src/arduino/arena-measure.ts: the smallest arena whose run passes), then every further
+ * case with exactly that arena, by rewriting the baked input in the ELF. A model the table refuses is built anyway (ignoreCapabilities) to
  * record what the real library does with it. Outputs are compared byte for byte with the
  * goldens.
  *
@@ -24,12 +24,9 @@ import { findTflmLibrary } from '../src/arduino/tflm-library.ts';
 import { buildTflmFirmware } from '../src/arduino/tflm-firmware.ts';
 import { formulaArena, tflmModelOf } from '../src/arduino/sketch-tflm.ts';
 import { tflmArenaBytes } from '../src/arduino/arena.ts';
-import { tflmRefusal } from '../src/arduino/tflm-ops.ts';
-import { cpuClassFlags, MEASURE_MACHINE } from '../src/arduino/arena-measure.ts';
+import { TFLM_KERNELS, tflmRefusal } from '../src/arduino/tflm-ops.ts';
+import { cpuClassFlags, probeArena, searchArena } from '../src/arduino/arena-measure.ts';
 import { sha256Hex, type Int8Model } from '../src/arduino/sketch-common.ts';
-import { runQemu } from '../src/emulate/qemu.ts';
-import { ReportCollector } from '../src/report/device-report.ts';
-import { symbolBytes } from '../src/eval/elf-symbols.ts';
 import { planMemory } from '../src/plan/memory.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -44,13 +41,15 @@ interface Entry {
   tflite_sha256: string;
   /** The capability table's verdict: null = runs, else why not. */
   table_refusal: string | null;
-  outcome: 'identical' | 'differs' | 'invoke_failed' | 'allocate_failed' | 'error';
+  outcome: 'identical' | 'differs' | 'invoke_failed' | 'allocate_failed' | 'no_kernel' | 'error';
   /** TFLite Micro's log lines when it failed. */
   log?: string[];
   cases: number;
   cases_identical: number;
   needed_arena_bytes: number | null;
   refused_arena_bytes: number | null;
+  refused_by?: 'run' | 'arena_used_bytes';
+  probes?: number;
   arena_used_bytes: number | null;
   instructions: number | null;
   formula: ReturnType<typeof tflmArenaBytes>;
@@ -108,60 +107,43 @@ for (const m of models) {
   };
   const t0 = Date.now();
   try {
-    const build = await buildTflmFirmware({
-      model,
-      board: 'mps2-an386',
-      outDir: join(work, m.id),
-      inputs: golden[0]!.inputs,
-      runs: 1,
-      lib,
-      arena: formulaArena(g, 'measurement build'),
-      cpuFlags: cpuClassFlags('armv7e-m'),
-      measureArenaMax: MAX_ARENA,
-      ignoreCapabilities: true,
-      onProgress: (msg) => process.stderr.write(`${msg}\n`),
-    });
-    const elf = new Uint8Array(readFileSync(build.elfPath));
-    for (const [k, c] of golden.entries()) {
-      let path = build.elfPath;
-      if (k > 0) {
-        const image = new Uint8Array(elf);
-        c.inputs.forEach((b, i) => image.set(b, symbolBytes(elf, `tml_baked_input_${i}`).fileOffset));
-        path = join(work, m.id, `case_${k}.elf`);
-        writeFileSync(path, image);
-      }
-      const col = new ReportCollector();
-      await runQemu({
-        elfPath: path,
-        machine: MEASURE_MACHINE,
-        timeoutMs: 300_000,
-        onItem: (i) => {
-          col.add(i);
-          if (k === 0 && i.kind === 'record' && i.record.type === 'arena') {
-            entry.needed_arena_bytes = Number(i.record['needed_bytes']);
-            entry.refused_arena_bytes = Number(i.record['refused_bytes']);
-          }
-        },
+    if (g.ops.some((op) => TFLM_KERNELS[op.type] === undefined)) {
+      // No resolver method at all: there is nothing to build (the sketch would register nothing).
+      entry.outcome = 'no_kernel';
+      entry.log = [entry.table_refusal ?? ''];
+    } else {
+      const build = await buildTflmFirmware({
+        model,
+        board: 'mps2-an386',
+        outDir: join(work, m.id),
+        inputs: golden[0]!.inputs,
+        runs: 1,
+        lib,
+        arena: formulaArena(g, 'measurement build'),
+        cpuFlags: cpuClassFlags('armv7e-m'),
+        measureArenaMax: MAX_ARENA,
+        ignoreCapabilities: true,
+        onProgress: (msg) => process.stderr.write(`${msg}\n`),
       });
-      const rep = col.report;
-      if (k === 0) {
-        const mem = rep.mem as unknown as Record<string, number> | null;
-        entry.arena_used_bytes = mem?.['arena_used_bytes'] ?? null;
-        entry.instructions = rep.inferences[0] ?? null;
+      const s = await searchArena(build.elfPath, MAX_ARENA, join(work, m.id), m.id);
+      entry.needed_arena_bytes = s.needed;
+      entry.refused_arena_bytes = s.refused;
+      entry.refused_by = s.refusedBy;
+      entry.arena_used_bytes = s.verified.usedBytes;
+      entry.probes = s.probes;
+      entry.instructions = s.verified.report.inferences[0] ?? null;
+      const elf = new Uint8Array(readFileSync(build.elfPath));
+      for (const [k, c] of golden.entries()) {
+        const rep = k === 0 ? s.verified.report : (await probeArena(elf, s.needed, join(work, m.id, `case_${k}.elf`), c.inputs)).report;
+        if (rep.errors.length > 0 || rep.done?.['status'] !== 'ok') throw new Error(`case ${k} failed with the measured arena`);
+        if (c.outputs.every((want, j) => rep.outputs[j] !== undefined && Buffer.from(rep.outputs[j]!).equals(Buffer.from(want)))) entry.cases_identical++;
       }
-      const err = rep.errors[0];
-      if (err) {
-        entry.outcome = err['code'] === 'allocate_failed' ? 'allocate_failed' : err['code'] === 'invoke_failed' ? 'invoke_failed' : 'error';
-        entry.log = rep.logs.filter((l) => l.trim() && !/^Failed to allocate|Too many buffers|was not true|failed to prepare|Unable to allocate|Failed to populate|Failed to resize/.test(l)).slice(-3);
-        break;
-      }
-      const same = c.outputs.every((want, j) => rep.outputs[j] !== undefined && Buffer.from(rep.outputs[j]!).equals(Buffer.from(want)));
-      if (same) entry.cases_identical++;
+      entry.outcome = entry.cases_identical === entry.cases ? 'identical' : 'differs';
     }
-    if (entry.outcome === 'error' && !entry.log) entry.outcome = entry.cases_identical === entry.cases ? 'identical' : 'differs';
   } catch (e) {
-    entry.outcome = 'error';
-    entry.log = [(e as Error).message];
+    const msg = (e as Error).message;
+    entry.outcome = /fails to run/.test(msg) ? 'invoke_failed' : /cannot allocate/.test(msg) ? 'allocate_failed' : 'error';
+    entry.log = [msg];
   }
   results.set(m.id, entry);
   process.stderr.write(`${m.id}: ${entry.outcome} (${entry.cases_identical}/${entry.cases}) needed ${entry.needed_arena_bytes} formula ${entry.formula.arenaBytes} table ${entry.table_refusal ? 'refuses' : 'runs'} ${Date.now() - t0} ms\n`);

@@ -24,7 +24,7 @@ import { sketchConfig, CORE_PINS, TFLM_LIBRARY } from '../src/arduino/profiles.t
 import { cIdentifier, loadInt8Model, writeSketch } from '../src/arduino/sketch-common.ts';
 import { generateTflmSketch } from '../src/arduino/sketch-tflm.ts';
 import { generateNativeSketch } from '../src/arduino/sketch-native.ts';
-import type { Graph } from '../src/ir/graph.ts';
+import { tensorBytes, type Graph } from '../src/ir/graph.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'tinyml-arduino-sketch-'));
 const STANDIN = resolve(import.meta.dirname, 'fixtures/arduino-cli-double');
@@ -132,7 +132,15 @@ describe('the sketch\'s arena', () => {
     const f = tflmArenaBytes(graph);
     const planned = planMemory(graph).arenaBytes;
     const F = TFLM_ARENA_FORMULA;
-    const sum = planned + F.perTensorBytes * graph.tensors.length + F.perOpBytes * graph.ops.length + F.perChannelBytes * f.perChannelChannels + F.perInt16OpBytes * f.int16Ops + F.perRecurrentOpBytes * f.recurrentOps + F.baseBytes;
+    // KWS: the largest scratch buffer (CONV_2D im2col, DEPTHWISE_CONV_2D window, RESHAPE copy).
+    const window = (o: (typeof graph.ops)[number]) => { const w = graph.tensors[o.inputs[1]!]!.shape; return w[1]! * w[2]! * w[3]!; };
+    const scratch = Math.max(
+      ...graph.ops.filter((o) => o.type === 'CONV_2D').map((o) => F.convIm2colBytes * window(o)),
+      ...graph.ops.filter((o) => o.type === 'DEPTHWISE_CONV_2D').map((o) => F.depthwiseBufferBytes * window(o)),
+      ...graph.ops.filter((o) => o.type === 'RESHAPE').map((o) => tensorBytes(graph.tensors[o.outputs[0]!]!)),
+    );
+    expect(f.opExtraBytes).toBe(scratch);
+    const sum = planned + F.perTensorBytes * graph.tensors.length + F.perOpBytes * graph.ops.length + F.perChannelBytes * f.perChannelChannels + F.baseBytes + scratch;
     expect(f.arenaBytes).toBe(Math.ceil((sum * (1 + F.margin)) / 16) * 16);
     const byFormula = generateTflmSketch(loadInt8Model(path), { board: 'nano33ble', outDir: join(tmp, 'kwsa') });
     expect(byFormula.arena.source).toBe('formula');

@@ -1,13 +1,23 @@
 /**
  * Measuring the tensor arena the pinned TensorFlow Lite Micro library needs for a model: the
  * model's TFLM sketch, built for QEMU mps2-an386 with tinyml's bare-metal Arduino core and
- * -DTML_TFLM_MEASURE_ARENA=<largest>, bisects for the smallest arena (16-byte steps) with which
- * AllocateTensors() succeeds and then runs the model once with exactly that arena. Its `arena`
- * record says what it found, its `mem` record what TFLM reports as arena_used_bytes().
+ * -DTML_TFLM_MEASURE_ARENA=<largest>, uses only the first `tml_tflm_probe_arena_bytes` of its
+ * arena, a variable rewritten in the ELF before each run. Each probe is a run from reset:
+ *
+ *   1. the largest arena: AllocateTensors() and Invoke() must pass; its mem record gives
+ *      arena_used_bytes() U. No arena below U can work (what TFLM keeps allocated needs U bytes
+ *      at once), so align16(U) - 16 is refused without a run;
+ *   2. from align16(U) up in doubling steps until a run passes, then bisection in 16-byte steps:
+ *      the smallest arena whose run passes AllocateTensors(), Invoke() and reaches `done`.
+ *
+ * A run that fails counts as refused whether TFLite Micro reports it (allocate_failed) or
+ * crashes (some kernels write through the null pointer a failed allocation returns; the
+ * sketch's fault reporter ends the run): probing in separate runs keeps one probe's damage out
+ * of the next. The run with exactly the result is the verification.
  *
  * What TFLM allocates depends on the model, the library and the CPU's kernel variants (the
  * CMSIS-NN scratch buffers differ with and without the DSP extension), not on the compiler's
- * optimisation or the board's clock, so the measurement is cached per
+ * optimisation or the board's clock, so the result is cached per
  *
  *   <cache>/tflm-arena/<library version>-<library hash>/<cpu class>/<model sha256>.json
  *
@@ -21,7 +31,8 @@ import { DeviceError, DoesNotFitError, UnsupportedError } from '../errors.ts';
 import type { Board } from '../boards/registry.ts';
 import { cacheDir } from '../build/paths.ts';
 import { runQemu } from '../emulate/qemu.ts';
-import { ReportCollector, describeDeviceError } from '../report/device-report.ts';
+import { ReportCollector, describeDeviceError, type DeviceReport } from '../report/device-report.ts';
+import { symbolBytes } from '../eval/elf-symbols.ts';
 import { sha256Hex, type Int8Model } from './sketch-common.ts';
 import type { TflmLibrary } from './tflm-library.ts';
 import { buildTflmFirmware } from './tflm-firmware.ts';
@@ -57,8 +68,10 @@ export function cpuClassFlags(cls: CpuClass): string[] {
 export interface ArenaMeasurement {
   /** Smallest arena AllocateTensors() accepts, in bytes (a multiple of 16). */
   needed_bytes: number;
-  /** The largest arena it refused (needed - 16). */
+  /** The largest arena shown not to work (needed - 16). */
   refused_bytes: number;
+  /** How: a run with it failed, or it is below arena_used_bytes(). */
+  refused_by: 'run' | 'arena_used_bytes';
   /** MicroInterpreter::arena_used_bytes() in the run with exactly needed_bytes. */
   arena_used_bytes: number | null;
   probes: number;
@@ -80,6 +93,104 @@ export interface MeasureOptions {
   /** Largest arena to try (default MEASURE_MAX_BYTES); a model needing more does not fit. */
   maxBytes?: number;
   onProgress?: (message: string) => void;
+}
+
+export interface ProbeRun {
+  /** The arena size of this run. */
+  bytes: number;
+  /** AllocateTensors() and Invoke() passed and the run reached done(ok). */
+  ok: boolean;
+  /** ok, allocate_failed, a fault code (hardfault, ...), invoke_failed, or no_done. */
+  outcome: string;
+  /** arena_used_bytes() of a passing run. */
+  usedBytes: number | null;
+  report: DeviceReport;
+}
+
+/** Runs the measurement ELF from reset with the first `bytes` of its arena (and `inputs`, if given). */
+export async function probeArena(elf: Uint8Array, bytes: number, path: string, inputs?: Uint8Array[]): Promise<ProbeRun> {
+  const image = new Uint8Array(elf);
+  const slot = symbolBytes(elf, 'tml_tflm_probe_arena_bytes');
+  new DataView(image.buffer, image.byteOffset + slot.fileOffset, 4).setUint32(0, bytes, true);
+  inputs?.forEach((b, i) => image.set(b, symbolBytes(elf, `tml_baked_input_${i}`).fileOffset));
+  writeFileSync(path, image);
+  const collector = new ReportCollector();
+  await runQemu({ elfPath: path, machine: MEASURE_MACHINE, timeoutMs: 300_000, onItem: (item) => collector.add(item) });
+  const rep = collector.report;
+  const error = rep.errors[0];
+  const mem = rep.mem as unknown as Record<string, unknown> | null;
+  const ok = !error && rep.done?.['status'] === 'ok' && rep.inferences.length > 0;
+  return {
+    bytes,
+    ok,
+    outcome: ok ? 'ok' : error ? String(error['code'] ?? 'error') : 'no_done',
+    usedBytes: typeof mem?.['arena_used_bytes'] === 'number' ? mem['arena_used_bytes'] : null,
+    report: rep,
+  };
+}
+
+export interface ArenaSearch {
+  needed: number;
+  refused: number;
+  /** How `refused` is known: a run that failed, or being below arena_used_bytes(). */
+  refusedBy: 'run' | 'arena_used_bytes';
+  usedBytes: number;
+  probes: number;
+  /** The run with exactly `needed` bytes. */
+  verified: ProbeRun;
+  /** The run with the largest arena. */
+  largest: ProbeRun;
+}
+
+const up16 = (n: number) => Math.ceil(n / 16) * 16;
+
+/**
+ * The smallest arena for the measurement ELF (see the file comment). Throws DoesNotFitError when
+ * even `maxBytes` fails to allocate, UnsupportedError when the library fails to invoke the model.
+ */
+export async function searchArena(elfPath: string, maxBytes: number, work: string, label: string, inputs?: Uint8Array[]): Promise<ArenaSearch> {
+  const elf = new Uint8Array(readFileSync(elfPath));
+  let n = 0;
+  const probe = (bytes: number) => probeArena(elf, bytes, join(work, `probe-${n++}.elf`), inputs);
+  const largest = await probe(maxBytes);
+  if (!largest.ok) {
+    if (largest.outcome === 'invoke_failed') {
+      const why = largest.report.logs.filter((l) => l.trim().length > 0).slice(-2).join(' / ');
+      throw new UnsupportedError(`TensorFlow Lite Micro fails to run ${label}${why ? ` ("${why}")` : ''}: use --runtime native`);
+    }
+    if (largest.outcome === 'allocate_failed' || largest.outcome.endsWith('fault')) {
+      throw new DoesNotFitError(`TensorFlow Lite Micro cannot allocate ${label}'s tensors even in a ${maxBytes}-byte arena (${largest.outcome}): use a smaller model or a board with more RAM, or --runtime native (tinyml plans its own arena)`);
+    }
+    const e = largest.report.errors[0];
+    throw new DeviceError(`the arena measurement run of ${label} ended without done (${e ? describeDeviceError(e) : largest.outcome}): report this with the model`);
+  }
+  const used = largest.usedBytes ?? 0;
+  let bad = Math.max(0, up16(used) - 16);
+  let good = maxBytes;
+  let goodRun = largest;
+  let refusedBy: ArenaSearch['refusedBy'] = 'arena_used_bytes';
+  // Doubling steps from the lower bound: most models need a little more than arena_used_bytes().
+  for (let step = 16; bad + step < good; step *= 2) {
+    const r = await probe(bad + step);
+    if (r.ok) {
+      good = r.bytes;
+      goodRun = r;
+      break;
+    }
+    bad = r.bytes;
+    refusedBy = 'run';
+  }
+  while (good - bad > 16) {
+    const r = await probe(Math.floor((bad + good) / 32) * 16);
+    if (r.ok) {
+      good = r.bytes;
+      goodRun = r;
+    } else {
+      bad = r.bytes;
+      refusedBy = 'run';
+    }
+  }
+  return { needed: good, refused: bad, refusedBy, usedBytes: used, probes: n, verified: goodRun, largest };
 }
 
 /**
@@ -113,35 +224,14 @@ export async function measureTflmArena(opts: MeasureOptions): Promise<ArenaMeasu
       runs: 1,
       onProgress: opts.onProgress,
     });
-    const collector = new ReportCollector();
-    let arenaRecord: Record<string, unknown> | null = null;
-    await runQemu({
-      elfPath: build.elfPath,
-      machine: MEASURE_MACHINE,
-      onItem: (item) => {
-        collector.add(item);
-        if (item.kind === 'record' && item.record.type === 'arena') arenaRecord = item.record;
-      },
-    });
-    const rep = collector.report;
-    const rec = arenaRecord as Record<string, unknown> | null;
-    const needed = typeof rec?.['needed_bytes'] === 'number' ? rec['needed_bytes'] : null;
-    if (rec && needed === 0) {
-      throw new DoesNotFitError(`TensorFlow Lite Micro cannot allocate ${opts.model.label}'s tensors even in a ${maxBytes}-byte arena: use a smaller model, or --runtime native (tinyml plans its own arena)`);
-    }
-    const error = rep.errors[0];
-    if (error && error['code'] === 'invoke_failed') {
-      const why = rep.logs.filter((l) => l.trim().length > 0).slice(-2).join(' / ');
-      throw new UnsupportedError(`TensorFlow Lite Micro ${opts.lib.version} fails to run ${opts.model.label}${why ? ` ("${why}")` : ''}: use --runtime native`);
-    }
-    if (error) throw new DeviceError(`the arena measurement firmware reported ${describeDeviceError(error)}: report this with the model`);
-    if (needed === null || !rep.done) throw new DeviceError('the arena measurement firmware stopped without its arena record: report this with the model');
+    const s = await searchArena(build.elfPath, maxBytes, outDir, opts.model.label);
     const m: ArenaMeasurement = {
-      needed_bytes: needed,
-      refused_bytes: typeof rec!['refused_bytes'] === 'number' ? rec!['refused_bytes'] : needed - 16,
-      arena_used_bytes: typeof (rep.mem as Record<string, unknown> | null)?.['arena_used_bytes'] === 'number' ? (rep.mem as unknown as Record<string, number>)['arena_used_bytes']! : null,
-      probes: typeof rec!['probes'] === 'number' ? rec!['probes'] : 0,
-      verified: rep.done['status'] === 'ok' && rep.inferences.length > 0,
+      needed_bytes: s.needed,
+      refused_bytes: s.refused,
+      refused_by: s.refusedBy,
+      arena_used_bytes: s.verified.usedBytes,
+      probes: s.probes,
+      verified: s.verified.ok,
       library: `${opts.lib.name} ${opts.lib.version}`,
       cpu_class: opts.cpuClass,
       model_sha256: sha256Hex(tflite),

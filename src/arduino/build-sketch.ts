@@ -46,6 +46,8 @@ export interface ArduinoBuildResult {
   resolver_size?: number;
   files: string[];
   summary: string[];
+  /** TFLM: ops whose outputs differ slightly from the TFLite reference kernels. */
+  warnings: string[];
 }
 
 /** True when `tinyml build` should make an Arduino sketch: --runtime given, or a board that only Arduino can build. */
@@ -104,5 +106,6 @@ export async function buildArduinoSketch(model: string, opts: ArduinoBuildOption
       : {}),
     files: s.written,
     summary,
+    warnings: s.runtime === 'tflm' ? (tflm.warnings ?? []) : [],
   };
 }

@@ -14,7 +14,7 @@ import { getBoard } from '../boards/registry.ts';
 import { importModel } from '../formats/load.ts';
 import { planMemory } from '../plan/memory.ts';
 import { arenaComment, tflmArenaBytes, type TflmArenaPlan } from './arena.ts';
-import { resolverEntries, TFLM_KERNELS, type ResolverEntry } from './tflm-ops.ts';
+import { resolverEntries, tflmDifferences, TFLM_KERNELS, type ResolverEntry } from './tflm-ops.ts';
 import { emulatedSketchConfig, sketchConfig, sketchYaml, type SketchConfig } from './profiles.ts';
 import { getBackend } from '../backends/support.ts';
 import type { Graph } from '../ir/graph.ts';
@@ -85,6 +85,8 @@ export interface TflmSketch extends GeneratedSketch {
   tflite: Uint8Array;
   /** The graph of those bytes. */
   graph: Graph;
+  /** Ops the library runs with outputs slightly off the TFLite reference kernels (tflm-ops.ts). */
+  warnings: string[];
   arrayName: string;
   tfliteBytes: number;
 }
@@ -212,6 +214,7 @@ export function generateTflmSketch(model: Int8Model, opts: SketchOptions): TflmS
     tfliteBytes: tflite.length,
     tflite,
     graph,
+    warnings: tflmDifferences(graph),
   };
 }
 

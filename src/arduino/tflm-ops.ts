@@ -34,6 +34,14 @@ export interface TflmKernel {
   dataInput?: number;
   /** Dtypes it refuses with the kernel's own log text (%s = the type's name), for messages. */
   refuses?: Readonly<Partial<Record<DType, string>>>;
+  /** Dtypes the kernel accepts but computes wrong in this library (found by
+   * bench/tflm-golden.ts against ../shared/golden-ops): refused like the others. */
+  broken?: Readonly<Partial<Record<DType, string>>>;
+  /** Dtypes whose outputs differ slightly from the TFLite reference kernels (rounding):
+   * allowed, with a warning. */
+  differs?: Readonly<Partial<Record<DType, string>>>;
+  /** A refusal beyond the dtype (an attribute the kernel mishandles), or null. */
+  check?: (graph: Graph, op: Op) => string | null;
 }
 
 const F = 'float32' as const;
@@ -67,7 +75,12 @@ export const TFLM_KERNELS: Readonly<Record<string, TflmKernel>> = {
   CAST: k('AddCast', 'Register_CAST', 'cast.cpp', [F, I8, I16, I32]),
   CEIL: k('AddCeil', 'Register_CEIL', 'ceil.cpp', [F]),
   CONCATENATION: k('AddConcatenation', 'Register_CONCATENATION', 'concatenation.cpp', [B, F, I8, I16, I32, I64]),
-  CONV_2D: k('AddConv2D', 'Register_CONV_2D', 'cmsis_nn/conv.cpp', [F, I8, I16]),
+  CONV_2D: k('AddConv2D', 'Register_CONV_2D', 'cmsis_nn/conv.cpp', [F, I8, I16], {
+    check: (_g, op) =>
+      (op.inputs[2] ?? -1) < 0
+        ? 'hard-faults without a bias tensor: conv_common.cpp\'s Prepare hands the absent bias (a null pointer) to DeallocateTempTfLiteTensor (give the layer a zero bias)'
+        : null,
+  }),
   COS: k('AddCos', 'Register_COS', 'elementwise.cpp', [F]),
   CUMSUM: k('AddCumSum', 'Register_CUMSUM', 'cumsum.cpp', [F, I8]),
   DEPTHWISE_CONV_2D: k('AddDepthwiseConv2D', 'Register_DEPTHWISE_CONV_2D', 'cmsis_nn/depthwise_conv.cpp', [F, I8, I16]),
@@ -82,7 +95,12 @@ export const TFLM_KERNELS: Readonly<Record<string, TflmKernel>> = {
   FLOOR: k('AddFloor', 'Register_FLOOR', 'floor.cpp', [F]),
   FLOOR_DIV: k('AddFloorDiv', 'Register_FLOOR_DIV', 'floor_div.cpp', [F]),
   FLOOR_MOD: k('AddFloorMod', 'Register_FLOOR_MOD', 'floor_mod.cpp', [F]),
-  FULLY_CONNECTED: k('AddFullyConnected', 'Register_FULLY_CONNECTED', 'cmsis_nn/fully_connected.cpp', [F, I8, I16]),
+  FULLY_CONNECTED: k('AddFullyConnected', 'Register_FULLY_CONNECTED', 'cmsis_nn/fully_connected.cpp', [F, I8, I16], {
+    check: (g, op) =>
+      (g.tensors[op.inputs[1] ?? -1]?.quant?.scale.length ?? 0) > 1
+        ? 'requantizes every output with the weights\' first scale (per-tensor): with per-channel weights its outputs are wrong'
+        : null,
+  }),
   GATHER: k('AddGather', 'Register_GATHER', 'gather.cpp', [F, I8, I32]),
   GATHER_ND: k('AddGatherNd', 'Register_GATHER_ND', 'gather_nd.cpp', [F, I8, I32]),
   GREATER: k('AddGreater', 'Register_GREATER', 'comparisons.cpp', [F, I8, I32, I64]),
@@ -106,7 +124,9 @@ export const TFLM_KERNELS: Readonly<Record<string, TflmKernel>> = {
   MEAN: k('AddMean', 'Register_MEAN', 'reduce.cpp', [F, I8, I16]),
   MINIMUM: k('AddMinimum', 'Register_MINIMUM', 'maximum_minimum.cpp', [F, I8, I32, I64]),
   MIRROR_PAD: k('AddMirrorPad', 'Register_MIRROR_PAD', 'mirror_pad.cpp', [F, I8]),
-  MUL: k('AddMul', 'Register_MUL', 'cmsis_nn/mul.cpp', [F, I8, I16, I32]),
+  MUL: k('AddMul', 'Register_MUL', 'cmsis_nn/mul.cpp', [F, I8, I16, I32], {
+    broken: { int16: 'computes all-zero outputs for int16 (every element of ../shared/golden-ops/i16_mul_* differs)' },
+  }),
   NEG: k('AddNeg', 'Register_NEG', 'neg.cpp', [F]),
   NOT_EQUAL: k('AddNotEqual', 'Register_NOT_EQUAL', 'comparisons.cpp', [B, F, I8, I32, I64]),
   PACK: k('AddPack', 'Register_PACK', 'pack.cpp', [F, I8, I32, I64]),
@@ -136,7 +156,9 @@ export const TFLM_KERNELS: Readonly<Record<string, TflmKernel>> = {
   SQUARED_DIFFERENCE: k('AddSquaredDifference', 'Register_SQUARED_DIFFERENCE', 'squared_difference.cpp', [F, I8, I32]),
   SQUEEZE: k('AddSqueeze', 'Register_SQUEEZE', 'squeeze.cpp', 'any'),
   STRIDED_SLICE: k('AddStridedSlice', 'Register_STRIDED_SLICE', 'strided_slice.cpp', [B, F, I8, I16, I32]),
-  SUB: k('AddSub', 'Register_SUB', 'sub.cpp', [F, I8, I16]),
+  SUB: k('AddSub', 'Register_SUB', 'sub.cpp', [F, I8, I16], {
+    differs: { int16: 'rounds some int16 outputs one step away from the TFLite reference kernels (1 element of ../shared/golden-ops/i16_sub_same_none)' },
+  }),
   SUM: k('AddSum', 'Register_SUM', 'reduce.cpp', [F, I8, I16]),
   SVDF: k('AddSvdf', 'Register_SVDF', 'cmsis_nn/svdf.cpp', [F, I8]),
   TANH: k('AddTanh', 'Register_TANH', 'tanh.cpp', [F, I8, I16]),
@@ -165,17 +187,33 @@ export function tflmDataDtype(graph: Graph, op: Op, kernel: TflmKernel): DType |
   return t ? t.dtype : null;
 }
 
-/** Why the pinned library cannot run `op`, or null when it can. */
+const where = (op: Op) => `${op.type} (node ${JSON.stringify(op.source.name)}, op #${op.index})`;
+
+/** Why the pinned library cannot run `op` (or would compute it wrong), or null when it can. */
 export function tflmRefusal(graph: Graph, op: Op): string | null {
   const kernel = TFLM_KERNELS[op.type];
-  const where = `${op.type} (node ${JSON.stringify(op.source.name)}, op #${op.index})`;
-  if (kernel === undefined) return `${where}: the library has no kernel for it`;
-  if (kernel.dtypes === 'any') return null;
-  const dtype = tflmDataDtype(graph, op, kernel);
-  if (dtype === null || kernel.dtypes.includes(dtype)) return null;
-  const said = kernel.refuses?.[dtype];
-  const quote = said ? `, its kernel says "${said.replace('%s', dtype.toUpperCase())}"` : '';
-  return `${where} with ${dtype} input: the library's ${kernel.kernel} runs ${kernel.dtypes.join(', ')} only${quote}`;
+  if (kernel === undefined) return `${where(op)}: the library has no kernel for it`;
+  const dtype = kernel.dtypes === 'any' ? null : tflmDataDtype(graph, op, kernel);
+  if (dtype !== null && kernel.dtypes !== 'any' && !kernel.dtypes.includes(dtype)) {
+    const said = kernel.refuses?.[dtype];
+    const quote = said ? `, its kernel says "${said.replace('%s', dtype.toUpperCase())}"` : '';
+    return `${where(op)} with ${dtype} input: the library's ${kernel.kernel} runs ${kernel.dtypes.join(', ')} only${quote}`;
+  }
+  if (dtype !== null && kernel.broken?.[dtype]) return `${where(op)} with ${dtype} input: the library's ${kernel.kernel} ${kernel.broken[dtype]}`;
+  const why = kernel.check?.(graph, op) ?? null;
+  return why === null ? null : `${where(op)}: the library's ${kernel.kernel} ${why}`;
+}
+
+/** Ops the pinned library runs with outputs slightly different from the TFLite reference kernels. */
+export function tflmDifferences(graph: Graph): string[] {
+  const out: string[] = [];
+  for (const op of graph.ops) {
+    const kernel = TFLM_KERNELS[op.type];
+    const dtype = kernel && kernel.dtypes !== 'any' ? tflmDataDtype(graph, op, kernel) : null;
+    const note = dtype !== null ? kernel?.differs?.[dtype] : undefined;
+    if (note) out.push(`${where(op)} with ${dtype} input: the library's ${kernel!.kernel} ${note}`);
+  }
+  return out;
 }
 
 /**

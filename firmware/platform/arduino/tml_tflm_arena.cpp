@@ -82,18 +82,3 @@ const tml_tflm_shortfall &tml_tflm_last_shortfall()
 {
   return shortfall;
 }
-
-size_t tml_tflm_smallest_arena(bool (*allocates)(size_t size), size_t *refused_bytes, size_t accepted_bytes, uint32_t *probes)
-{
-  const size_t step = tflite::MicroArenaBufferAlignment();
-  size_t bad = *refused_bytes / step * step;
-  size_t good = accepted_bytes;
-  while (good - bad > step) {
-    const size_t mid = (bad + (good - bad) / 2u) / step * step;
-    (*probes)++;
-    if (allocates(mid)) good = mid;
-    else bad = mid;
-  }
-  *refused_bytes = bad;
-  return good;
-}

@@ -4,9 +4,6 @@
  * SingleArenaBufferAllocator with a GreedyMemoryPlanner at the arena's tail, the same bytes in
  * the same places), except that the arena allocator remembers the first allocation that did not
  * fit, so `allocate_failed` can say how many bytes were requested and how many were available.
- *
- * And, for tinyml's arena measurement build (-DTML_TFLM_MEASURE_ARENA, run in QEMU), the
- * smallest arena size, in 16-byte steps, for which a probe (AllocateTensors) succeeds.
  */
 #ifndef TML_TFLM_ARENA_H
 #define TML_TFLM_ARENA_H
@@ -25,11 +22,5 @@ struct tml_tflm_shortfall {
  * allocator's own bookkeeping fits (the shortfall says by how much). */
 tflite::MicroAllocator *tml_tflm_create_allocator(uint8_t *arena, size_t size);
 const tml_tflm_shortfall &tml_tflm_last_shortfall();
-
-/* Bisection over multiples of 16 in (refused_bytes, accepted_bytes]: the smallest size
- * `allocates` accepts, given one size known to be refused and one known to be accepted, and
- * assuming every larger size is accepted too. Updates *refused_bytes to the largest refused size
- * (the result minus 16) and counts the probes. */
-size_t tml_tflm_smallest_arena(bool (*allocates)(size_t size), size_t *refused_bytes, size_t accepted_bytes, uint32_t *probes);
 
 #endif /* TML_TFLM_ARENA_H */

@@ -51,6 +51,7 @@ async function buildTflmElf(model: string, opts: BuildCliOptions & { board: stri
     arena: parseArenaChoice(opts.arena),
     onProgress: progressLine,
   });
+  for (const w of b.sketch.warnings) warn(w);
   if (opts.json) {
     printJson({
       model,
@@ -120,6 +121,7 @@ export function register(program: Command): void {
             tflmLib: opts.tflmLib,
             onProgress: progressLine,
           });
+          for (const w of a.warnings) warn(w);
           if (opts.json) printJson(a);
           else for (const line of a.summary) printLine(line);
           return;
