@@ -187,11 +187,11 @@ for (const [id, anchor] of Object.entries(anchors.models)) {
     vs_tflm_cmsis_nn_anchor: {
       instructions_deviation_percent: Number((deviation * 100).toFixed(2)),
       same_outputs: tflmOutputs === anchor.cmsis_nn.outputs_case,
-      note: 'the anchor is TFLM 90b983c built with its own Makefile (cortex_m_generic, TF_LITE_STATIC_MEMORY); the measured column is the pinned Arduino library built as the Arduino cores build it',
+      note: 'not the same TFLM: the anchor is tflite-micro 90b983c with CMSIS-NN 99f736a6, built with its own Makefile (cortex_m_generic, TF_LITE_STATIC_MEMORY); the measured column is the pinned Arduino library (its TFLM snapshot with CMSIS-NN V.11.0.0 of 2022-09-30) built as the Arduino cores build it. Same outputs; the instruction counts differ by what the two versions do differently (convolution kernels above all)',
     },
     tinyml_vs_tflm_cmsis_nn_measured: { instructions_ratio: ratio(headlineRun!.perInference!, tflm) },
   });
-  console.log(`${id}: TFLite Micro + CMSIS-NN measured ${tflm} instructions/inference, ${(deviation * 100).toFixed(2)}% from the anchor's ${anchor.cmsis_nn.instructions_per_inference}`);
+  console.log(`${id}: TFLite Micro + CMSIS-NN measured ${tflm} instructions/inference, ${deviation >= 0 ? '+' : ''}${(deviation * 100).toFixed(2)}% from the anchor's ${anchor.cmsis_nn.instructions_per_inference} (another TFLM and CMSIS-NN version)`);
 }
 
 mkdirSync(resolve(ROOT, 'bench/results'), { recursive: true });

@@ -106,7 +106,7 @@ describe('tinyml build --runtime tflm', () => {
     const r = await cli(['build', HELLO, '--board', 'mps2-an386', '--runtime', 'tflm', '--tflm-lib', TFLM_LIB_PARENT, '--out', out]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^built .*firmware\.elf for mps2-an386: TensorFlow Lite Micro \(Chirale_TensorFLowLite 2\.0\.0, CMSIS-NN\) on tinyml's bare-metal Arduino core/);
-    expect(r.stdout).toMatch(/Flash: \[/);
+    expect(r.stdout).toMatch(/Flash:\s*\[/);
     expect(existsSync(join(out, 'firmware.elf'))).toBe(true);
     expect(existsSync(join(out, 'tflm_sketch', 'tflm_sketch.ino'))).toBe(true);
   }, 600_000);

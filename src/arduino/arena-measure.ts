@@ -28,9 +28,9 @@ import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeviceError, DoesNotFitError, UnsupportedError } from '../errors.ts';
-import type { Board } from '../boards/registry.ts';
+import { getBoard, type Board } from '../boards/registry.ts';
 import { cacheDir } from '../build/paths.ts';
-import { runQemu } from '../emulate/qemu.ts';
+import { emulatorFor } from '../emulate/runner.ts';
 import { ReportCollector, describeDeviceError, type DeviceReport } from '../report/device-report.ts';
 import { symbolBytes } from '../eval/elf-symbols.ts';
 import { sha256Hex, type Int8Model } from './sketch-common.ts';
@@ -115,7 +115,7 @@ export async function probeArena(elf: Uint8Array, bytes: number, path: string, i
   inputs?.forEach((b, i) => image.set(b, symbolBytes(elf, `tml_baked_input_${i}`).fileOffset));
   writeFileSync(path, image);
   const collector = new ReportCollector();
-  await runQemu({ elfPath: path, machine: MEASURE_MACHINE, timeoutMs: 300_000, onItem: (item) => collector.add(item) });
+  await emulatorFor(getBoard(MEASURE_BOARD), { emulator: 'qemu' }).run({ elfPath: path, timeoutMs: 300_000, onItem: (item) => collector.add(item) });
   const rep = collector.report;
   const error = rep.errors[0];
   const mem = rep.mem as unknown as Record<string, unknown> | null;

@@ -127,7 +127,8 @@ function filesIn(dir: string, ext: string[]): Record<string, string> {
 
 /**
  * Runtime files for the sketch's src/ folder, copied unchanged: the report writer and the fault
- * reporter (firmware/runtime/tml_report.*, tml_fault.c, and the platform API header) and the
+ * reporter with the stack code it uses (firmware/runtime/tml_report.*, tml_fault.c, tml_stack.*,
+ * and the platform API header) and the
  * Arduino glue (firmware/platform/arduino/); the TFLM runtime's arena allocator (tml_tflm_*),
  * or for the native runtime its session (tml_arduino_app.c) and the kernels.
  */
@@ -136,6 +137,8 @@ export function runtimeFiles(runtime: 'tflm' | 'native'): Record<string, string>
     'tml_report.h': readFileSync(join(RUNTIME_DIR, 'tml_report.h'), 'utf8'),
     'tml_report.c': readFileSync(join(RUNTIME_DIR, 'tml_report.c'), 'utf8'),
     'tml_fault.c': readFileSync(join(RUNTIME_DIR, 'tml_fault.c'), 'utf8'),
+    'tml_stack.c': readFileSync(join(RUNTIME_DIR, 'tml_stack.c'), 'utf8'),
+    'tml_stack.h': readFileSync(join(RUNTIME_DIR, 'tml_stack.h'), 'utf8'),
     'tml_platform.h': readFileSync(join(RUNTIME_DIR, 'tml_platform.h'), 'utf8'),
     ...filesIn(ARDUINO_PLATFORM_DIR, ['.h', '.cpp', '.c']),
   };

@@ -16,7 +16,8 @@ import { planMemory } from '../plan/memory.ts';
 import { arenaComment, tflmArenaBytes, type TflmArenaPlan } from './arena.ts';
 import { resolverEntries, tflmDifferences, TFLM_KERNELS, type ResolverEntry } from './tflm-ops.ts';
 import { emulatedSketchConfig, sketchConfig, sketchYaml, type SketchConfig } from './profiles.ts';
-import { getBackend } from '../backends/support.ts';
+import { getBackend, refusalMessage } from '../backends/support.ts';
+import { UnsupportedError } from '../errors.ts';
 import type { Graph } from '../ir/graph.ts';
 import { planTflmArena, type ArenaChoice } from './tflm-arena-plan.ts';
 import {
@@ -110,11 +111,9 @@ export function nativeRuns(graph: Graph): boolean {
 /** The op registrations, or UnsupportedError naming what the pinned library cannot run (and
  * suggesting --runtime native only when the native runtime runs the model). */
 export function tflmResolverOf(graph: Graph): ResolverEntry[] {
-  try {
-    return resolverEntries(graph);
-  } catch {
-    return resolverEntries(graph, nativeRuns(graph));
-  }
+  const msg = refusalMessage(graph, 'tflm');
+  if (msg !== null) throw new UnsupportedError(nativeRuns(graph) ? `${msg}: use --runtime native` : msg);
+  return resolverEntries(graph);
 }
 
 /** Every op type with a resolver method, dtypes not checked (ignoreCapabilities). */
@@ -167,6 +166,9 @@ export function generateTflmSketch(model: Int8Model, opts: SketchOptions): TflmS
     body: arrayBody(tflite, 12, (v) => `0x${v.toString(16).padStart(2, '0')}`),
   });
   for (const [f, text] of Object.entries(runtimeFiles('tflm'))) files[`src/${f}`] = text;
+  // What the copied fault reporter reads of the native runtime's model interface.
+  files['src/model.h'] = renderTemplate(ARDUINO_TEMPLATES_DIR, 'tflm_model.h.hbs', { numOps: graph.ops.length });
+  files['src/tml_tflm_model.c'] = renderTemplate(ARDUINO_TEMPLATES_DIR, 'tml_tflm_model.c.hbs', { opTypes: graph.ops.map((o) => cString(o.type)) });
   for (const [f, text] of Object.entries(inputFiles(inputs, (opts.inputs?.length ?? 0) > 0 || opts.inputBytes !== undefined))) files[`src/${f}`] = text;
   files['src/tml_sketch_config.h'] = sketchConfigHeader(config, runs);
   if (!emulated) files['sketch.yaml'] = sketchYaml(config);

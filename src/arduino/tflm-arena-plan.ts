@@ -9,7 +9,8 @@ import type { Board } from '../boards/registry.ts';
 import { whichTool } from '../toolchain/tools.ts';
 import { QEMU_BINARY } from '../emulate/qemu.ts';
 import { cpuClassOf, measureTflmArena, measuredArena, MEASURE_MAX_BYTES, type ArenaMeasurement } from './arena-measure.ts';
-import { findTflmLibrary, type TflmLibrary } from './tflm-library.ts';
+import { findTflmLibrary, tflmInstallLine, type TflmLibrary } from './tflm-library.ts';
+import { TFLM_LIBRARY } from './profiles.ts';
 import { formulaArena, tflmModelOf } from './sketch-tflm.ts';
 import type { TflmArenaPlan } from './arena.ts';
 import type { Int8Model } from './sketch-common.ts';
@@ -68,7 +69,7 @@ export async function planTflmArena(model: Int8Model, board: Board, opts: ArenaP
     } catch (e) {
       if (opts.libPath || !(e instanceof MissingToolError)) throw e;
       if (choice.kind === 'bytes') return { plan: { ...formulaArena(graph), arenaBytes: choice.bytes, source: 'given' }, measurement: null };
-      return { plan: formulaArena(graph, `${e.message.split(':')[0]} on this machine`), measurement: null };
+      return { plan: formulaArena(graph, `the TFLite Micro library ${TFLM_LIBRARY.name} ${TFLM_LIBRARY.version} was not found on this machine (install it with \`${tflmInstallLine()}\` to measure)`), measurement: null };
     }
   }
   const blocker = measurementBlocker(opts.env);

@@ -97,8 +97,10 @@ export function coreLinkerScript(board: Board): string {
 const CORE_RENAMES = ['-Dtml_platform_init=tml_board_uart_init', '-Dtml_platform_write=tml_board_uart_write', '-Dtml_platform_cpu_hz=tml_board_cpu_hz'];
 
 /** Files a TFLM sketch copies unchanged from firmware/ and that include nothing the generator
- * writes: compiled once from firmware/ (the same bytes) into the core archive. */
-export const SKETCH_STATIC_FILES = ['tml_report.c', 'tml_fault.c', 'tml_arduino_fault.c', 'tml_tflm_arena.cpp'];
+ * writes: compiled once from firmware/ (the same bytes) into the core archive. (tml_fault.c
+ * includes the generated model.h: it is compiled with the sketch.) */
+export const SKETCH_STATIC_FILES = ['tml_report.c', 'tml_stack.c', 'tml_arduino_fault.c', 'tml_tflm_arena.cpp'];
+const staticSource = (f: string) => join(f === 'tml_report.c' || f === 'tml_stack.c' ? RUNTIME_DIR : ARDUINO_PLATFORM_DIR, f);
 
 function dirDigest(h: ReturnType<typeof createHash>, dir: string): void {
   for (const f of readdirSync(dir).sort()) if (/\.(c|cpp|h)$/.test(f)) h.update(`${f}\0`).update(readFileSync(join(dir, f))).update('\0');
@@ -120,14 +122,12 @@ export async function ensureCoreArchive(board: Board, lib: TflmLibrary, common: 
       const cxx = src.endsWith('.cpp');
       return { tool: cxx ? gxx : gcc, args: [...common, ...ours, `-isystem${lib.src}`, ...extra, ...(cxx ? CXX_FLAGS : C_FLAGS)], src, what: `compiling ${basename(src)} (bare-metal Arduino core for ${board.id})` };
     };
-    const staticSrc = (f: string) => join(f === 'tml_report.c' || f === 'tml_fault.c' ? RUNTIME_DIR : ARDUINO_PLATFORM_DIR, f);
     return [
       unit(join(BAREMETAL_CORE_DIR, 'core.cpp')),
       unit(join(BAREMETAL_CORE_DIR, 'startup.c')),
       unit(join(PLATFORM_DIR, board.id, 'uart.c'), CORE_RENAMES),
       unit(join(RUNTIME_DIR, 'tml_timer.c'), CORE_RENAMES),
-      unit(join(RUNTIME_DIR, 'tml_stack.c')),
-      ...SKETCH_STATIC_FILES.map((f) => unit(staticSrc(f))),
+      ...SKETCH_STATIC_FILES.map((f) => unit(staticSource(f))),
     ];
   });
 }
@@ -172,7 +172,7 @@ export async function buildTflmFirmware(opts: TflmFirmwareOptions): Promise<Tflm
     const file = f.slice(4);
     if (SKETCH_STATIC_FILES.includes(file)) {
       // In the core archive, compiled from the same bytes in firmware/.
-      if (sketch.files[f] !== readFileSync(join(file === 'tml_report.c' || file === 'tml_fault.c' ? RUNTIME_DIR : ARDUINO_PLATFORM_DIR, file), 'utf8')) {
+      if (sketch.files[f] !== readFileSync(staticSource(file), 'utf8')) {
         throw new Error(`internal: the sketch's ${f} differs from firmware/`);
       }
       continue;

@@ -187,21 +187,32 @@ export function tflmDataDtype(graph: Graph, op: Op, kernel: TflmKernel): DType |
   return t ? t.dtype : null;
 }
 
-const where = (op: Op) => `${op.type} (node ${JSON.stringify(op.source.name)}, op #${op.index})`;
+const LIBRARY = 'Chirale_TensorFLowLite 2.0.0';
 
-/** Why the pinned library cannot run `op` (or would compute it wrong), or null when it can. */
-export function tflmRefusal(graph: Graph, op: Op): string | null {
+/**
+ * Why the pinned library cannot run `op` (or would compute it wrong), as one phrase for
+ * src/backends/support.ts's refusal message, or null when it runs it.
+ */
+export function tflmRefusalReason(graph: Graph, op: Op): string | null {
   const kernel = TFLM_KERNELS[op.type];
-  if (kernel === undefined) return `${where(op)}: the library has no kernel for it`;
+  if (kernel === undefined) return `${LIBRARY} has no kernel (no MicroMutableOpResolver method) for it`;
   const dtype = kernel.dtypes === 'any' ? null : tflmDataDtype(graph, op, kernel);
   if (dtype !== null && kernel.dtypes !== 'any' && !kernel.dtypes.includes(dtype)) {
     const said = kernel.refuses?.[dtype];
-    const quote = said ? `, its kernel says "${said.replace('%s', dtype.toUpperCase())}"` : '';
-    return `${where(op)} with ${dtype} input: the library's ${kernel.kernel} runs ${kernel.dtypes.join(', ')} only${quote}`;
+    const quote = said ? `; its kernel says "${said.replace('%s', dtype.toUpperCase())}"` : '';
+    return `${LIBRARY}'s ${kernel.kernel} runs ${kernel.dtypes.join(', ')} only${quote}`;
   }
-  if (dtype !== null && kernel.broken?.[dtype]) return `${where(op)} with ${dtype} input: the library's ${kernel.kernel} ${kernel.broken[dtype]}`;
+  if (dtype !== null && kernel.broken?.[dtype]) return `${LIBRARY}'s ${kernel.kernel} ${kernel.broken[dtype]}`;
   const why = kernel.check?.(graph, op) ?? null;
-  return why === null ? null : `${where(op)}: the library's ${kernel.kernel} ${why}`;
+  return why === null ? null : `${LIBRARY}'s ${kernel.kernel} ${why}`;
+}
+
+const where = (op: Op) => `${op.type} (op #${op.index}, node ${JSON.stringify(op.source.name)})`;
+
+/** tflmRefusalReason with the op it is about in front, or null. */
+export function tflmRefusal(graph: Graph, op: Op): string | null {
+  const why = tflmRefusalReason(graph, op);
+  return why === null ? null : `${where(op)}: ${why}`;
 }
 
 /** Ops the pinned library runs with outputs slightly different from the TFLite reference kernels. */
@@ -218,29 +229,18 @@ export function tflmDifferences(graph: Graph): string[] {
 
 /**
  * The resolver registrations for a graph: one per distinct op type, in first-use order (so
- * the generated sketch is deterministic). Throws UnsupportedError naming every op (and dtype)
- * the pinned library cannot run, with the first node of each; `nativeRuns` says whether
- * tinyml's native runtime can run the model instead (the message then suggests it).
+ * the generated sketch is deterministic). Throws UnsupportedError (exit 5) naming every op the
+ * pinned library cannot run (op, node, why); the sketch generator words it for users through
+ * src/backends/support.ts first (sketch-tflm.ts tflmResolverOf).
  */
-export function resolverEntries(graph: Graph, nativeRuns?: boolean): ResolverEntry[] {
+export function resolverEntries(graph: Graph): ResolverEntry[] {
   const entries: ResolverEntry[] = [];
-  const problems: string[] = [];
-  const seen = new Set<string>();
+  const refused: string[] = [];
   for (const op of graph.ops) {
     const why = tflmRefusal(graph, op);
-    if (why !== null) {
-      const key = `${op.type}/${why.includes(' with ') ? why.slice(why.indexOf(' with ')) : ''}`;
-      if (!seen.has(key)) {
-        seen.add(key);
-        problems.push(why);
-      }
-      continue;
-    }
-    if (!entries.some((e) => e.op === op.type)) entries.push({ op: op.type, method: TFLM_KERNELS[op.type]!.method });
+    if (why !== null) refused.push(why);
+    else if (!entries.some((e) => e.op === op.type)) entries.push({ op: op.type, method: TFLM_KERNELS[op.type]!.method });
   }
-  if (problems.length > 0) {
-    const fix = nativeRuns === false ? 'change the model to avoid it' : 'use --runtime native (tinyml\'s own C runs it), or change the model to avoid it';
-    throw new UnsupportedError(`TensorFlow Lite Micro (Chirale_TensorFLowLite 2.0.0) cannot run ${problems.join('; ')}: ${fix}`);
-  }
+  if (refused.length > 0) throw new UnsupportedError(`TensorFlow Lite Micro cannot run ${refused.join('; ')}`);
   return entries;
 }

@@ -216,7 +216,12 @@ export function describeDeviceError(r: ReportRecord): string {
     return `${String(r.code ?? 'fault')}${faultOp(r)} at pc ${r.pc} (lr ${String(r.lr ?? '?')}, cfsr ${String(r.cfsr ?? '?')})`;
   }
   if (r.code === 'allocate_failed' && typeof r.arena_bytes === 'number') {
-    const need = typeof r.requested_bytes === 'number' ? `: TensorFlow Lite Micro requested ${r.requested_bytes} bytes, ${String(r.available_bytes ?? '?')} available` : '';
+    const need =
+      typeof r.requested_bytes === 'number'
+        ? `: TensorFlow Lite Micro requested ${r.requested_bytes} bytes, ${String(r.available_bytes ?? '?')} available`
+        : r.stage === 'memory_planner'
+          ? `: TensorFlow Lite Micro's memory planner ran out of room (${String(r.available_bytes ?? '?')} bytes left for planning)`
+          : '';
     return `allocate_failed in a ${r.arena_bytes}-byte arena${need}${r.message ? ` (${String(r.message)})` : ''}`;
   }
   return `${String(r.code ?? 'error')}${r.status !== undefined ? ` (status ${String(r.status)})` : ''}${r.message ? `: ${String(r.message)}` : ''}`;

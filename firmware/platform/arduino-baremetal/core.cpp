@@ -2,7 +2,8 @@
  * tinyml's bare-metal Arduino core (see Arduino.h): Serial/Serial1 on the board's report UART,
  * millis()/micros() from the runtime's SysTick timer, and main(), which does what an Arduino
  * core's main does (start the clocks and the timer, then setup() once and loop() forever) and
- * paints the stack first so a sketch can report its high-water mark.
+ * paints the stack first so a sketch can report its high-water mark, and arms the runtime's
+ * stack guard as the native firmware does.
  *
  * The board's UART driver (firmware/platform/<board>/uart.c) and the runtime's timer and stack
  * code are compiled with their tml_platform_* entry points renamed to tml_board_* (see
@@ -98,6 +99,7 @@ int main(void)
 {
   tml_board_uart_init();
   tml_stack_paint();
+  tml_stack_guard_init(); /* the native firmware's stack guard (tml_stack.h) */
   tml_baremetal_vectors_to_ram();
   tml_baremetal_protect_flash();
   tml_timer_init();

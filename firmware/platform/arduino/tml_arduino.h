@@ -98,8 +98,9 @@ void tml_arduino_report_output(uint32_t index, const void *bytes, unsigned total
 /* error + done(status error, runs = inferences completed before the error). */
 void tml_arduino_report_error(const char *code, int32_t status, const char *message, uint32_t runs);
 /* allocate_failed: the arena, and the first allocation that did not fit (requested and
- * available bytes; 0 when unknown), then done(status error). */
-void tml_arduino_report_allocate_failed(uint32_t arena_bytes, uint32_t requested_bytes, uint32_t available_bytes, const char *message);
+ * available bytes), or, with `planner` set, the bytes TFLite Micro's memory planner had when it
+ * ran out (available only); 0 when unknown. Then done(status error). */
+void tml_arduino_report_allocate_failed(uint32_t arena_bytes, uint32_t requested_bytes, uint32_t available_bytes, int planner, const char *message);
 /* The memory keys of the mem record (between tml_report_begin("mem") and tml_report_end()). */
 void tml_arduino_report_memory_keys(void);
 void tml_arduino_report_done(uint32_t runs);

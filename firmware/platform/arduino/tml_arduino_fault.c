@@ -22,10 +22,13 @@
 
 #if !defined(TINYML_BAREMETAL_CORE)
 /* tml_fault_entry reports on a fresh stack at _tml_stack_end (the faulting stack may be the
- * one that overflowed). The bare-metal core's linker script defines it; an Arduino core's does
- * not, so it is the top of a stack of its own here. */
+ * one that overflowed), and tml_stack.c names the stack region [_tml_stack_start,
+ * _tml_stack_end). The bare-metal core's linker script defines both; an Arduino core's does not
+ * (its stacks belong to Mbed OS), so here they bound a stack of the fault reporter's own. The
+ * sketch arms no stack guard on an Arduino core. */
 static uint64_t tml_fault_stack[128] __attribute__((used));
-__asm__(".global _tml_stack_end\n\t.set _tml_stack_end, tml_fault_stack + 1024\n");
+__asm__(".global _tml_stack_start\n\t.set _tml_stack_start, tml_fault_stack\n"
+        ".global _tml_stack_end\n\t.set _tml_stack_end, tml_fault_stack + 1024\n");
 #endif
 
 int tml_arduino_install_fault_handler(void)

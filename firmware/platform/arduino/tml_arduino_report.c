@@ -84,13 +84,17 @@ void tml_arduino_report_error(const char *code, int32_t status, const char *mess
     report_done("error", runs);
 }
 
-void tml_arduino_report_allocate_failed(uint32_t arena_bytes, uint32_t requested_bytes, uint32_t available_bytes, const char *message)
+void tml_arduino_report_allocate_failed(uint32_t arena_bytes, uint32_t requested_bytes, uint32_t available_bytes, int planner, const char *message)
 {
     tml_report_begin("error");
     tml_report_str("code", "allocate_failed");
     tml_report_i32("status", 1);
     tml_report_u32("arena_bytes", arena_bytes);
-    if (requested_bytes != 0u) {
+    if (planner) {
+        tml_report_str("stage", "memory_planner");
+        tml_report_u32("available_bytes", available_bytes);
+    } else if (requested_bytes != 0u) {
+        tml_report_str("stage", "allocation");
         tml_report_u32("requested_bytes", requested_bytes);
         tml_report_u32("available_bytes", available_bytes);
     }

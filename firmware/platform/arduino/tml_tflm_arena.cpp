@@ -8,11 +8,13 @@
 
 namespace {
 
-tml_tflm_shortfall shortfall = {0, 0};
+tml_tflm_shortfall shortfall = {0, 0, 0};
+/* The last temporary allocation that took all the free bytes: the memory planner's scratch. */
+size_t planner_bytes = 0;
 
 void record(size_t requested, size_t available)
 {
-  if (shortfall.requested_bytes == 0) shortfall = {requested, available};
+  if (shortfall.requested_bytes == 0) shortfall = {requested, available, 0};
 }
 
 /* TFLite Micro's arena allocator, recording the first request that does not fit. No data
@@ -47,6 +49,7 @@ class RecordingArenaAllocator : public tflite::SingleArenaBufferAllocator {
     const size_t available = GetAvailableMemory(alignment);
     uint8_t *p = SingleArenaBufferAllocator::AllocateTemp(size, alignment);
     if (p == nullptr) record(size, available);
+    else if (size == available) planner_bytes = size; /* CommitStaticMemoryPlan takes all that is left */
     return p;
   }
 };
@@ -58,7 +61,8 @@ static_assert(sizeof(RecordingArenaAllocator) == sizeof(tflite::SingleArenaBuffe
 
 tflite::MicroAllocator *tml_tflm_create_allocator(uint8_t *arena, size_t size)
 {
-  shortfall = {0, 0};
+  shortfall = {0, 0, 0};
+  planner_bytes = 0;
   uint8_t *const aligned = tflite::AlignPointerUp(arena, tflite::MicroArenaBufferAlignment());
   const size_t aligned_size = aligned < arena + size ? static_cast<size_t>(arena + size - aligned) : 0u;
   /* As SingleArenaBufferAllocator::Create, MicroAllocator::Create(arena, size) do it, with a
@@ -80,5 +84,6 @@ tflite::MicroAllocator *tml_tflm_create_allocator(uint8_t *arena, size_t size)
 
 const tml_tflm_shortfall &tml_tflm_last_shortfall()
 {
+  if (shortfall.requested_bytes == 0 && planner_bytes != 0) shortfall = {0, planner_bytes, 1};
   return shortfall;
 }

@@ -12,10 +12,14 @@
 #include <stdint.h>
 #include "tensorflow/lite/micro/micro_allocator.h"
 
-/* The first allocation since tml_tflm_create_allocator() that did not fit (0, 0: none). */
+/* Why the last AllocateTensors() did not fit, since tml_tflm_create_allocator(): the first
+ * allocation the arena refused (requested and available bytes), or, when every allocation fit
+ * and TFLite Micro's memory planner ran out of room instead ("Too many buffers"), the bytes the
+ * planner had (available_bytes, requested_bytes 0, planner 1). All 0: nothing recorded. */
 struct tml_tflm_shortfall {
   size_t requested_bytes;
   size_t available_bytes;
+  int planner;
 };
 
 /* The interpreter's allocator over arena[0, size), 16-byte aligned; nullptr when not even the
