@@ -59,6 +59,18 @@ describe('tinyml run --runtime tflm', () => {
     expect(readFileSync(junit, 'utf8')).toMatch(/<failure[^>]*>instructions \d+ exceeds 1000000/);
   }, 600_000);
 
+  it('option mistakes are usage errors (exit 2) before anything is built', async () => {
+    const notAligned = await cli(['run', HELLO, '--board', 'mps2-an386', '--runtime', 'tflm', '--arena', '1000']);
+    expect(notAligned.code).toBe(ExitCode.USAGE);
+    expect(errorLines(notAligned.stderr)).toEqual(['tinyml: error: --arena 1000 is not a multiple of 16: TFLite Micro aligns the arena to 16 bytes, pass 1008']);
+    const nativeArena = await cli(['run', HELLO, '--board', 'mps2-an386', '--arena', '1024']);
+    expect(nativeArena.code).toBe(ExitCode.USAGE);
+    expect(errorLines(nativeArena.stderr)).toEqual(['tinyml: error: --arena is for --runtime tflm: add --runtime tflm, or drop it']);
+    const badRuntime = await cli(['bench', HELLO, '--runtime', 'tflm,cmsis']);
+    expect(badRuntime.code).toBe(ExitCode.USAGE);
+    expect(errorLines(badRuntime.stderr)).toEqual(["tinyml: error: --runtime takes native, tflm or both (tflm,native), not 'cmsis'"]);
+  });
+
   it('without the library: exit 9, one line with the install command (nothing is compiled)', async () => {
     const r = await cli(['run', HELLO, '--board', 'mps2-an386', '--runtime', 'tflm']);
     expect(r.code).toBe(ExitCode.MISSING_TOOL);

@@ -27,7 +27,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DeviceError, DoesNotFitError, UnsupportedError } from '../errors.ts';
+import { DeviceError, DoesNotFitError, TimeoutError, UnsupportedError } from '../errors.ts';
 import { getBoard, type Board } from '../boards/registry.ts';
 import { cacheDir } from '../build/paths.ts';
 import { emulatorFor } from '../emulate/runner.ts';
@@ -44,6 +44,9 @@ export const MEASURE_BOARD = 'mps2-an386';
 export const MEASURE_MACHINE = 'mps2-an386';
 /** The largest arena a measurement tries (mps2-an386 has 4 MiB of RAM). */
 export const MEASURE_MAX_BYTES = 3 * 1024 * 1024;
+
+/** One probe run: AllocateTensors() and one Invoke(); longer means the firmware hung. */
+export const PROBE_TIMEOUT_MS = 60_000;
 
 export type CpuClass = 'armv7e-m' | 'armv7-m' | 'armv6-m';
 
@@ -115,7 +118,14 @@ export async function probeArena(elf: Uint8Array, bytes: number, path: string, i
   inputs?.forEach((b, i) => image.set(b, symbolBytes(elf, `tml_baked_input_${i}`).fileOffset));
   writeFileSync(path, image);
   const collector = new ReportCollector();
-  await emulatorFor(getBoard(MEASURE_BOARD), { emulator: 'qemu' }).run({ elfPath: path, timeoutMs: 300_000, onItem: (item) => collector.add(item) });
+  let timedOut = false;
+  try {
+    await emulatorFor(getBoard(MEASURE_BOARD), { emulator: 'qemu' }).run({ elfPath: path, timeoutMs: PROBE_TIMEOUT_MS, onItem: (item) => collector.add(item) });
+  } catch (e) {
+    // A probe that never ends (a crash where no fault reporter is installed: Cortex-M0+) is refused.
+    if (!(e instanceof TimeoutError)) throw e;
+    timedOut = true;
+  }
   const rep = collector.report;
   const error = rep.errors[0];
   const mem = rep.mem as unknown as Record<string, unknown> | null;
@@ -123,7 +133,7 @@ export async function probeArena(elf: Uint8Array, bytes: number, path: string, i
   return {
     bytes,
     ok,
-    outcome: ok ? 'ok' : error ? String(error['code'] ?? 'error') : 'no_done',
+    outcome: ok ? 'ok' : error ? String(error['code'] ?? 'error') : timedOut ? 'timeout' : 'no_done',
     usedBytes: typeof mem?.['arena_used_bytes'] === 'number' ? mem['arena_used_bytes'] : null,
     report: rep,
   };

@@ -4,17 +4,21 @@
  * with arm-none-eabi-g++ on tinyml's bare-metal Arduino core instead of an Arduino core, and
  * linked with the pinned library's cached archive (tflm-archive.ts):
  *
- *   <out>/<sketch>/             the sketch, as generated
- *   <out>/obj/                  objects: the sketch (-Wall -Wextra -Werror: tinyml's code), the
- *                               core (core.cpp, startup.c), the board's UART driver, the
- *                               runtime's timer and stack code
+ *   <out>/tflm_sketch/          the sketch, as generated
+ *   <out>/obj/                  the sketch's objects (-Wall -Wextra -Werror: tinyml's code; the
+ *                               library's headers as system headers)
+ *   <cache>/tflm-core/<key>/    the bare-metal core (core.cpp, startup.c, the board's UART
+ *                               driver, the runtime's timer and stack code) and the sketch files
+ *                               copied unchanged from firmware/ (SKETCH_STATIC_FILES), compiled
+ *                               once with the same flags and linked whole
  *   <out>/baremetal.ld          the board's memory map with C++ sections (templates/arduino)
  *   <out>/firmware.elf, firmware.map, size.json
  *
  * The .ino is compiled the way arduino-cli compiles one: as C++ after `#include <Arduino.h>`.
- * The arena is measured (arena-measure.ts) unless the caller gives one.
+ * The caller decides the arena (tflm-emulated.ts measures it first).
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { BoardError, UsageError } from '../errors.ts';
@@ -23,13 +27,10 @@ import { cpuFlags, ensureWritableDir, nativePlatforms, stackReserve, type OptLev
 import { PLATFORM_DIR, RUNTIME_DIR } from '../build/paths.ts';
 import { requireTool, runTool } from '../toolchain/tools.ts';
 import { elfSections, mapSectionBytes } from '../toolchain/size.ts';
-import { createHash } from 'node:crypto';
-import { readdirSync } from 'node:fs';
 import { BAREMETAL_CORE_DIR, CORE_DEFINES, CXX_FLAGS, C_FLAGS, compileAsync, compilerId, ensureCachedArchive, ensureTflmArchive, runPool, type ArchiveUnit, type CachedArchive, type TflmArchive } from './tflm-archive.ts';
-import { ARDUINO_PLATFORM_DIR } from './sketch-common.ts';
 import type { TflmLibrary } from './tflm-library.ts';
 import type { TflmArenaPlan } from './arena.ts';
-import { ARDUINO_TEMPLATES_DIR, renderTemplate, writeSketch, type Int8Model } from './sketch-common.ts';
+import { ARDUINO_PLATFORM_DIR, ARDUINO_TEMPLATES_DIR, renderTemplate, writeSketch, type Int8Model } from './sketch-common.ts';
 import { generateTflmSketch, type TflmSketch } from './sketch-tflm.ts';
 
 export interface TflmFirmwareOptions {
