@@ -27,7 +27,7 @@ const tmp = mkdtempSync(join(tmpdir(), 'tinyml-tflm-cli-'));
 const HELLO = sharedPath('models/tflm-hello-world/hello_world_int8.tflite');
 const KWS = sharedPath('models/mlperf-tiny/kws/kws_ref_model.tflite');
 /** The CLI with the shared cache and no library in the environment (tests say where it is). */
-const ENV = { TINYML_CACHE_DIR: TFLM_TEST_CACHE, TINYML_TFLM_LIB: '', HOME: tmp, ARDUINO_DIRECTORIES_USER: '' };
+const ENV = { TINYML_CACHE: TFLM_TEST_CACHE, TINYML_TFLM_LIB: '', HOME: tmp, ARDUINO_DIRECTORIES_USER: '' };
 const cli = (args: string[], timeoutMs = 300_000, env: NodeJS.ProcessEnv = {}) => runCliAsync(args, timeoutMs, { ...ENV, ...env });
 const errorLines = (stderr: string) => stderr.trim().split('\n').filter((l) => l.startsWith('tinyml: error:'));
 
@@ -102,12 +102,12 @@ describe('tinyml build --runtime tflm', () => {
     const out = join(tmp, 'nano-hello');
     const r = await cli(['build', HELLO, '--board', 'nano33ble', '--runtime', 'tflm', '--tflm-lib', TFLM_LIB_PARENT, '--out', out, '--json']);
     expect(r.code, r.stderr).toBe(0);
-    const j = JSON.parse(r.stdout) as { arena_bytes: number; arena_source: string; needed_arena_bytes: number; formula_arena_bytes: number; planned_arena_bytes: number };
-    expect(j.arena_source).toBe('measured');
-    expect(j.arena_bytes).toBe(j.needed_arena_bytes);
-    expect(readFileSync(join(out, 'model_data.h'), 'utf8')).toContain(`#define TML_TFLM_ARENA_BYTES ${j.arena_bytes}u`);
+    const j = JSON.parse(r.stdout) as { arenaBytes: number; arenaSource: string; neededArenaBytes: number; formulaArenaBytes: number; plannedArenaBytes: number };
+    expect(j.arenaSource).toBe('measured');
+    expect(j.arenaBytes).toBe(j.neededArenaBytes);
+    expect(readFileSync(join(out, 'model_data.h'), 'utf8')).toContain(`#define TML_TFLM_ARENA_BYTES ${j.arenaBytes}u`);
     const text = await cli(['build', HELLO, '--board', 'nano33ble', '--runtime', 'tflm', '--tflm-lib', TFLM_LIB_PARENT, '--out', out]);
-    expect(text.stdout).toMatch(new RegExp(`arena ${j.arena_bytes} bytes: measured, the smallest TFLite Micro accepts for this model \\(formula ${j.formula_arena_bytes}, tinyml's own plan ${j.planned_arena_bytes}\\)`));
+    expect(text.stdout).toMatch(new RegExp(`arena ${j.arenaBytes} bytes: measured, the smallest TFLite Micro accepts for this model \\(formula ${j.formulaArenaBytes}, tinyml's own plan ${j.plannedArenaBytes}\\)`));
     const none = await cli(['build', HELLO, '--board', 'nano33ble', '--runtime', 'tflm', '--out', join(tmp, 'nano-hello-formula')]);
     expect(none.code).toBe(0);
     expect(none.stdout).toMatch(/arena \d+ bytes: formula \(.*\); not measured: the TFLite Micro library Chirale_TensorFLowLite 2\.0\.0 was not found on this machine/);
@@ -121,6 +121,23 @@ describe('tinyml build --runtime tflm', () => {
     expect(r.stdout).toMatch(/Flash:\s*\[/);
     expect(existsSync(join(out, 'firmware.elf'))).toBe(true);
     expect(existsSync(join(out, 'tflm_sketch', 'tflm_sketch.ino'))).toBe(true);
+  }, 600_000);
+});
+
+describe('deploy --runtime tflm', () => {
+  it('a float model with --calib: quantized for the pinned library (per-tensor FULLY_CONNECTED), run in QEMU, outputs byte-identical with the native runtime on the same int8 model', async () => {
+    const calib = join(tmp, 'hello-calib.json');
+    writeFileSync(calib, JSON.stringify(Array.from({ length: 16 }, (_, i) => [(i / 15) * 6.28])));
+    const out = join(tmp, 'deploy-float');
+    const r = await cli(['deploy', sharedPath('models/tflm-hello-world/hello_world_float.tflite'), '--calib', calib, '--board', 'mps2-an386', '--runtime', 'tflm', '--tflm-lib', TFLM_LIB_PARENT, '--runs', '1', '--out', out, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout) as { runtime: string; int8Model: string; tflm: { library: string }; outputs: { hex: string }[] };
+    expect(j.runtime).toBe('tflm');
+    expect(j.tflm.library).toBe('Chirale_TensorFLowLite 2.0.0');
+    expect(existsSync(j.int8Model)).toBe(true);
+    const native = await cli(['run', j.int8Model, '--board', 'mps2-an386', '--runs', '1', '--json']);
+    expect(native.code, native.stderr).toBe(0);
+    expect((JSON.parse(native.stdout) as { outputs: { hex: string }[] }).outputs.map((o) => o.hex)).toEqual(j.outputs.map((o) => o.hex));
   }, 600_000);
 });
 
@@ -153,7 +170,7 @@ describe('infer, eval and bench on TFLite Micro', () => {
     expect(j.outputsIdentical).toBe(true);
     for (const c of j.columns) {
       expect(c.instructions).toBeGreaterThan(1_000_000);
-      expect(c.arenaBytes).toBeGreaterThan(10_000);
+      expect(c.arenaBytes).toBeGreaterThan(4_000);
       expect(c.flashBytes).toBeGreaterThan(10_000);
     }
     expect(j.columns[0]!.label).toBe('TensorFlow Lite Micro (Chirale_TensorFLowLite 2.0.0, CMSIS-NN)');

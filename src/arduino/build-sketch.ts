@@ -26,24 +26,24 @@ export interface ArduinoBuildOptions {
 }
 
 export interface ArduinoBuildResult {
-  sketch_dir: string;
+  sketchDir: string;
   sketch: string;
   runtime: ArduinoRuntime;
   board: string;
   fqbn: string;
   profile: string;
-  model_hash: string;
-  build_id: string;
-  quantized_with_calib: boolean;
-  planned_arena_bytes: number;
-  arena_bytes: number;
+  modelHash: string;
+  buildId: string;
+  quantizedWithCalib: boolean;
+  plannedArenaBytes: number;
+  arenaBytes: number;
   /** TFLM only: how the arena was sized, and the smallest arena the library accepts when measured. */
-  arena_source?: 'measured' | 'formula' | 'given';
-  needed_arena_bytes?: number | null;
-  formula_arena_bytes?: number;
+  arenaSource?: 'measured' | 'formula' | 'given';
+  neededArenaBytes?: number | null;
+  formulaArenaBytes?: number;
   /** TFLM only: the resolver's ops and N. */
   ops?: string[];
-  resolver_size?: number;
+  resolverSize?: number;
   files: string[];
   summary: string[];
   /** TFLM: ops whose outputs differ slightly from the TFLite reference kernels. */
@@ -84,24 +84,24 @@ export async function buildArduinoSketch(model: string, opts: ArduinoBuildOption
     `next: tinyml flash --board ${s.config.board.id} --sketch ${s.dir}   (or: arduino-cli compile --profile ${s.config.profile} ${s.dir})`,
   ];
   return {
-    sketch_dir: s.dir,
+    sketchDir: s.dir,
     sketch: s.name,
     runtime: s.runtime,
     board: s.config.board.id,
     fqbn: s.config.fqbn,
     profile: s.config.profile,
-    model_hash: s.modelHash,
-    build_id: s.buildId,
-    quantized_with_calib: s.quantized,
-    planned_arena_bytes: s.plannedArenaBytes,
-    arena_bytes: s.arenaBytes,
+    modelHash: s.modelHash,
+    buildId: s.buildId,
+    quantizedWithCalib: s.quantized,
+    plannedArenaBytes: s.plannedArenaBytes,
+    arenaBytes: s.arenaBytes,
     ...(s.runtime === 'tflm'
       ? {
           ops: tflm.ops!.map((o) => o.op),
-          resolver_size: tflm.resolverSize,
-          arena_source: tflm.arena!.source,
-          needed_arena_bytes: tflm.arena!.neededBytes,
-          formula_arena_bytes: tflm.arena!.formula.arenaBytes,
+          resolverSize: tflm.resolverSize,
+          arenaSource: tflm.arena!.source,
+          neededArenaBytes: tflm.arena!.neededBytes,
+          formulaArenaBytes: tflm.arena!.formula.arenaBytes,
         }
       : {}),
     files: s.written,

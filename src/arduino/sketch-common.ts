@@ -60,8 +60,12 @@ export interface Int8Model {
   label: string;
 }
 
-/** Reads a model; a float one is quantized with --calib (refused without). */
-export function loadInt8Model(modelPath: string, calib?: string): Int8Model {
+/**
+ * Reads a model; a float one is quantized with --calib (refused without). `fcPerChannel: false`
+ * for the TFLM runtime: the pinned library's FULLY_CONNECTED requantizes per-tensor only
+ * (tflm-ops.ts), so its weights are quantized per-tensor, as TFLite's converter does.
+ */
+export function loadInt8Model(modelPath: string, calib?: string, fcPerChannel = DEFAULT_QUANTIZE_OPTIONS.fcPerChannel): Int8Model {
   const modelBytes = readModelBytes(modelPath);
   let graph = importModel(modelBytes, modelPath);
   let quantized = false;
@@ -69,7 +73,7 @@ export function loadInt8Model(modelPath: string, calib?: string): Int8Model {
     if (!calib) {
       throw new UsageError(`${modelPath} is a float model and Arduino sketches run int8: pass --calib <data> (representative inputs) to quantize it on the way`);
     }
-    graph = quantizeFloatGraph(graph, loadSamples(calib, graph), DEFAULT_QUANTIZE_OPTIONS).graph;
+    graph = quantizeFloatGraph(graph, loadSamples(calib, graph), { ...DEFAULT_QUANTIZE_OPTIONS, fcPerChannel }).graph;
     quantized = true;
   }
   return { graph, modelBytes, modelHash: sha256Hex(modelBytes).slice(0, 16), quantized, label: basename(modelPath) };

@@ -235,7 +235,7 @@ export interface WriteTflmOptions extends SketchOptions {
  * cannot run and a board it does not support are refused before anything is measured or written.
  */
 export async function writeTflmSketch(modelPath: string, opts: WriteTflmOptions): Promise<TflmSketch> {
-  const model = loadInt8Model(modelPath, opts.calib);
+  const model = loadInt8Model(modelPath, opts.calib, false);
   const board = getBoard(opts.board);
   if (opts.target !== 'emulator') sketchConfig(board, 'tflm', opts.reportSerial);
   tflmResolverOf(tflmModelOf(model).graph);

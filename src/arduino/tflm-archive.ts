@@ -21,6 +21,7 @@ import { join, relative } from 'node:path';
 import { MissingToolError, ToolFailedError } from '../errors.ts';
 import { requireTool } from '../toolchain/tools.ts';
 import { cacheDir, PLATFORM_DIR } from '../build/paths.ts';
+import { progress } from '../progress.ts';
 import type { TflmLibrary } from './tflm-library.ts';
 
 export const BAREMETAL_CORE_DIR = join(PLATFORM_DIR, 'arduino-baremetal');
@@ -196,7 +197,7 @@ export interface CachedArchive {
  * `<cache>/<kind>/<key>/<name>`: from the cache, or compiled from `units` now (in parallel, one
  * process at a time per key, appearing atomically). `onBuild` is told before a compile starts.
  */
-export async function ensureCachedArchive(kind: string, key: string, name: string, units: () => ArchiveUnit[], opts: { jobs?: number; onBuild?: () => void } = {}): Promise<CachedArchive> {
+export async function ensureCachedArchive(kind: string, key: string, name: string, units: () => ArchiveUnit[], opts: { jobs?: number; onBuild?: () => void; label?: string } = {}): Promise<CachedArchive> {
   const root = join(cacheDir(), kind);
   const dir = join(root, key);
   const archive = join(dir, name);
@@ -218,8 +219,15 @@ export async function ensureCachedArchive(kind: string, key: string, name: strin
     rmSync(work, { recursive: true, force: true });
     mkdirSync(join(work, 'obj'), { recursive: true });
     const objects = list.map((u, i) => join(work, 'obj', `${String(i).padStart(3, '0')}_${u.src.split(/[/\\]/).pop()}.o`));
+    // A progress bar on a terminal (src/progress.ts): the library is ~215 files, minutes on 2 cores.
+    const stage = `compiling ${opts.label ?? kind} (${list.length} files, once)`;
+    let compiled = 0;
+    progress({ stage, done: 0, total: list.length });
     await runPool(
-      list.map((u, i) => () => compileAsync(u.tool, [...u.args, '-c', u.src, '-o', objects[i]!], u.what)),
+      list.map((u, i) => async () => {
+        await compileAsync(u.tool, [...u.args, '-c', u.src, '-o', objects[i]!], u.what);
+        progress({ stage, done: ++compiled, total: list.length });
+      }),
       opts.jobs ?? availableParallelism(),
     );
     const r = spawnSync(ar, ['rcs', join(work, name), ...objects], { encoding: 'utf8' });
@@ -258,6 +266,7 @@ export async function ensureTflmArchive(opts: ArchiveOptions): Promise<TflmArchi
     },
     {
       jobs,
+      label: `${opts.lib.name} ${opts.lib.version}`,
       onBuild: () => opts.onBuild?.(`compiling ${opts.lib.name} ${opts.lib.version} (${sources.length} files, ${jobs} jobs) for ${opts.cpuFlags.join(' ')} -O${opts.optimize}, once: later builds reuse it`),
     },
   );

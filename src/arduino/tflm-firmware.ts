@@ -130,7 +130,7 @@ export async function ensureCoreArchive(board: Board, lib: TflmLibrary, common: 
       unit(join(RUNTIME_DIR, 'tml_timer.c'), CORE_RENAMES),
       ...SKETCH_STATIC_FILES.map((f) => unit(staticSource(f))),
     ];
-  });
+  }, { label: `tinyml's bare-metal Arduino core for ${board.id}` });
 }
 
 export async function buildTflmFirmware(opts: TflmFirmwareOptions): Promise<TflmFirmwareBuild> {

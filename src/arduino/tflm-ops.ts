@@ -98,7 +98,7 @@ export const TFLM_KERNELS: Readonly<Record<string, TflmKernel>> = {
   FULLY_CONNECTED: k('AddFullyConnected', 'Register_FULLY_CONNECTED', 'cmsis_nn/fully_connected.cpp', [F, I8, I16], {
     check: (g, op) =>
       (g.tensors[op.inputs[1] ?? -1]?.quant?.scale.length ?? 0) > 1
-        ? 'requantizes every output with the weights\' first scale (per-tensor): with per-channel weights its outputs are wrong'
+        ? 'requantizes every output with the weights\' first scale (per-tensor): with per-channel weights its outputs are wrong (quantize it per-tensor: tinyml convert --fc-per-tensor)'
         : null,
   }),
   GATHER: k('AddGather', 'Register_GATHER', 'gather.cpp', [F, I8, I32]),

@@ -92,7 +92,8 @@ export async function evalModel(model: string, opts: EvalModelOptions): Promise<
   } else if (opts.calib) {
     const calibrator = opts.calibrator ?? DEFAULT_QUANTIZE_OPTIONS.calibrator;
     const calib = loadSamples(opts.calib, g);
-    const r = quantizeFloatGraph(g, calib, { ...DEFAULT_QUANTIZE_OPTIONS, calibrator });
+    // The TFLM runtime's FULLY_CONNECTED is per-tensor only (src/arduino/tflm-ops.ts).
+    const r = quantizeFloatGraph(g, calib, { ...DEFAULT_QUANTIZE_OPTIONS, calibrator, fcPerChannel: opts.runtime !== 'tflm' });
     int8Graph = r.graph;
     int8 = { source: 'quantized', calib: opts.calib, calibrator, samples: r.samples };
   } else {

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { UsageError } from '../errors.ts';
 import { runOnEmulator, emulatedBoard, type RunResult } from './run.ts';
+import { defaultKernels } from '../build/firmware.ts';
 import type { Runtime } from '../arduino/tflm-emulated.ts';
 import type { ArenaChoice } from '../arduino/tflm-arena-plan.ts';
 
@@ -28,7 +29,7 @@ export interface BenchOptions {
 
 export interface BenchColumn {
   runtime: Runtime;
-  /** What ran: "tinyml native C (portable kernels)" or "TensorFlow Lite Micro (<library>, CMSIS-NN)". */
+  /** What ran: "tinyml native C (dsp kernels)" (the board's default set) or "TensorFlow Lite Micro (<library>, CMSIS-NN)". */
   label: string;
   /** Instructions per inference (batch mean for small native models, else the median). */
   instructions: number | null;
@@ -71,7 +72,7 @@ export function parseRuntimes(v: string | undefined): Runtime[] {
 
 export async function benchModel(opts: BenchOptions): Promise<BenchResult> {
   const board = opts.board ?? 'mps2-an386';
-  const { machine } = emulatedBoard(board);
+  const { board: boardInfo, machine } = emulatedBoard(board);
   const work = opts.outDir ?? mkdtempSync(join(tmpdir(), `tinyml-bench-${basename(opts.model).replace(/\W+/g, '_')}-`));
   const columns: BenchColumn[] = [];
   for (const runtime of opts.runtimes) {
@@ -81,7 +82,6 @@ export async function benchModel(opts: BenchOptions): Promise<BenchResult> {
       board,
       runs: opts.runs,
       inputs: opts.inputs,
-      optimize: '2',
       outDir: join(work, runtime),
       runtime,
       tflmLib: runtime === 'tflm' ? opts.tflmLib : undefined,
@@ -91,7 +91,7 @@ export async function benchModel(opts: BenchOptions): Promise<BenchResult> {
     });
     columns.push({
       runtime,
-      label: runtime === 'tflm' ? `TensorFlow Lite Micro (${r.tflm?.library ?? 'TFLM'}, CMSIS-NN)` : 'tinyml native C (portable kernels)',
+      label: runtime === 'tflm' ? `TensorFlow Lite Micro (${r.tflm?.library ?? 'TFLM'}, CMSIS-NN)` : `tinyml native C (${defaultKernels(boardInfo)} kernels)`,
       instructions: r.perInference,
       measuredAs: r.batchPerInference !== null ? `mean of a batch of ${r.device.batch!.inferences}` : `median of ${r.latency?.runs ?? 0}`,
       macsPerInstruction: r.macsPerUnit,

@@ -41,7 +41,9 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
   if (float) {
     ensureWritableDir(outDir);
     int8Model = join(outDir, `${basename(opts.model, extname(opts.model))}_int8.tflite`);
-    converted = convertModel(opts.model, opts.calib!, { ...DEFAULT_QUANTIZE_OPTIONS, output: int8Model });
+    // The pinned TFLite Micro requantizes FULLY_CONNECTED per-tensor only (tflm-ops.ts): for it,
+    // FULLY_CONNECTED weights are quantized per-tensor, as TFLite's converter does.
+    converted = convertModel(opts.model, opts.calib!, { ...DEFAULT_QUANTIZE_OPTIONS, fcPerChannel: opts.runtime !== 'tflm', output: int8Model });
   }
   const run = await runOnEmulator({ ...opts, model: int8Model, loaded: float ? undefined : model, outDir: join(outDir, 'firmware') });
   // A temporary folder goes after a successful run (a failure above leaves it for inspection).

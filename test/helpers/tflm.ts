@@ -18,7 +18,7 @@ export const TFLM_TEST_CACHE = join(tmpdir(), 'tinyml-test-tflm-cache');
 
 /** Points this test file (and the CLI processes it starts) at the shared TFLM build cache. */
 export function useTflmCache(): void {
-  process.env['TINYML_CACHE_DIR'] = TFLM_TEST_CACHE;
+  process.env['TINYML_CACHE'] = TFLM_TEST_CACHE;
 }
 
 export function readLibrary(rel: string): string {

@@ -77,6 +77,7 @@ describe('JSON output: documented, true, camelCase', () => {
     { command: 'run', page: 'docs/run.md', args: ['run', HELLO, '--board', 'mps2-an386', '--runs', '1'] },
     { command: 'deploy', page: 'docs/run.md', args: ['deploy', HELLO, '--board', 'mps2-an386', '--runs', '1'], extraKeys: { page: 'docs/run.md', command: 'run' } },
     { command: 'ci init', page: 'docs/renode.md', args: ['ci', 'init', '--github', '--tinyml-package', 'git+https://example.com/tinyml.git#main', '--model', 'models/hello.tflite', '--board', 'mps2-an386'], cwd: ciRepo, dataKeys: /^\.config\.budgets\..*:key$/ },
+    { command: 'bench', page: 'docs/run.md', args: ['bench', HELLO, '--runs', '1'] },
     { command: 'ci robot', page: 'docs/renode.md', args: ['ci', 'robot', HELLO, '--board', 'nano33ble', '--out', join(WORK, 'robot')] },
   ];
 
