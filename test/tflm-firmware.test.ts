@@ -36,7 +36,8 @@ import { ReportCollector, type DeviceReport } from '../src/report/device-report.
 import { symbolBytes } from '../src/eval/elf-symbols.ts';
 import { loadInt8Model, writeSketch } from '../src/arduino/sketch-common.ts';
 import { generateTflmSketch } from '../src/arduino/sketch-tflm.ts';
-import { ExitCode } from '../src/errors.ts';
+import { BoardError, ExitCode } from '../src/errors.ts';
+import { coreBoard, coreLinkerScript } from '../src/arduino/tflm-firmware.ts';
 
 useTflmCache();
 const tmp = mkdtempSync(join(tmpdir(), 'tinyml-tflm-fw-'));
@@ -172,6 +173,14 @@ describe('the same sketch sources in Renode (the Nano 33 BLE\'s nRF52840)', () =
     expect(r.tflm?.arena.source).toBe('measured');
     expect(r.device.done).toMatchObject({ status: 'ok', runs: 1 });
   }, 600_000);
+
+  it('every emulated board with a bare-metal platform takes the core, boards sharing one too (nano33ble-sense: nano33ble\'s); others are refused', () => {
+    for (const id of ['mps2-an386', 'netduinoplus2', 'nano33ble', 'nano33ble-sense', 'stm32f4-discovery', 'disco-f746ng']) {
+      expect(coreBoard(id).id).toBe(id);
+      expect(coreLinkerScript(getBoard(id))).toMatch(/MEMORY\s*\{/);
+    }
+    expect(() => coreBoard('nano-rp2040-connect')).toThrow(BoardError);
+  });
 });
 
 describe('the Arduino sketch compiles against the pinned library', () => {

@@ -22,7 +22,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { availableParallelism } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { BoardError, UsageError } from '../errors.ts';
-import { getBoard, type Board } from '../boards/registry.ts';
+import { getBoard, loadBoards, type Board } from '../boards/registry.ts';
 import { cpuFlags, ensureWritableDir, nativePlatforms, stackReserve, type OptLevel, type SizeReport } from '../build/firmware.ts';
 import { PLATFORM_DIR, RUNTIME_DIR } from '../build/paths.ts';
 import { requireTool, runTool } from '../toolchain/tools.ts';
@@ -75,11 +75,17 @@ export interface TflmFirmwareBuild {
 }
 
 /** The board must have a bare-metal platform (UART driver + linker script) for the core. */
+/** The board's folder in firmware/platform/: its own, or the one it shares (nano33ble-sense: nano33ble). */
+const platformOf = (board: Board): string => board.platform ?? board.id;
+
+const hasCorePlatform = (board: Board): boolean => nativePlatforms().includes(platformOf(board)) && existsSync(join(PLATFORM_DIR, platformOf(board), 'uart.c'));
+
 export function coreBoard(id: string): Board {
   const board = getBoard(id);
-  if (!nativePlatforms().includes(board.id) || !existsSync(join(PLATFORM_DIR, board.id, 'uart.c'))) {
+  if (!hasCorePlatform(board)) {
+    const boards = loadBoards().filter(hasCorePlatform).map((b) => b.id);
     throw new BoardError(
-      `TFLite Micro firmware runs on the emulated boards with a bare-metal platform (${nativePlatforms().join(', ')}), not on ${board.id}: for an Arduino board use \`tinyml build --runtime tflm\` and \`tinyml flash\``,
+      `TFLite Micro firmware runs on the emulated boards with a bare-metal platform (${boards.join(', ')}), not on ${board.id}: for an Arduino board use \`tinyml build --runtime tflm\` and \`tinyml flash\``,
     );
   }
   return board;
@@ -87,7 +93,7 @@ export function coreBoard(id: string): Board {
 
 /** The bare-metal core's linker script for a board: its MEMORY and stack size, C++ sections added. */
 export function coreLinkerScript(board: Board): string {
-  const boardScript = join(PLATFORM_DIR, board.id, 'linker.ld');
+  const boardScript = join(PLATFORM_DIR, platformOf(board), 'linker.ld');
   const text = readFileSync(boardScript, 'utf8');
   const memory = /MEMORY\s*\{[^}]*\}/.exec(text)?.[0];
   if (!memory) throw new BoardError(`${boardScript} has no MEMORY block: the bare-metal Arduino core cannot place the firmware`);
@@ -114,7 +120,7 @@ function dirDigest(h: ReturnType<typeof createHash>, dir: string): void {
  */
 export async function ensureCoreArchive(board: Board, lib: TflmLibrary, common: string[], ours: string[]): Promise<CachedArchive> {
   const h = createHash('sha256').update(`tinyml-arduino-core v1\0${board.id}\0${compilerId()}\0${common.join(' ')}\0${ours.join(' ')}\0${lib.contentHash}\0`);
-  for (const d of [BAREMETAL_CORE_DIR, ARDUINO_PLATFORM_DIR, RUNTIME_DIR, join(PLATFORM_DIR, board.id)]) dirDigest(h, d);
+  for (const d of [BAREMETAL_CORE_DIR, ARDUINO_PLATFORM_DIR, RUNTIME_DIR, join(PLATFORM_DIR, platformOf(board))]) dirDigest(h, d);
   const key = h.digest('hex').slice(0, 20);
   return ensureCachedArchive('tflm-core', key, 'libtinyml-arduino-core.a', (): ArchiveUnit[] => {
     const gcc = requireTool('arm-none-eabi-gcc');
@@ -126,7 +132,7 @@ export async function ensureCoreArchive(board: Board, lib: TflmLibrary, common: 
     return [
       unit(join(BAREMETAL_CORE_DIR, 'core.cpp')),
       unit(join(BAREMETAL_CORE_DIR, 'startup.c')),
-      unit(join(PLATFORM_DIR, board.id, 'uart.c'), CORE_RENAMES),
+      unit(join(PLATFORM_DIR, platformOf(board), 'uart.c'), CORE_RENAMES),
       unit(join(RUNTIME_DIR, 'tml_timer.c'), CORE_RENAMES),
       ...SKETCH_STATIC_FILES.map((f) => unit(staticSource(f))),
     ];
