@@ -43,3 +43,27 @@ describe('the arena formula against the measured arenas', () => {
     expect(f.arenaBytes % 16).toBe(0);
   });
 });
+
+/**
+ * bench/results/emulated.json (bench/emulated.ts): TFLite Micro + CMSIS-NN measured by tinyml
+ * with the pinned library, beside the anchors (../shared/anchors/tflm-cortex-m4.json), which
+ * become a cross-check: the same outputs, instruction counts within 10% (another TFLM snapshot
+ * and build; docs/run.md says where they differ).
+ */
+describe('the TFLite Micro column of bench/results/emulated.json against the anchors', () => {
+  const emulated = JSON.parse(readFileSync(resolve(import.meta.dirname, '../bench/results/emulated.json'), 'utf8')) as {
+    models: Record<string, { tinyml: { instructions_per_inference: number }; tflm_cmsis_nn_measured?: { runtime: string; instructions_per_inference: number; outputs_case: string; same_outputs_as_tinyml: boolean }; tinyml_vs_tflm_cmsis_nn_measured?: { instructions_ratio: number } }>;
+  };
+  const anchors = JSON.parse(readFileSync(sharedPath('anchors/tflm-cortex-m4.json'), 'utf8')) as { models: Record<string, { cmsis_nn: { instructions_per_inference: number; outputs_case: string } }> };
+
+  it.each(Object.keys(anchors.models))('%s: measured with the pinned library, outputs as the anchor\'s and tinyml\'s, instructions within 10%% of the anchor', (id) => {
+    const m = emulated.models[id]?.tflm_cmsis_nn_measured;
+    expect(m, `${id} has no tflm_cmsis_nn_measured: node bin/run-ts.js bench/emulated.ts`).toBeDefined();
+    const anchor = anchors.models[id]!.cmsis_nn;
+    expect(m!.runtime).toMatch(/^Chirale_TensorFLowLite 2\.0\.0, CMSIS-NN kernels/);
+    expect(m!.outputs_case).toBe(anchor.outputs_case);
+    expect(m!.same_outputs_as_tinyml).toBe(true);
+    expect(Math.abs(m!.instructions_per_inference / anchor.instructions_per_inference - 1)).toBeLessThan(0.1);
+    expect(emulated.models[id]!.tinyml_vs_tflm_cmsis_nn_measured!.instructions_ratio).toBeCloseTo(emulated.models[id]!.tinyml.instructions_per_inference / m!.instructions_per_inference, 3);
+  });
+});
