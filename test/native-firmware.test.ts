@@ -200,21 +200,21 @@ describe('bad input to tinyml build: one line, the documented exit code, nothing
 
   it('an op the native backend cannot generate: names the op, its dtype and node, counts the others, points only at backends that run it, writes nothing', () => {
     const g = loadModel(hello);
-    g.ops[0]!.type = 'SIN';
+    g.ops[0]!.type = 'ABS';
     g.ops[0]!.inputs = [g.ops[0]!.inputs[0]!];
     g.ops[0]!.attrs = {};
-    g.ops[2]!.type = 'EXP';
+    g.ops[2]!.type = 'RSQRT';
     g.ops[2]!.inputs = [g.ops[2]!.inputs[0]!];
     g.ops[2]!.attrs = {};
     const model = join(tmp, 'unsupported.tflite');
     writeFileSync(model, writeTflite(g));
     const out = join(tmp, 'unsupported-out');
     const r = runCli(['build', model, '--board', 'mps2-an386', '--out', out]);
-    // TFLite Micro registers SIN and EXP; no other backend has them.
+    // TFLite Micro runs ABS and RSQRT on int8 (its SIN and EXP are float32 only); no other backend has them.
     expectOneLineError(
       r,
       ExitCode.UNSUPPORTED,
-      /the native C backend cannot run SIN int8 \(op #0, node "sequential\/dense\/MatMul[^"]*"\): has no native C kernel \(and 1 more op: EXP int8\); TensorFlow Lite Micro \(tinyml build --board <arduino board> --runtime tflm\) runs every op of this model$/,
+      /the native C backend cannot run ABS int8 \(op #0, node "sequential\/dense\/MatMul[^"]*"\): has no native C kernel \(and 1 more op: RSQRT int8\); TensorFlow Lite Micro \(tinyml build --board <arduino board> --runtime tflm\) runs every op of this model$/,
     );
     expect(existsSync(out)).toBe(false);
   });
