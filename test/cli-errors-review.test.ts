@@ -111,11 +111,14 @@ describe('an input in a format infer does not read is named, not read as raw byt
 });
 
 describe('deploy --runtime on an emulated board', () => {
-  it('refuses tflm instead of silently running the native runtime (exit 2, one line)', () => {
-    const r = runCli(['deploy', 'examples/kws/kws_ref_model.tflite', '--board', 'mps2-an386', '--runtime', 'tflm']);
-    expect(r.code).toBe(2);
+  it('tflm runs TensorFlow Lite Micro, never silently the native runtime: without the library, exit 9 and one line with its install command', () => {
+    // No library anywhere tinyml looks (TINYML_TFLM_LIB, the Arduino libraries folder under HOME).
+    const home = mkdtempSync(join(tmpdir(), 'tinyml-no-tflm-'));
+    const r = runCli(['deploy', 'examples/kws/kws_ref_model.tflite', '--board', 'mps2-an386', '--runtime', 'tflm'], { env: { TINYML_TFLM_LIB: '', HOME: home, ARDUINO_DIRECTORIES_USER: '' } });
+    expect(r.code).toBe(ExitCode.MISSING_TOOL);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    expect(r.stderr).toContain('--runtime tflm is for Arduino boards');
+    expect(r.stderr).toContain('arduino-cli lib install "Chirale_TensorFLowLite@2.0.0"');
+    expect(r.stdout).toBe('');
   });
 });
 
