@@ -168,7 +168,7 @@ for (const [id, anchor] of Object.entries(anchors.models)) {
   // TFLite Micro + CMSIS-NN measured by tinyml itself, the anchor as a cross-check.
   const t = await runOnEmulator({ model: modelPath, board: 'mps2-an386', runs: RUNS, inputs, optimize: '2', outDir: join(work, `${id}-tflm`), timeoutMs: 600_000, runtime: 'tflm', tflmLib: TFLM_LIB });
   const tflm = t.perInference!;
-  const tflmOutputs = t.outputs[0]!.int8.slice(0, anchor.cmsis_nn.outputs_case.split(' ').length).join(' ');
+  const tflmOutputs = t.outputs[0]!.values!.slice(0, anchor.cmsis_nn.outputs_case.split(' ').length).join(' ');
   const deviation = tflm / anchor.cmsis_nn.instructions_per_inference - 1;
   Object.assign(results[id] as object, {
     tflm_cmsis_nn_measured: {
