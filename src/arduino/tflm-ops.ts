@@ -76,10 +76,17 @@ export const TFLM_KERNELS: Readonly<Record<string, TflmKernel>> = {
   CEIL: k('AddCeil', 'Register_CEIL', 'ceil.cpp', [F]),
   CONCATENATION: k('AddConcatenation', 'Register_CONCATENATION', 'concatenation.cpp', [B, F, I8, I16, I32, I64]),
   CONV_2D: k('AddConv2D', 'Register_CONV_2D', 'cmsis_nn/conv.cpp', [F, I8, I16], {
-    check: (_g, op) =>
-      (op.inputs[2] ?? -1) < 0
-        ? 'hard-faults without a bias tensor: conv_common.cpp\'s Prepare hands the absent bias (a null pointer) to DeallocateTempTfLiteTensor (give the layer a zero bias)'
-        : null,
+    check: (g, op) => {
+      if ((op.inputs[2] ?? -1) < 0) return 'hard-faults without a bias tensor: conv_common.cpp\'s Prepare hands the absent bias (a null pointer) to DeallocateTempTfLiteTensor (give the layer a zero bias)';
+      // A grouped conv (PyTorch Conv2d(groups=g)): the kernel takes the filter depth to be the
+      // input depth (a debug-only check), reading past the filter: a silent wrong answer.
+      const x = g.tensors[op.inputs[0] ?? -1];
+      const w = g.tensors[op.inputs[1] ?? -1];
+      if (x?.shape.length === 4 && w?.shape.length === 4 && x.shape[3] !== w.shape[3]) {
+        return `does not compute a grouped convolution (filter [${w.shape.join(',')}] on ${x.shape[3]} input channels): it takes the filter depth to be the input depth`;
+      }
+      return null;
+    },
   }),
   COS: k('AddCos', 'Register_COS', 'elementwise.cpp', [F]),
   CUMSUM: k('AddCumSum', 'Register_CUMSUM', 'cumsum.cpp', [F, I8]),
