@@ -187,6 +187,10 @@ describe('board coverage', () => {
     const s = generateNativeSketch(model, { board: board.id, outDir: join(tmp, `cov-${board.id}`) });
     expect(s.files['sketch.yaml']).toContain(`fqbn: ${board.fqbn}\n`);
     expect(s.files['sketch.yaml']).toContain(`- platform: ${cfg.platform} (${CORE_PINS[cfg.platform]!.version})`);
+    // The core's build passes no -DTML_KERNELS_DSP (tinyml build does): the sketch's tml_dot.h
+    // defines it for a DSP core, so its dot products use the SIMD path as the firmware build's do.
+    const defines = execFileSync('arm-none-eabi-gcc', ['-mcpu=cortex-m4', '-mthumb', '-E', '-dM', '-x', 'c', '-'], { input: s.files['src/tml_dot.h']!.replace(/#include [<"][^>"]+[>"]/g, ''), encoding: 'utf8' });
+    expect(/^#define TML_KERNELS_DSP\b/m.test(defines)).toBe(cfg.kernels === 'dsp');
   });
 });
 

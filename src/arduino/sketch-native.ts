@@ -21,6 +21,7 @@ import {
   type Int8Model,
 } from './sketch-common.ts';
 import { defaultSketchDir, type GeneratedSketch, type SketchOptions } from './sketch-tflm.ts';
+import { withDspDefine } from '../export/kernel-sources.ts';
 
 /** Stack the Mbed OS main thread gives setup()/loop() (the Arduino Mbed cores' default), for the fit check. */
 export const ARDUINO_MAIN_STACK_BYTES = 32 * 1024;
@@ -50,7 +51,7 @@ export function generateNativeSketch(model: Int8Model, opts: SketchOptions): Nat
 
   const files: Record<string, string> = {};
   for (const [f, text] of Object.entries(gen.files)) files[`src/${f}`] = text;
-  for (const [f, text] of Object.entries(runtimeFiles('native'))) files[`src/${f}`] = text;
+  for (const [f, text] of Object.entries(runtimeFiles('native'))) files[`src/${f}`] = f === 'tml_dot.h' && config.kernels === 'dsp' ? withDspDefine(text) : text;
   // The core compiles with its own flags (-Os on the Mbed cores): the model and the kernels get
   // the optimisation level of every tinyml build.
   for (const f of Object.keys(files)) if (f.endsWith('.c')) files[f] = `${optimizePragma()}\n${files[f]!}`;

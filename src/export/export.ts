@@ -33,7 +33,7 @@ import { getBoard } from '../boards/registry.ts';
 import { KERNEL_INCLUDE_DIR, PROJECT_ROOT, TEMPLATES_DIR } from '../build/paths.ts';
 import { loadInt8Model, type LoadedModel } from '../load/model.ts';
 import { bakedInputs } from '../run/run.ts';
-import { kernelSourcesFor } from './kernel-sources.ts';
+import { kernelSourcesFor, withDspDefine } from './kernel-sources.ts';
 import { progress } from '../progress.ts';
 
 export const EXPORT_FORMATS = ['c', 'cmake', 'arduino', 'platformio', 'zephyr'] as const;
@@ -404,16 +404,6 @@ export function exportLibrary(model: LoadedModel, opts: ExportOptions): Exported
     files.set(zip, zipSync(entries, { level: 9, mtime: new Date(2000, 0, 1) }));
   }
   return { manifest, files, libraryDir, zip };
-}
-
-/**
- * The kernels' tml_dot.h for a dsp export: TML_KERNELS_DSP defined in the header itself (what
- * `tinyml build` passes with -D), so the library needs no flag in the user's build.
- */
-function withDspDefine(text: string): string {
-  const guard = '#define TML_DOT_H\n';
-  if (!text.includes(guard)) throw new Error('firmware/include/tml_dot.h has no include guard TML_DOT_H');
-  return text.replace(guard, `${guard}\n/* Exported with the dsp kernel set (tinyml export --kernels dsp). */\n#ifndef TML_KERNELS_DSP\n#define TML_KERNELS_DSP 1\n#endif\n`);
 }
 
 /**

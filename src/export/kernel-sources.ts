@@ -63,3 +63,14 @@ export function kernelSourcesFor(code: string, sources = allKernelSources()): Ke
   }
   return [...chosen].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
 }
+
+/**
+ * The kernels' tml_dot.h for sources built outside tinyml's own build (an export, an Arduino
+ * sketch) with the dsp kernel set: TML_KERNELS_DSP defined in the header itself, which `tinyml
+ * build` passes with -D, so the other build system needs no flag.
+ */
+export function withDspDefine(text: string): string {
+  const guard = '#define TML_DOT_H\n';
+  if (!text.includes(guard)) throw new Error('firmware/include/tml_dot.h has no include guard TML_DOT_H');
+  return text.replace(guard, `${guard}\n/* Built with the dsp kernel set (tinyml export --kernels dsp, or an Arduino sketch for a DSP core). */\n#ifndef TML_KERNELS_DSP\n#define TML_KERNELS_DSP 1\n#endif\n`);
+}
