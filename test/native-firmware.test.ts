@@ -214,7 +214,7 @@ describe('bad input to tinyml build: one line, the documented exit code, nothing
     expectOneLineError(
       r,
       ExitCode.UNSUPPORTED,
-      /the native C backend cannot run ABS int8 \(op #0, node "sequential\/dense\/MatMul[^"]*"\): has no native C kernel \(and 1 more op: RSQRT int8\); TensorFlow Lite Micro \(tinyml build --board <arduino board> --runtime tflm\) runs every op of this model$/,
+      /the native C backend cannot run ABS int8 \(op #0, node "sequential\/dense\/MatMul[^"]*"\): has no native C kernel \(and 1 more op: RSQRT int8\); TensorFlow Lite Micro \(add --runtime tflm to build, run or deploy\) runs every op of this model$/,
     );
     expect(existsSync(out)).toBe(false);
   });

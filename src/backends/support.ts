@@ -30,7 +30,7 @@ export const BACKENDS: readonly BackendSupport[] = [
   { id: 'reference-float', name: 'the float reference', use: 'tinyml infer --engine float', opTypes: referenceFloatOps, refusals: referenceFloatRefusals },
   { id: 'reference-int8', name: 'the int8 reference', use: 'tinyml infer --engine reference', opTypes: referenceInt8Ops, refusals: referenceInt8Refusals },
   { id: 'native-c', name: 'the native C backend', use: 'tinyml build, or infer --engine native', opTypes: nativeCOps, refusals: nativeCRefusals },
-  { id: 'tflm', name: 'TensorFlow Lite Micro', use: 'tinyml build --board <arduino board> --runtime tflm', opTypes: tflmOps, refusals: tflmRefusals },
+  { id: 'tflm', name: 'TensorFlow Lite Micro', use: 'add --runtime tflm to build, run or deploy', opTypes: tflmOps, refusals: tflmRefusals },
 ];
 
 export function getBackend(id: BackendId): BackendSupport {
