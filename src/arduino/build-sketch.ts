@@ -9,6 +9,7 @@ import { generateSketch } from './deploy.ts';
 import type { ArduinoRuntime } from './profiles.ts';
 import { describeArena } from './arena.ts';
 import { parseArenaChoice } from './tflm-arena-plan.ts';
+import type { NativeOptions } from './sketch-native.ts';
 
 export interface ArduinoBuildOptions {
   board: string;
@@ -23,6 +24,8 @@ export interface ArduinoBuildOptions {
   /** --tflm-lib <path> (TFLM). */
   tflmLib?: string;
   onProgress?: (message: string) => void;
+  /** --kernels, --opt, --profile: the native runtime (refused for TFLite Micro). */
+  native?: NativeOptions;
 }
 
 export interface ArduinoBuildResult {
@@ -44,10 +47,24 @@ export interface ArduinoBuildResult {
   /** TFLM only: the resolver's ops and N. */
   ops?: string[];
   resolverSize?: number;
+  /** What is known before arduino-cli compiles the sketch (the Arduino core's share is not). */
+  sizes: ArduinoSketchSizes;
   files: string[];
   summary: string[];
   /** TFLM: ops whose outputs differ slightly from the TFLite reference kernels. */
   warnings: string[];
+}
+
+export interface ArduinoSketchSizes {
+  /** The model's bytes in flash: the native runtime's weights and baked inputs, or the .tflite TFLite Micro parses. */
+  modelDataBytes: number;
+  arenaBytes: number;
+  /** The board's usable flash and RAM (boards/<id>.json). */
+  flashTotal: number;
+  ramTotal: number;
+  /** The whole sketch's flash and static RAM: unknown until arduino-cli compiles it (`tinyml flash` prints them). */
+  flashUsed: null;
+  ramUsed: null;
 }
 
 /** True when `tinyml build` should make an Arduino sketch: --runtime given, or a board that only Arduino can build. */
@@ -74,13 +91,25 @@ export async function buildArduinoSketch(model: string, opts: ArduinoBuildOption
     inputs: opts.inputs,
     runs: opts.runs,
     reportSerial: opts.reportSerial as 'Serial' | 'Serial1' | undefined,
+    ...opts.native,
   });
   const tflm = s as Partial<import('./sketch-tflm.ts').TflmSketch>;
+  const native = s as Partial<import('./sketch-native.ts').NativeSketch>;
+  const usable = s.config.board.usable;
+  const sizes: ArduinoSketchSizes = {
+    modelDataBytes: s.runtime === 'tflm' ? tflm.tfliteBytes! : native.weightBytes! + native.bakedInputBytes!,
+    arenaBytes: s.arenaBytes,
+    flashTotal: usable.flash_bytes,
+    ramTotal: usable.ram_bytes,
+    flashUsed: null,
+    ramUsed: null,
+  };
   const summary = [
     `sketch ${s.dir}/${s.name}.ino for ${s.config.board.name} (${s.config.fqbn}), ${s.runtime} runtime, report on ${s.config.reportSerial}`,
     s.runtime === 'tflm'
       ? `${describeArena(tflm.arena!)}; resolver: MicroMutableOpResolver<${tflm.resolverSize}> ${tflm.ops!.map((o) => o.op).join(', ')}`
       : `arena: ${s.arenaBytes} bytes (planned); no TFLite Micro library needed`,
+    `Flash: model data ${sizes.modelDataBytes} bytes of ${sizes.flashTotal}; RAM: arena ${sizes.arenaBytes} bytes of ${sizes.ramTotal}. The sketch's total flash and RAM (with the Arduino core) are arduino-cli's to measure: \`tinyml flash\` prints them`,
     `next: tinyml flash --board ${s.config.board.id} --sketch ${s.dir}   (or: arduino-cli compile --profile ${s.config.profile} ${s.dir})`,
   ];
   return {
@@ -104,6 +133,7 @@ export async function buildArduinoSketch(model: string, opts: ArduinoBuildOption
           formulaArenaBytes: tflm.arena!.formula.arenaBytes,
         }
       : {}),
+    sizes,
     files: s.written,
     summary,
     warnings: s.runtime === 'tflm' ? (tflm.warnings ?? []) : [],

@@ -7,14 +7,16 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { DeviceFaultError, FileError, MismatchError, TimeoutError, UsageError } from '../errors.ts';
+import { BoardError, DeviceFaultError, FileError, MismatchError, TimeoutError, UsageError } from '../errors.ts';
 import { getBoard, type Board } from '../boards/registry.ts';
 import { monitorPort, type MonitorResult } from '../device/monitor.ts';
 import type { DecodedItem } from '../device/protocol.ts';
 import { describeDeviceError } from '../report/device-report.ts';
 import { compileSketch, detectArduinoCli, findBoardPort, uploadSketch, waitForSketchPort, type ArduinoCli, type CompileResult } from './cli.ts';
 import { parseFqbn, type ArduinoRuntime } from './profiles.ts';
-import { writeNativeSketch } from './sketch-native.ts';
+import { checkBudgets, type BudgetVerdict, type Budgets } from '../run/run.ts';
+import { summarizeCosts, type CostSummary } from '../report/device-report.ts';
+import { writeNativeSketch, type NativeOptions } from './sketch-native.ts';
 import { writeTflmSketch, type GeneratedSketch, type SketchOptions, type WriteTflmOptions } from './sketch-tflm.ts';
 
 export type ProgressStep = 'generate' | 'detect' | 'compile' | 'port' | 'upload' | 'wait' | 'monitor';
@@ -88,12 +90,15 @@ export async function flashSketch(opts: FlashOptions): Promise<FlashResult> {
   return { board: board.id, sketchDir, profile, arduinoCli: cli, compile, uploadPort, port, portChanged: port !== uploadPort };
 }
 
-export interface DeployArduinoOptions extends Omit<SketchOptions, 'board'> {
+export interface DeployArduinoOptions extends Omit<SketchOptions, 'board'>, NativeOptions {
   board: string;
   runtime?: ArduinoRuntime;
   /** --arena and --tflm-lib (TFLM runtime). */
   arenaChoice?: WriteTflmOptions['arenaChoice'];
   libPath?: string;
+  /** Checked against arduino-cli's flash size and the board's mem record; maxInstructions is
+   * refused (a board counts cycles, not emulated instructions). */
+  budgets?: Budgets;
   port?: string;
   /** Seconds to wait for the report's `done` record (default 60). */
   timeoutSeconds?: number;
@@ -107,10 +112,39 @@ export interface DeployArduinoResult {
   sketch: Omit<GeneratedSketch, 'files'>;
   flash: FlashResult;
   monitor: MonitorResult;
+  /** CPU cycles per inference (the sketch's timer), null when the board sent no inference record. */
+  latency: CostSummary | null;
+  /** From the board's mem record. */
+  arenaBytes: number | null;
+  stackHighWaterBytes: number | null;
+  /** arduino-cli's text section (the whole sketch: core, runtime, model). */
+  flashBytes: number | null;
+  budgets: BudgetVerdict[];
+}
+
+/**
+ * Refuses sketch options the runtime cannot honour, before anything is generated: the dsp
+ * kernel set on a core without the DSP extension (BoardError, exit 7), and --kernels, --opt,
+ * --profile with TFLite Micro, whose kernels (the library's CMSIS-NN) and flags arduino-cli
+ * chooses and which has no per-op records (UsageError).
+ */
+export function checkSketchOptions(boardId: string, runtime: ArduinoRuntime, opts: NativeOptions): void {
+  const board = getBoard(boardId);
+  if (opts.kernels === 'dsp' && !board.dsp) {
+    throw new BoardError(`the dsp kernel set needs the Armv7E-M DSP instructions and ${board.id} (${board.cpu}) has none: use --kernels portable`);
+  }
+  if (runtime !== 'tflm') return;
+  const given = [opts.kernels !== undefined && '--kernels', opts.optimize !== undefined && '--opt', opts.profile && '--profile'].filter((o): o is string => typeof o === 'string');
+  if (given.length > 0) {
+    throw new UsageError(
+      `${given.join(', ')} ${given.length > 1 ? 'choose' : 'chooses'} how tinyml's native C is compiled or timed; the TFLite Micro sketch runs the library's CMSIS-NN kernels with arduino-cli's flags and has no per-op records: add --runtime native, or drop ${given.join(' ')}`,
+    );
+  }
 }
 
 /** Generates the sketch for `model`: TFLM (arena measured when the library is here) or native runtime. */
-export async function generateSketch(model: string, runtime: ArduinoRuntime, opts: WriteTflmOptions): Promise<GeneratedSketch> {
+export async function generateSketch(model: string, runtime: ArduinoRuntime, opts: WriteTflmOptions & NativeOptions): Promise<GeneratedSketch> {
+  checkSketchOptions(opts.board, runtime, opts);
   return runtime === 'tflm' ? writeTflmSketch(model, opts) : writeNativeSketch(model, opts);
 }
 
@@ -119,6 +153,10 @@ export async function deployArduino(model: string, opts: DeployArduinoOptions): 
   arduinoBoard(opts.board);
   const progress = opts.onProgress ?? (() => {});
   const runtime = opts.runtime ?? 'tflm';
+  checkSketchOptions(opts.board, runtime, opts);
+  if (opts.budgets?.maxInstructions !== undefined) {
+    throw new UsageError(`an instruction budget is for emulated boards: ${opts.board} times inferences in CPU cycles; drop --max-instructions (or maxInstructions in the budgets file), or check it in an emulator (tinyml run)`);
+  }
   // arduino-cli first: without it nothing is generated.
   progress('detect', 'looking for arduino-cli');
   const cli = await detectArduinoCli(opts.env ?? process.env);
@@ -147,5 +185,11 @@ export async function deployArduino(model: string, opts: DeployArduinoOptions): 
   }
   const { files: _files, ...rest } = sketch;
   void _files;
-  return { sketch: rest, flash, monitor };
+  const sizes = {
+    latency: summarizeCosts(report.inferences, report.unit ?? 'cycles'),
+    arenaBytes: report.mem?.arena_bytes ?? null,
+    stackHighWaterBytes: report.mem?.stack_high_water_bytes ?? null,
+    flashBytes: flash.compile.flashBytes,
+  };
+  return { sketch: rest, flash, monitor, ...sizes, budgets: checkBudgets(sizes, opts.budgets ?? {}) };
 }

@@ -45,6 +45,41 @@ static int inputs_match(void)
     return 1;
 }
 
+#if defined(TML_PROFILE) && TML_MODEL_NUM_OPS > 0
+/* --profile: model.c (prefixed with TML_PROFILE by the sketch generator) calls these around each
+ * op. Raw timer counts are kept and converted only when reported, so the hooks add as little as
+ * possible inside the timed inference; the records give the last run's cycles per op. */
+static uint32_t op_start;
+static uint64_t op_cycles[TML_MODEL_NUM_OPS];
+
+void tml_profile_op_begin(int op_index)
+{
+    (void)op_index;
+    op_start = tml_arduino_timer_now();
+}
+
+void tml_profile_op_end(int op_index)
+{
+    const uint32_t end = tml_arduino_timer_now();
+    if (op_index >= 0 && op_index < TML_MODEL_NUM_OPS) op_cycles[op_index] = tml_arduino_timer_cycles(op_start, end);
+}
+
+static void report_ops(void)
+{
+    for (int k = 0; k < TML_MODEL_NUM_OPS; k++) {
+        tml_report_begin("op");
+        tml_report_u32("index", (uint32_t)k);
+        tml_report_str("op", tml_model_op_types[k]);
+        tml_report_u64("cycles", op_cycles[k]);
+        tml_report_end();
+    }
+}
+#else
+void tml_profile_op_begin(int op_index) { (void)op_index; }
+void tml_profile_op_end(int op_index) { (void)op_index; }
+static void report_ops(void) {}
+#endif
+
 static void run_session(void)
 {
     const tml_arduino_hello_t hello = {
@@ -73,6 +108,7 @@ static void run_session(void)
         }
         tml_arduino_report_inference(run, start, end);
     }
+    report_ops();
     for (int j = 0; j < TML_MODEL_NUM_OUTPUTS; j++) {
         tml_arduino_report_output((uint32_t)j, tml_model_output(j), tml_model_output_bytes(j));
     }
@@ -99,6 +135,3 @@ void tml_arduino_loop(void)
     tml_arduino_idle(50);
 }
 
-/* model.c calls these only when compiled with -DTML_PROFILE (not done for sketches). */
-void tml_profile_op_begin(int op_index) { (void)op_index; }
-void tml_profile_op_end(int op_index) { (void)op_index; }

@@ -32,7 +32,11 @@ void tml_arduino_report_hello(const tml_arduino_hello_t *h)
     tml_report_u32("inputs", h->inputs);
     tml_report_u32("outputs", h->outputs);
     tml_report_u32("ops", h->ops);
+#ifdef TML_PROFILE
+    tml_report_u32("profile", 1u); /* op records follow the inferences (tml_arduino_app.c) */
+#else
     tml_report_u32("profile", 0u);
+#endif
     tml_report_str("serial", TML_REPORT_SERIAL_NAME);
     tml_report_end();
 }

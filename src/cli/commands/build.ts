@@ -12,7 +12,7 @@ import { parseArenaChoice } from '../../arduino/tflm-arena-plan.ts';
 import { describeArena } from '../../arduino/arena.ts';
 import { sizeSummary } from '../../build/firmware.ts';
 import { getBoard } from '../../boards/registry.ts';
-import { progressLine } from './run.ts';
+import { kernelSet, optLevel, progressLine } from './run.ts';
 
 type BuildCliOptions = {
   board?: string;
@@ -120,6 +120,7 @@ export function register(program: Command): void {
             arena: opts.arena,
             tflmLib: opts.tflmLib,
             onProgress: progressLine,
+            native: { kernels: kernelSet(opts.kernels), optimize: optLevel(opts.opt), profile: opts.profile },
           });
           for (const w of a.warnings) warn(w);
           if (opts.json) printJson(a);

@@ -1,16 +1,23 @@
-/** `tinyml deploy <model> --board <emulated board>`: convert (float + --calib) + build + run in QEMU or Renode. */
+/**
+ * `tinyml deploy <model> --board <id>`: convert (float + --calib), then on an emulated board
+ * build + run in QEMU or Renode, on an Arduino board generate the sketch + compile + upload with
+ * arduino-cli + read the board's report (src/cli/arduino-deploy.ts). Same report, budgets and
+ * JUnit either way.
+ */
 import type { Command } from 'commander';
 import { deploy } from '../../run/deploy.ts';
 import { printJson, printLine, safe } from '../output.ts';
-import { isArduinoTarget, runArduinoDeploy } from '../../arduino/deploy-command.ts';
+import { UsageError } from '../../errors.ts';
+import { isArduinoTarget, runArduinoDeploy } from '../arduino-deploy.ts';
 import { addRunOptions, failOnBudgets, printRunReport, runOptionsFrom, runToJson, withJunit, type RunCliOptions } from './run.ts';
 
 export function register(program: Command): void {
   addRunOptions(
     program
       .command('deploy')
-      .description('quantize (float models, with --calib), build and run a model on an emulated board, and print its report')
+      .description('quantize (float models, with --calib), then build and run a model on an emulated board (QEMU, Renode) or upload it to an Arduino board (arduino-cli), and print its report')
       .argument('<model>', '.tflite or .onnx model, int8 or float'),
+    true,
   )
     .option('--calib <data>', 'calibration data to quantize a float model (as for tinyml convert)')
     .option('-p, --port <path>', 'Arduino boards: serial port (default: found by USB VID:PID)')
@@ -18,6 +25,7 @@ export function register(program: Command): void {
       // Arduino boards: --runtime tflm (default there) or native, uploaded with arduino-cli;
       // --emulator renode on an Arduino board (nano33ble) runs it in Renode instead.
       if (opts.emulator === undefined && isArduinoTarget(opts.board)) return runArduinoDeploy(model, opts);
+      if (opts.port !== undefined) throw new UsageError(`--port is for Arduino boards; ${opts.board} runs in an emulator: drop --port`);
       // undefined: not converted; null: converted into a temporary folder that is gone.
       let converted: string | null | undefined;
       const result = await withJunit(opts.junit, `${model} on ${opts.board}`, async () => {

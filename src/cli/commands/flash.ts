@@ -7,7 +7,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.ts';
 import { flashSketch } from '../../arduino/deploy.ts';
-import { progressPrinter, runArduinoDeploy, runtimeOption } from '../../arduino/deploy-command.ts';
+import { progressPrinter, runArduinoDeploy, runtimeOption } from '../arduino-deploy.ts';
 import { defaultSketchDir } from '../../arduino/sketch-tflm.ts';
 import { printJson, printLine } from '../output.ts';
 

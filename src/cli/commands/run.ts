@@ -1,7 +1,7 @@
 /** `tinyml run <model> --board <emulated board>`: build, run in QEMU or Renode, print the device's report. */
 import type { Command } from 'commander';
 import { BudgetError, ExitCode, TinymlError, UsageError } from '../../errors.ts';
-import { runOnEmulator, type Budgets, type RunOptions, type RunResult } from '../../run/run.ts';
+import { runOnEmulator, type BudgetVerdict, type Budgets, type RunOptions, type RunResult } from '../../run/run.ts';
 import { writeJunit, type JunitCase } from '../../report/junit.ts';
 import { budgetsFor, readCiConfig } from '../../ci/config.ts';
 import { formatTable, printError, printJson, printLine, safe } from '../output.ts';
@@ -43,40 +43,45 @@ export function intOption(name: string, value: string | undefined): number | und
   return Number(value);
 }
 
-function kernelSet(v: string | undefined): 'portable' | 'dsp' | undefined {
+export function kernelSet(v: string | undefined): 'portable' | 'dsp' | undefined {
   if (v === undefined) return undefined;
   if (v !== 'portable' && v !== 'dsp') throw new UsageError(`--kernels ${v} is not a kernel set: use dsp or portable`);
   return v;
 }
 
-function optLevel(v: string | undefined): '2' | 's' | undefined {
+export function optLevel(v: string | undefined): '2' | 's' | undefined {
   if (v === undefined) return undefined;
   const level = v.replace(/^-?O/, '');
   if (level !== '2' && level !== 's') throw new UsageError(`--opt ${v} is not supported: use 2 or s`);
   return level;
 }
 
-/** The options `run` and `deploy` share. */
-export function addRunOptions(cmd: Command): Command {
+/** The options `run` and `deploy` share; `deploy` also takes Arduino boards (uploaded with arduino-cli). */
+export function addRunOptions(cmd: Command, arduino = false): Command {
   return cmd
-    .requiredOption('-b, --board <id>', 'emulated board: mps2-an386 | netduinoplus2 (QEMU); nano33ble | nano33ble-sense | stm32f4-discovery | disco-f746ng (Renode)')
+    .requiredOption(
+      '-b, --board <id>',
+      arduino
+        ? 'emulated board: mps2-an386 | netduinoplus2 (QEMU); stm32f4-discovery | disco-f746ng (Renode); or an Arduino board (nano33ble, nano33ble-sense, nano-rp2040-connect, ...: upload with arduino-cli; --emulator renode runs nano33ble(-sense) in Renode instead)'
+        : 'emulated board: mps2-an386 | netduinoplus2 (QEMU); nano33ble | nano33ble-sense | stm32f4-discovery | disco-f746ng (Renode)',
+    )
     .option('--emulator <name>', 'qemu | renode (default: the board\'s QEMU machine, else its Renode platform)')
     .option('--renode <path>', 'Renode launcher or its folder (default: $RENODE, `renode` on PATH, ../shared/tools/renode)')
     .option('-n, --runs <n>', 'inferences to time (default 3)')
     .option('-i, --input <file...>', 'input file per model input (raw bytes in the input dtype, .npy or .npz), baked into the firmware; default: every input at its zero point')
-    .option('--profile', 'per-op cost records')
-    .option('-o, --out <dir>', 'build folder (default: a temporary folder, removed after a successful run)')
-    .option('--keep', 'keep the temporary build folder (its path is printed)')
-    .option('-O, --opt <level>', 'compiler optimisation: 2 | s (default 2, as every tinyml build)')
-    .option('--kernels <set>', 'kernel set: dsp | portable (default: dsp on cores with the DSP extension, else portable)')
-    .option('--timeout <s>', 'wall-clock limit of the emulated run in seconds (default 120)')
+    .option('--profile', `per-op cost records${arduino ? ' (Arduino boards: --runtime native)' : ''}`)
+    .option('-o, --out <dir>', `build folder (default: a temporary folder, removed after a successful run${arduino ? '; Arduino boards: the sketch folder, default build/<board>-<runtime>' : ''})`)
+    .option('--keep', `keep the temporary build folder (its path is printed)${arduino ? '; Arduino boards always keep the sketch folder' : ''}`)
+    .option('-O, --opt <level>', `compiler optimisation: 2 | s (default 2, as every tinyml build${arduino ? '; Arduino boards: --runtime native' : ''})`)
+    .option('--kernels <set>', `kernel set: dsp | portable (default: dsp on cores with the DSP extension, else portable${arduino ? '; Arduino boards: --runtime native' : ''})`)
+    .option('--timeout <s>', `wall-clock limit of the emulated run in seconds (default 120${arduino ? '; Arduino boards: seconds to wait for the board\'s report, default 60' : ''})`)
     .option('--jsonl <file>', 'append every report record to this JSONL file as it arrives')
     .option('--junit <file>', 'write a JUnit XML report (the run and each budget as a test case)')
     .option('--budgets <file>', 'budgets from tinyml.ci.json (or a package.json "tinyml" key) for this model and board; --max-* options override them')
-    .option('--max-instructions <n>', 'budget: fail (exit 13) if an inference costs more instructions')
+    .option('--max-instructions <n>', `budget: fail (exit 13) if an inference costs more instructions${arduino ? ' (emulated boards only: an Arduino board counts cycles and refuses it, exit 2)' : ''}`)
     .option('--max-arena <bytes>', 'budget: fail (exit 13) if the tensor arena is larger')
-    .option('--max-flash <bytes>', 'budget: fail (exit 13) if the firmware uses more flash')
-    .option('--max-stack <bytes>', 'budget: fail (exit 13) if the stack high-water mark is higher')
+    .option('--max-flash <bytes>', `budget: fail (exit 13) if the firmware uses more flash${arduino ? ' (Arduino boards: the sketch size arduino-cli reports)' : ''}`)
+    .option('--max-stack <bytes>', `budget: fail (exit 13) if the stack high-water mark is higher${arduino ? ' (or the board does not report one)' : ''}`)
     .option('--runtime <name>', 'native (tinyml\'s generated C; the default on emulated boards) or tflm (the TensorFlow Lite Micro sketch: on emulated boards with tinyml\'s bare-metal Arduino core; the default on Arduino boards)')
     .option('--tflm-lib <path>', `--runtime tflm: the Chirale_TensorFLowLite 2.0.0 library (default: $TINYML_TFLM_LIB, then the Arduino libraries folder)`)
     .option('--arena <measure|formula|bytes>', '--runtime tflm: the tensor arena: measured with the library in QEMU (default, cached), the formula, or a byte count')
@@ -89,13 +94,7 @@ export const progressLine = (message: string): void => void process.stderr.write
 /** Turns the shared CLI options into RunOptions (model and elf are the caller's; the model names
  * its entry in a --budgets file). */
 export function runOptionsFrom(opts: RunCliOptions, model?: string): Omit<RunOptions, 'model' | 'elf'> {
-  const fromFile: Budgets = opts.budgets ? budgetsFor(readCiConfig(opts.budgets), model ?? '', opts.board) : {};
-  const budgets: Budgets = {
-    maxInstructions: intOption('--max-instructions', opts.maxInstructions) ?? fromFile.maxInstructions,
-    maxArena: intOption('--max-arena', opts.maxArena) ?? fromFile.maxArena,
-    maxFlash: intOption('--max-flash', opts.maxFlash) ?? fromFile.maxFlash,
-    maxStack: intOption('--max-stack', opts.maxStack) ?? fromFile.maxStack,
-  };
+  const budgets = budgetsFrom(opts, model);
   const runtime = parseRuntime(opts.runtime);
   if (runtime !== 'tflm' && (opts.tflmLib !== undefined || opts.arena !== undefined)) {
     throw new UsageError(`${opts.tflmLib !== undefined ? '--tflm-lib' : '--arena'} is for --runtime tflm: add --runtime tflm, or drop it`);
@@ -124,10 +123,24 @@ export function runOptionsFrom(opts: RunCliOptions, model?: string): Omit<RunOpt
   };
 }
 
+/** What a JUnit report and the budget exit need of a run (emulated or on an Arduino board). */
+export type RunVerdicts = Pick<RunResult, 'latency' | 'budgets'>;
+
+/** The budgets of --budgets <file> (its entry for this model and board), overridden by --max-*. */
+export function budgetsFrom(opts: Pick<RunCliOptions, 'budgets' | 'board' | 'maxInstructions' | 'maxArena' | 'maxFlash' | 'maxStack'>, model?: string): Budgets {
+  const fromFile: Budgets = opts.budgets ? budgetsFor(readCiConfig(opts.budgets), model ?? '', opts.board) : {};
+  return {
+    maxInstructions: intOption('--max-instructions', opts.maxInstructions) ?? fromFile.maxInstructions,
+    maxArena: intOption('--max-arena', opts.maxArena) ?? fromFile.maxArena,
+    maxFlash: intOption('--max-flash', opts.maxFlash) ?? fromFile.maxFlash,
+    maxStack: intOption('--max-stack', opts.maxStack) ?? fromFile.maxStack,
+  };
+}
+
 /** Runs `work`, writing the JUnit file either way (a failure becomes a failed test case). */
-export async function withJunit(junit: string | undefined, name: string, work: () => Promise<RunResult>): Promise<RunResult> {
+export async function withJunit<T extends RunVerdicts>(junit: string | undefined, name: string, work: () => Promise<T>): Promise<T> {
   const started = Date.now();
-  let result: RunResult;
+  let result: T;
   try {
     result = await work();
   } catch (e) {
@@ -157,18 +170,23 @@ export function register(program: Command): void {
 
 /** Budget overruns: printed after the report (CI logs show both) and exit code 13. Not thrown:
  * main.ts would print a second JSON document after the --json report. */
-export function failOnBudgets(result: RunResult): void {
+export function failOnBudgets(result: Pick<RunResult, 'budgets'>): void {
   const over = result.budgets.filter((b) => !b.ok);
   if (over.length === 0) return;
-  const err = new BudgetError(over.map((b) => `${b.name} ${b.actual ?? 'unknown'} exceeds ${b.option} ${b.limit}`).join('; ') + ': shrink the model or raise the budget');
+  const err = new BudgetError(over.map((b) => budgetFailure(b)).join('; ') + ': shrink the model or raise the budget');
   printError(err.message);
   process.exitCode = ExitCode.BUDGET;
 }
 
-export function junitCases(r: RunResult, name: string, seconds: number): JunitCase[] {
+/** One failed budget: over the limit, or not measured by the device (so it cannot pass). */
+function budgetFailure(b: BudgetVerdict, limit = `${b.option} ${b.limit}`): string {
+  return b.actual === null ? `${b.name} was not measured by the device, so ${b.option} ${b.limit} cannot be checked` : `${b.name} ${b.actual} exceeds ${limit}`;
+}
+
+export function junitCases(r: RunVerdicts, name: string, seconds: number): JunitCase[] {
   return [
     { name, time: seconds, output: r.latency ? `${r.latency.median} ${r.latency.unit}/inference` : undefined },
-    ...r.budgets.map((b) => ({ name: `budget ${b.option} ${b.limit}`, failure: b.ok ? undefined : `${b.name} ${b.actual ?? 'unknown'} exceeds ${b.limit}` })),
+    ...r.budgets.map((b) => ({ name: `budget ${b.option} ${b.limit}`, failure: b.ok ? undefined : budgetFailure(b, String(b.limit)) })),
   ];
 }
 
