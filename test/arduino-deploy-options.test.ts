@@ -11,7 +11,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { GOLDEN, sharedPath } from './helpers/shared.ts';
+import { GOLDEN, PROJECT_ROOT, sharedPath } from './helpers/shared.ts';
 import { loadInt8Model, writeSketch } from '../src/arduino/sketch-common.ts';
 import { generateNativeSketch, type NativeOptions } from '../src/arduino/sketch-native.ts';
 import { runCliAsync } from './fixtures/firmware/run-cli-async.ts';
@@ -50,7 +50,8 @@ function recordStream(opts: NativeOptions): string {
   writeSketch(dir, s.files);
   const src = join(dir, 'src');
   const exe = join(dir, 'standin');
-  const cfiles = readdirSync(src).filter((f) => f.endsWith('.c')).map((f) => join(src, f));
+  // tml_stack.c (when the sketch has one) is Cortex-M code: not for the host.
+  const cfiles = readdirSync(src).filter((f) => f.endsWith('.c') && f !== 'tml_stack.c').map((f) => join(src, f));
   execFileSync('gcc', ['-std=gnu11', '-O1', `-I${src}`, ...cfiles, join(DOUBLE_DIR, 'arduino-glue-standin.c'), '-o', exe]);
   const stream = join(dir, 'stream.bin');
   writeFileSync(stream, execFileSync(exe));
@@ -67,6 +68,22 @@ async function usbBoard(stream: string): Promise<string> {
     child.once('exit', (code) => fail(new Error(`usb serial double exited ${code}`)));
   });
   return link;
+}
+
+/** The keys docs/arduino.md lists under "JSON output of `tinyml deploy` on an Arduino board" (first table column). */
+function documentedKeys(): string[] {
+  const lines = readFileSync(join(PROJECT_ROOT, 'docs/arduino.md'), 'utf8').split('\n');
+  const start = lines.findIndex((l) => /^#+ JSON output of `tinyml deploy` on an Arduino board/.test(l));
+  const table = lines.slice(start + 1).filter((l, i, all) => l.startsWith('|') && all.slice(0, i).every((p) => !/^#/.test(p)));
+  return table.filter((l) => !/^\|\s*(key|-)/.test(l)).flatMap((l) => [...(l.split('|')[1] ?? '').matchAll(/`([A-Za-z]\w*)`/g)].map((m) => m[1]!));
+}
+
+/** Paths of keys that are not camelCase, outside the board's own protocol records (report.hello, .mem, .errors, .done keep snake_case). */
+function nonCamel(v: unknown, path = ''): string[] {
+  if (/^\.report\.(hello|mem|errors|done)/.test(path)) return [];
+  if (Array.isArray(v)) return v.flatMap((x) => nonCamel(x, `${path}[]`));
+  if (v === null || typeof v !== 'object') return [];
+  return Object.entries(v).flatMap(([k, x]) => [...(/^[a-z][a-zA-Z0-9]*$/.test(k) ? [] : [`${path}.${k}`]), ...nonCamel(x, `${path}.${k}`)]);
 }
 
 const errorLines = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('tinyml: error:'));
@@ -102,6 +119,9 @@ describe('deploy to an Arduino board: budgets and JUnit as for `tinyml run`', ()
       { name: 'stack', option: '--max-stack', limit: 4096, actual: null, ok: false },
     ]);
     expect(j.flashBytes).toBe(187364);
+    // The JSON is what docs/arduino.md says, in tinyml's one vocabulary.
+    expect(Object.keys(j).sort()).toEqual(documentedKeys().sort());
+    expect(nonCamel(j)).toEqual([]);
     expect(j.latency).toMatchObject({ unit: 'cycles', runs: 1 });
     expect(errorLines(r.stderr)).toEqual(['tinyml: error: stack was not measured by the device, so --max-stack 4096 cannot be checked: shrink the model or raise the budget']);
   });
@@ -157,6 +177,17 @@ describe('deploy to an Arduino board: --kernels, --opt, --profile', () => {
     expect(readFileSync(join(out, 'src/tml_dot.h'), 'utf8')).toContain('#define TML_KERNELS_DSP 1\n');
   });
 
+});
+
+describe('help and docs say what deploy does', () => {
+  it('`deploy --help` names Arduino boards and what each option means there', async () => {
+    const r = await runCliAsync(['deploy', '--help'], 30_000);
+    const help = r.stdout.replace(/\s+/g, ' ');
+    expect(help).toContain('or upload it to an Arduino board (arduino-cli)');
+    expect(help).toContain('Arduino boards: the sketch size arduino-cli reports');
+    expect(help).toContain('an Arduino board counts cycles and refuses it, exit 2');
+    expect(help).not.toMatch(/on an emulated board, and print/);
+  });
 });
 
 describe('build on an Arduino board prints the sizes it knows', () => {

@@ -94,8 +94,25 @@ export async function runArduinoDeploy(model: string, opts: ArduinoDeployCliOpti
 /** The --json document: the sketch, the upload, the board's report (outputs as hex) and the verdicts. */
 function deployJson(r: DeployArduinoResult): unknown {
   const rep = r.monitor.report;
+  const sk = r.sketch;
   return {
-    sketch: r.sketch,
+    // The sketch as the user sees it (the board's registry entry is `tinyml boards --json`'s).
+    sketch: {
+      dir: sk.dir,
+      name: sk.name,
+      runtime: sk.runtime,
+      board: sk.config.board.id,
+      fqbn: sk.config.fqbn,
+      profile: sk.config.profile,
+      kernels: sk.runtime === 'native' ? sk.config.kernels : null,
+      reportSerial: sk.config.reportSerial,
+      modelHash: sk.modelHash,
+      buildId: sk.buildId,
+      quantizedWithCalib: sk.quantized,
+      arenaBytes: sk.arenaBytes,
+      plannedArenaBytes: sk.plannedArenaBytes,
+      files: sk.written,
+    },
     flash: r.flash,
     report: { ...rep, outputs: rep.outputs.map((o) => Buffer.from(o).toString('hex')) },
     latency: r.latency,
@@ -109,7 +126,7 @@ function deployJson(r: DeployArduinoResult): unknown {
 
 function printDeployReport(model: string, r: DeployArduinoResult): void {
   const rep = r.monitor.report;
-  printLine(`deployed ${safe(model)} to ${r.flash.board} on ${safe(r.flash.port)} (${r.sketch.runtime} runtime, ${r.sketch.config.kernels} kernels, sketch ${safe(r.sketch.dir)})`);
+  printLine(`deployed ${safe(model)} to ${r.flash.board} on ${safe(r.flash.port)} (${r.sketch.runtime} runtime${r.sketch.runtime === 'native' ? `, ${r.sketch.config.kernels} kernels` : ''}, sketch ${safe(r.sketch.dir)})`);
   if (r.flash.compile.flashBytes !== null) printLine(`flash: ${r.flash.compile.flashBytes} bytes, static RAM: ${r.flash.compile.ramBytes ?? '?'} bytes (arduino-cli)`);
   const timer = typeof rep.hello?.['timer'] === 'string' ? ` (${safe(rep.hello['timer'])})` : '';
   if (r.latency) {
