@@ -179,6 +179,16 @@ describe('deploy to an Arduino board: --kernels, --opt, --profile', () => {
 
 });
 
+describe('flash without a model', () => {
+  it('refuses the options that only mean something with a model (exit 2), before arduino-cli runs', async () => {
+    const env = doubleEnv();
+    const r = await runCliAsync(['flash', '--board', 'nano33ble', '--sketch', join(tmp, 'nosketch'), '--input', INPUT], 30_000, env);
+    expect(r.code).toBe(2);
+    expect(errorLines(r.stderr)).toEqual([`tinyml: error: --input is for \`tinyml flash <model>\` (it generates the sketch and reads its report): add the model, or drop --input to upload ${join(tmp, 'nosketch')} as it is`]);
+    expect(cliCalls(env)).toEqual([]);
+  });
+});
+
 describe('help and docs say what deploy does', () => {
   it('`deploy --help` names Arduino boards and what each option means there', async () => {
     const r = await runCliAsync(['deploy', '--help'], 30_000);

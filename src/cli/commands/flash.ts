@@ -52,6 +52,12 @@ export function register(program: Command): void {
         await runArduinoDeploy(model, { ...opts, board: opts.board, out: opts.out ?? opts.sketch });
         return;
       }
+      // Options that shape or read a generated sketch mean nothing for a sketch folder given as is.
+      const withModel = (['out', 'calib', 'input', 'runs', 'timeout', 'jsonl'] as const).find((k) => opts[k] !== undefined);
+      if (withModel) {
+        const flag = withModel === 'out' ? '--out' : `--${withModel}`;
+        throw new UsageError(`${flag} is for \`tinyml flash <model>\` (it generates the sketch and reads its report): add the model, or drop ${flag} to upload ${opts.sketch ?? defaultSketchDir(opts.board, runtime)} as it is`);
+      }
       const r = await flashSketch({ board: opts.board, sketchDir: opts.sketch ?? defaultSketchDir(opts.board, runtime), port: opts.port, onProgress: progressPrinter });
       if (opts.json) {
         printJson(r);
