@@ -71,9 +71,10 @@ async function usbBoard(stream: string): Promise<string> {
 }
 
 /** The keys docs/arduino.md lists under "JSON output of `tinyml deploy` on an Arduino board" (first table column). */
-function documentedKeys(): string[] {
+function documentedKeys(command: 'deploy' | 'build'): string[] {
   const lines = readFileSync(join(PROJECT_ROOT, 'docs/arduino.md'), 'utf8').split('\n');
-  const start = lines.findIndex((l) => /^#+ JSON output of `tinyml deploy` on an Arduino board/.test(l));
+  const start = lines.findIndex((l) => l.startsWith('#') && l.includes(`JSON output of \`tinyml ${command}\` on an Arduino board`));
+  expect(start, `docs/arduino.md documents tinyml ${command} --json`).toBeGreaterThan(0);
   const table = lines.slice(start + 1).filter((l, i, all) => l.startsWith('|') && all.slice(0, i).every((p) => !/^#/.test(p)));
   return table.filter((l) => !/^\|\s*(key|-)/.test(l)).flatMap((l) => [...(l.split('|')[1] ?? '').matchAll(/`([A-Za-z]\w*)`/g)].map((m) => m[1]!));
 }
@@ -120,7 +121,7 @@ describe('deploy to an Arduino board: budgets and JUnit as for `tinyml run`', ()
     ]);
     expect(j.flashBytes).toBe(187364);
     // The JSON is what docs/arduino.md says, in tinyml's one vocabulary.
-    expect(Object.keys(j).sort()).toEqual(documentedKeys().sort());
+    expect(Object.keys(j).sort()).toEqual(documentedKeys('deploy').sort());
     expect(nonCamel(j)).toEqual([]);
     expect(j.latency).toMatchObject({ unit: 'cycles', runs: 1 });
     expect(errorLines(r.stderr)).toEqual(['tinyml: error: stack was not measured by the device, so --max-stack 4096 cannot be checked: shrink the model or raise the budget']);
@@ -201,14 +202,17 @@ describe('help and docs say what deploy does', () => {
 });
 
 describe('build on an Arduino board prints the sizes it knows', () => {
-  it('text: model data and arena against the board, and how to get the sketch total; --json: sizes', async () => {
+  it('text: model data and arena against the board, and how to get the sketch total; --json: sizes, documented and camelCase', async () => {
     const out = join(tmp, 's1', 'hello');
     const r = await runCliAsync(['build', HELLO, '--board', 'nano33ble', '--runtime', 'native', '--out', out], 60_000);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^Flash: model data \d+ bytes of 983040; RAM: arena 32 bytes of 262144\. The sketch's total flash and RAM \(with the Arduino core\) are arduino-cli's to measure: `tinyml flash` prints them$/m);
     const j = await runCliAsync(['build', HELLO, '--board', 'nano33ble', '--out', join(tmp, 's2', 'hello'), '--json'], 60_000);
     expect(j.code, j.stderr).toBe(0);
-    const sizes = (JSON.parse(j.stdout) as { sizes: Record<string, unknown> }).sizes;
+    const doc = JSON.parse(j.stdout) as { sizes: Record<string, unknown> };
+    expect(Object.keys(doc).sort()).toEqual(documentedKeys('build').sort());
+    expect(nonCamel(doc)).toEqual([]);
+    const sizes = doc.sizes;
     expect(sizes).toEqual({ modelDataBytes: readFileSync(HELLO).length, arenaBytes: expect.any(Number), flashTotal: 983040, ramTotal: 262144, flashUsed: null, ramUsed: null });
   });
 });
