@@ -11,11 +11,10 @@ import { BoardError, DeviceFaultError, FileError, MismatchError, TimeoutError, U
 import { getBoard, type Board } from '../boards/registry.ts';
 import { monitorPort, type MonitorResult } from '../device/monitor.ts';
 import type { DecodedItem } from '../device/protocol.ts';
-import { describeDeviceError } from '../report/device-report.ts';
+import { describeDeviceError, summarizeCosts, type CostSummary } from '../report/device-report.ts';
 import { compileSketch, detectArduinoCli, findBoardPort, uploadSketch, waitForSketchPort, type ArduinoCli, type CompileResult } from './cli.ts';
 import { parseFqbn, type ArduinoRuntime } from './profiles.ts';
 import { checkBudgets, type BudgetVerdict, type Budgets } from '../run/run.ts';
-import { summarizeCosts, type CostSummary } from '../report/device-report.ts';
 import { writeNativeSketch, type NativeOptions } from './sketch-native.ts';
 import { writeTflmSketch, type GeneratedSketch, type SketchOptions, type WriteTflmOptions } from './sketch-tflm.ts';
 
@@ -185,11 +184,12 @@ export async function deployArduino(model: string, opts: DeployArduinoOptions): 
   }
   const { files: _files, ...rest } = sketch;
   void _files;
-  const sizes = {
+  // What the budgets are checked against: arduino-cli's size and the board's own report.
+  const measured = {
     latency: summarizeCosts(report.inferences, report.unit ?? 'cycles'),
     arenaBytes: report.mem?.arena_bytes ?? null,
     stackHighWaterBytes: report.mem?.stack_high_water_bytes ?? null,
     flashBytes: flash.compile.flashBytes,
   };
-  return { sketch: rest, flash, monitor, ...sizes, budgets: checkBudgets(sizes, opts.budgets ?? {}) };
+  return { sketch: rest, flash, monitor, ...measured, budgets: checkBudgets(measured, opts.budgets ?? {}) };
 }
