@@ -15,6 +15,8 @@ import { GOLDEN, PROJECT_ROOT, sharedPath } from './helpers/shared.ts';
 import { loadInt8Model, writeSketch } from '../src/arduino/sketch-common.ts';
 import { generateNativeSketch, type NativeOptions } from '../src/arduino/sketch-native.ts';
 import { runCliAsync } from './fixtures/firmware/run-cli-async.ts';
+import { checkBudgets } from '../src/run/run.ts';
+import { junitCases } from '../src/cli/commands/run.ts';
 
 const DOUBLE_DIR = resolve(import.meta.dirname, 'fixtures/arduino-cli-double');
 const tmp = mkdtempSync(join(tmpdir(), 'tinyml-arduino-deploy-'));
@@ -114,7 +116,7 @@ describe('deploy to an Arduino board: budgets and JUnit as for `tinyml run`', ()
     writeFileSync(budgets, JSON.stringify({ models: [HELLO], boards: ['nano33ble'], budgets: { '*': { maxArena: 100000, maxStack: 4096 } } }));
     const r = await runCliAsync(['deploy', HELLO, '--board', 'nano33ble', '--runtime', 'native', '--out', join(tmp, 'b2', 'hello'), '--input', INPUT, '--budgets', budgets, '--json'], 60_000, doubleEnv(link));
     expect(r.code, r.stderr).toBe(13);
-    const j = JSON.parse(r.stdout) as { budgets: { option: string; actual: number | null; ok: boolean }[]; arenaBytes: number; flashBytes: number; latency: { unit: string; runs: number } };
+    const j = JSON.parse(r.stdout) as { budgets: { option: string; actual: number | null; ok: boolean }[]; arenaBytes: number; stackHighWaterBytes: number | null; flashBytes: number; latency: { unit: string; runs: number } };
     expect(j.budgets).toEqual([
       { name: 'arena', option: '--max-arena', limit: 100000, actual: 32, ok: true },
       { name: 'stack', option: '--max-stack', limit: 4096, actual: null, ok: false },
@@ -125,6 +127,15 @@ describe('deploy to an Arduino board: budgets and JUnit as for `tinyml run`', ()
     expect(nonCamel(j)).toEqual([]);
     expect(j.latency).toMatchObject({ unit: 'cycles', runs: 1 });
     expect(errorLines(r.stderr)).toEqual(['tinyml: error: stack was not measured by the device, so --max-stack 4096 cannot be checked: shrink the model or raise the budget']);
+  });
+
+  it('a budget the board did not measure fails, and the JUnit case says it could not be checked', () => {
+    const verdicts = checkBudgets({ latency: null, arenaBytes: 32, flashBytes: 187364, stackHighWaterBytes: null }, { maxStack: 4096, maxArena: 64 });
+    expect(verdicts).toEqual([
+      { name: 'arena', option: '--max-arena', limit: 64, actual: 32, ok: true },
+      { name: 'stack', option: '--max-stack', limit: 4096, actual: null, ok: false },
+    ]);
+    expect(junitCases({ latency: null, budgets: verdicts }, 'hello on nano33ble', 1)[2]).toEqual({ name: 'budget --max-stack 4096', failure: 'stack was not measured by the device, so --max-stack 4096 cannot be checked' });
   });
 
   it('--max-instructions is refused before anything runs: a board counts cycles (exit 2)', async () => {
