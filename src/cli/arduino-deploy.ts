@@ -144,7 +144,7 @@ function printDeployReport(model: string, r: DeployArduinoResult): void {
   rep.outputs.forEach((o, i) => printLine(`output ${i} (int8): ${Array.from(new Int8Array(o.buffer, o.byteOffset, o.length)).join(' ')}`));
   if (rep.ops.length > 0) {
     printLine('');
-    printLine(formatTable(['#', 'op', 'cycles'], rep.ops.map((o) => [String(o.index), safe(o.op), String(o.cost)])));
+    printLine(formatTable(['#', 'op', rep.unit ?? 'cycles'], rep.ops.map((o) => [String(o.index), safe(o.op), String(o.cost)])));
   }
   for (const b of r.budgets) printLine(`budget ${b.option} ${b.limit}: ${b.ok ? 'ok' : 'EXCEEDED'} (${b.actual ?? 'not measured'})`);
 }

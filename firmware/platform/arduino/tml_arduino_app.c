@@ -48,7 +48,8 @@ static int inputs_match(void)
 #if defined(TML_PROFILE) && TML_MODEL_NUM_OPS > 0
 /* --profile: model.c (prefixed with TML_PROFILE by the sketch generator) calls these around each
  * op. Raw timer counts are kept and converted only when reported, so the hooks add as little as
- * possible inside the timed inference; the records give the last run's cycles per op. */
+ * possible inside the timed inference; the records give the last run's cost per op, in the
+ * timer's unit (cycles on a board, instructions on the emulated bare-metal core). */
 static uint32_t op_start;
 static uint64_t op_cycles[TML_MODEL_NUM_OPS];
 
@@ -70,7 +71,7 @@ static void report_ops(void)
         tml_report_begin("op");
         tml_report_u32("index", (uint32_t)k);
         tml_report_str("op", tml_model_op_types[k]);
-        tml_report_u64("cycles", op_cycles[k]);
+        tml_report_u64(tml_arduino_timer_unit(), op_cycles[k]);
         tml_report_end();
     }
 }
