@@ -72,7 +72,8 @@ describe('build outputs and the build cache', () => {
   it('--generate-only writes a project whose Makefile builds the identical firmware.bin and .hex outside the repository', () => {
     const built = runCli(['build', KWS, '--board', 'mps2-an386', '--out', join(WORK, 'kws-built')]);
     expect(built.code, built.stderr).toBe(0);
-    const gen = runCli(['build', KWS, '--board', 'mps2-an386', '--out', join(WORK, 'kws-gen'), '--generate-only', '--json']);
+    // The short flags every command shares (-b, -o, -O) mean what the long ones do.
+    const gen = runCli(['build', KWS, '-b', 'mps2-an386', '-o', join(WORK, 'kws-gen'), '-O', '2', '--generate-only', '--json']);
     expect(gen.code, gen.stderr).toBe(0);
     const j = JSON.parse(gen.stdout) as { generatedOnly: boolean; files: string[] };
     expect(j.generatedOnly).toBe(true);

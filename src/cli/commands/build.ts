@@ -83,10 +83,10 @@ export function register(program: Command): void {
     .command('build')
     .description('generate interpreter-free C for an int8 model and compile firmware for a board (flash/RAM summary)')
     .argument('<model>', 'int8 .tflite (or a float model with --calib)')
-    .option('--board <id>', 'target board (see `tinyml boards`); the native backend builds bare-metal firmware for mps2-an386, netduinoplus2, nano33ble(-sense) with --bare-metal, stm32f4-discovery and disco-f746ng')
-    .option('--out <dir>', 'output folder for the generated C, firmware.elf and size.json (default: build/<board>)')
-    .option('--opt <level>', 'optimisation: 2 (speed, default) or s (size)')
-    .option('--input <file...>', 'input(s) baked into the firmware, one per model input (raw .bin or .npy); default: zero points')
+    .option('-b, --board <id>', 'target board (see `tinyml boards`); the native backend builds bare-metal firmware for mps2-an386, netduinoplus2, nano33ble(-sense) with --bare-metal, stm32f4-discovery and disco-f746ng')
+    .option('-o, --out <dir>', 'output folder for the generated C, firmware.elf and size.json (default: build/<board>)')
+    .option('-O, --opt <level>', 'optimisation: 2 (speed, default) or s (size)')
+    .option('-i, --input <file...>', 'input(s) baked into the firmware, one per model input (raw bytes in the input dtype, .npy, .npz or ONNX .pb); default: zero points')
     .option('--calib <data>', 'calibration data: quantizes a float model to int8 on the way')
     .option('--kernels <set>', "kernel set: dsp (Armv7E-M SIMD, the default on cores with DSP) or portable (C99, the default elsewhere)")
     .option('--profile', 'compile the per-op profiling hooks')
@@ -131,7 +131,7 @@ export function register(program: Command): void {
         const r = build(model, {
           board: opts.board,
           out: opts.out,
-          opt: opts.opt ?? 's',
+          opt: opts.opt?.replace(/^-?O/, ''),
           inputs: opts.input,
           calib: opts.calib,
           kernels: opts.kernels,
