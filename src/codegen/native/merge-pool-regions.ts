@@ -15,6 +15,7 @@
  */
 import type { Graph, Op, Tensor } from '../../ir/graph.ts';
 import { elementCount } from '../../ir/graph.ts';
+import { windowSegments, type Segment } from '../../ir/window-segments.ts';
 
 interface Leaf {
   slice: Op;
@@ -23,12 +24,6 @@ interface Leaf {
   start: [number, number];
   window: [number, number];
   count: [number, number];
-}
-
-interface Segment {
-  start: number;
-  window: number;
-  count: number;
 }
 
 function int32s(graph: Graph, t: number | undefined): number[] | undefined {
@@ -41,27 +36,13 @@ function sameQuant(a: Tensor, b: Tensor): boolean {
   return a.dtype === b.dtype && a.quant?.scale.length === 1 && a.quant.scale[0] === b.quant?.scale[0] && a.quant.zeroPoint[0] === b.quant?.zeroPoint[0];
 }
 
-/** The clipped windows of an axis: output o reads [o * stride - before, + k) within [0, len). */
-function segments(len: number, out: number, k: number, stride: number, before: number): Segment[] | undefined {
-  const segs: Segment[] = [];
-  for (let o = 0; o < out; o++) {
-    const s0 = o * stride - before;
-    const lo = Math.max(0, s0), hi = Math.min(len, s0 + k);
-    if (hi <= lo) return undefined;
-    const last = segs[segs.length - 1];
-    if (last && last.window === hi - lo && lo === last.start + last.count * stride) last.count++;
-    else segs.push({ start: lo, window: hi - lo, count: 1 });
-  }
-  return segs;
-}
-
 /** A filter and leading pad whose clipped windows are exactly `want`, or undefined. */
 function geometry(len: number, stride: number, want: Segment[]): { k: number; before: number } | undefined {
   const out = want.reduce((a, s) => a + s.count, 0);
   const kMin = Math.max(...want.map((s) => s.window));
   for (let k = kMin; k <= kMin + len; k++) {
     for (let before = 0; before < k; before++) {
-      const got = segments(len, out, k, stride, before);
+      const got = windowSegments(len, out, k, stride, before);
       if (got && got.length === want.length && got.every((s, i) => s.start === want[i]!.start && s.window === want[i]!.window && s.count === want[i]!.count)) return { k, before };
     }
   }

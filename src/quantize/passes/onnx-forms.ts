@@ -37,6 +37,7 @@ import { UnsupportedError } from '../../errors.ts';
 import { tfliteResizeFlags } from '../../formats/onnx/lower/resize.ts';
 import { activationOf } from './fuse-activation.ts';
 import { addTensor, compact, constFloats, consumers, float32Bytes, isGraphOutput, producers } from '../graph-edit.ts';
+import { windowSegments } from '../../ir/window-segments.ts';
 
 /** The value of a float constant whose elements are all equal, else undefined. */
 function scalarOf(g: Graph, i: number | undefined): number | undefined {
@@ -372,28 +373,6 @@ export function transposeConvToTflite(g: Graph): { graph: Graph; log: string[] }
   }
   if (log.length) g.ops = ops.map((o, index) => ({ ...o, index }));
   return { graph: g, log };
-}
-
-/** One run of outputs along an axis whose clipped windows are equal and stride-regular. */
-interface Segment {
-  /** First input index read, window length, number of outputs. */
-  start: number;
-  window: number;
-  count: number;
-}
-
-/** The segments of an axis: output o averages inputs [o * stride - before, + k) clipped to [0, len). */
-function windowSegments(len: number, out: number, k: number, stride: number, before: number): Segment[] | undefined {
-  const segs: Segment[] = [];
-  for (let o = 0; o < out; o++) {
-    const s0 = o * stride - before;
-    const lo = Math.max(0, s0), hi = Math.min(len, s0 + k);
-    if (hi <= lo) return undefined;
-    const last = segs[segs.length - 1];
-    if (last && last.window === hi - lo && lo === last.start + last.count * stride) last.count++;
-    else segs.push({ start: lo, window: hi - lo, count: 1 });
-  }
-  return segs;
 }
 
 /** AVERAGE_POOL_2D excluding pads that are not SAME -> slices, VALID pools, concatenations. */
