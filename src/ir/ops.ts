@@ -120,6 +120,27 @@
 
 export type FusedActivation = 'NONE' | 'RELU' | 'RELU_N1_TO_1' | 'RELU6' | 'TANH' | 'SIGN_BIT';
 
+/** The ops kept in TFLite form (TFLITE_FORM_OPS below). */
+const TFLITE_FORM = [
+  'PADV2',
+  'STRIDED_SLICE',
+  'SLICE',
+  'SPLIT',
+  'SPLIT_V',
+  'SQUEEZE',
+  'EXPAND_DIMS',
+  'PACK',
+  'UNPACK',
+  'GATHER',
+  'SUM',
+  'REDUCE_MAX',
+  'ARG_MAX',
+  'ARG_MIN',
+  'RESIZE_BILINEAR',
+  'RESIZE_NEAREST_NEIGHBOR',
+  'CAST',
+] as const;
+
 /** Op types the IR knows. Anything else is kept under its source name and flagged as unknown. */
 export const KNOWN_OPS = [
   'CONV_2D',
@@ -161,23 +182,7 @@ export const KNOWN_OPS = [
   'QLINEAR_CONV',
   'QLINEAR_MATMUL',
   // Kept in TFLite form (see TFLITE_FORM_OPS).
-  'PADV2',
-  'STRIDED_SLICE',
-  'SLICE',
-  'SPLIT',
-  'SPLIT_V',
-  'SQUEEZE',
-  'EXPAND_DIMS',
-  'PACK',
-  'UNPACK',
-  'GATHER',
-  'SUM',
-  'REDUCE_MAX',
-  'ARG_MAX',
-  'ARG_MIN',
-  'RESIZE_BILINEAR',
-  'RESIZE_NEAREST_NEIGHBOR',
-  'CAST',
+  ...TFLITE_FORM,
   // Lowered from ONNX (src/formats/onnx), forms documented above.
   'DIV',
   // ONNX ops with no TFLite builtin (float engine; convert maps or refuses them).
@@ -192,25 +197,7 @@ export const KNOWN_OPS = [
  * Known ops whose attributes are TFLite's own option fields (snake_case) and whose parameters
  * stay in constant input tensors, exactly as a .tflite file holds them (see the header).
  */
-export const TFLITE_FORM_OPS: ReadonlySet<string> = new Set([
-  'PADV2',
-  'STRIDED_SLICE',
-  'SLICE',
-  'SPLIT',
-  'SPLIT_V',
-  'SQUEEZE',
-  'EXPAND_DIMS',
-  'PACK',
-  'UNPACK',
-  'GATHER',
-  'SUM',
-  'REDUCE_MAX',
-  'ARG_MAX',
-  'ARG_MIN',
-  'RESIZE_BILINEAR',
-  'RESIZE_NEAREST_NEIGHBOR',
-  'CAST',
-]);
+export const TFLITE_FORM_OPS: ReadonlySet<string> = new Set(TFLITE_FORM);
 
 export type KnownOp = (typeof KNOWN_OPS)[number];
 
