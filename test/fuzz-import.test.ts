@@ -46,56 +46,7 @@ const [root, countArg, jobsArg] = process.argv.slice(1);
 const { importModel } = await import(pathToFileURL(join(root, 'src/formats/load.ts')).href);
 const { TinymlError } = await import(pathToFileURL(join(root, 'src/errors.ts')).href);
 
-// mulberry32: small, fast, deterministic.
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const INTERESTING_WORDS = [0, 1, 0xffffffff, 0x7fffffff, 0x80000000, 0xffff, 0x10000, 4, 8, 0x40000000];
-
-function mutate(src, rand) {
-  const int = (n) => Math.floor(rand() * n);
-  const kind = int(5);
-  if (kind === 0) {
-    const out = src.slice();
-    const flips = 1 + int(8);
-    for (let k = 0; k < flips; k++) out[int(out.length)] ^= 1 << int(8);
-    return { bytes: out, how: 'bit flips x' + flips };
-  }
-  if (kind === 1) {
-    const len = int(src.length);
-    return { bytes: src.slice(0, len), how: 'truncated to ' + len };
-  }
-  if (kind === 2) {
-    const start = int(src.length);
-    const len = 1 + int(Math.min(256, src.length - start));
-    const at = int(src.length);
-    const out = new Uint8Array(src.length + len);
-    out.set(src.subarray(0, at), 0);
-    out.set(src.subarray(start, start + len), at);
-    out.set(src.subarray(at), at + len);
-    return { bytes: out, how: 'duplicated [' + start + ',+' + len + ') at ' + at };
-  }
-  if (kind === 3) {
-    const out = src.slice();
-    const at = int(Math.max(1, out.length - 3)) & ~3;
-    const word = INTERESTING_WORDS[int(INTERESTING_WORDS.length)];
-    new DataView(out.buffer).setUint32(Math.min(at, out.length - 4), word, true);
-    return { bytes: out, how: 'word at ' + at + ' = 0x' + word.toString(16) };
-  }
-  const out = src.slice();
-  const at = int(out.length);
-  const len = Math.min(out.length - at, 1 + int(64));
-  for (let k = 0; k < len; k++) out[at + k] = int(256);
-  return { bytes: out, how: 'random bytes [' + at + ',+' + len + ')' };
-}
+const { prng, mutateWith: mutate } = await import(pathToFileURL(join(root, 'test/helpers/model-mutations.ts')).href);
 
 const memory = () => { const m = process.memoryUsage(); return m.heapUsed + m.arrayBuffers; };
 const count = Number(countArg);
