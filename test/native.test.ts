@@ -198,3 +198,18 @@ describe('a bias the native C cannot fold', () => {
     expect(() => generateNative(graph)).toThrow(new RegExp(`channel ${c}: bias -?\\d+ \\+ input offset ${inputOffset} x weight sum -?\\d+ overflows int32.*--runtime tflm`));
   });
 });
+
+describe('a SOFTMAX whose beta x input scale has no fixed-point form', () => {
+  it('is refused naming the op and the fix by the native C and the int8 reference, never an internal error', () => {
+    const graph = loadModel(goldenModel('mlperf-tiny-kws').modelPath);
+    const softmax = graph.ops.find((o) => o.type === 'SOFTMAX')!;
+    // A scale this small (a corrupted or badly quantized model) puts beta * scale below 2^-26.
+    graph.tensors[softmax.inputs[0]!]!.quant!.scale = [1e-12];
+    expect(() => generateNative(graph)).toThrow(UnsupportedError);
+    expect(() => generateNative(graph)).toThrow(/SOFTMAX \(op #\d+, node "[^"]+"\): has beta x input scale = 1e-12, which TFLite's fixed-point softmax cannot scale \(it needs more than 2\^-26\): check the model's beta/);
+    const input = graph.tensors[graph.inputs[0]!.tensor]!;
+    const x = new Int8Array(input.shape.reduce((a, b) => a * b, 1));
+    expect(() => runInt8(graph, [{ dtype: 'int8', shape: input.shape, data: x }])).toThrow(/SOFTMAX \(op #\d+.*has beta x input scale = 1e-12, which/);
+    expect(() => runInt8(graph, [{ dtype: 'int8', shape: input.shape, data: x }])).toThrow(UnsupportedError);
+  });
+});

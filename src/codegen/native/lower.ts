@@ -11,11 +11,10 @@ import { UnsupportedError } from '../../errors.ts';
 import { elementCount, tensorBytes, type DType, type Graph, type Op, type Tensor } from '../../ir/graph.ts';
 import {
   activationRangeQuantized,
-  calculateInputRadius,
-  preprocessSoftmaxScaling,
   quantizeMultiplier,
   quantizeMultiplierSmallerThanOneExp,
 } from '../../reference/fixedpoint.ts';
+import { softmaxParams, softmaxScaleProblem } from '../../reference/int8/params.ts';
 import type { MemoryPlan } from '../../plan/memory.ts';
 import { floatLiteral, int32Literal } from './c-syntax.ts';
 import { lowerConv16Family } from './lower-conv16.ts';
@@ -413,11 +412,12 @@ export class Lowerer {
     const axis = numAttr(op, 'axis', rank - 1);
     if (axis !== rank - 1 || op.attrs['coerce2d'] === true) refuse('softmax over an axis other than the last is not supported');
     const depth = x.shape[rank - 1]!;
-    const q = preprocessSoftmaxScaling(Math.fround(numAttr(op, 'beta', 1)), scaleOf(x), 5);
-    const diffMin = -calculateInputRadius(5, q.shift);
+    const scaleProblem = softmaxScaleProblem(numAttr(op, 'beta', 1), scaleOf(x));
+    if (scaleProblem) refuse(scaleProblem);
+    const { inputMultiplier, inputLeftShift, diffMin } = softmaxParams(numAttr(op, 'beta', 1), scaleOf(x));
     const params = [
       `static const tml_softmax_params tml_op${op.index}_params = {`,
-      `  ${elementCount(x.shape) / depth}, ${depth}, ${int32Literal(q.multiplier)}, ${q.shift}, ${int32Literal(diffMin)}`,
+      `  ${elementCount(x.shape) / depth}, ${depth}, ${int32Literal(inputMultiplier)}, ${inputLeftShift}, ${int32Literal(diffMin)}`,
       '};',
     ];
     const fn = y.dtype === 'int8' ? 'tml_softmax_s8' : 'tml_softmax_s8_s16';

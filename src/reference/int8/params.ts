@@ -117,6 +117,16 @@ export interface SoftmaxParams {
   diffMin: number;
 }
 
+/**
+ * Why beta * inputScale has no int8 SOFTMAX form (TFLite's PreprocessSoftmaxScaling needs the
+ * Q5.26 multiplier above 1, i.e. beta * inputScale > 2^-26), or undefined when it has one.
+ */
+export function softmaxScaleProblem(beta: number, inputScale: number): string | undefined {
+  const real = f32(beta) * f32(inputScale) * 2 ** (31 - SOFTMAX_SCALED_DIFF_INTEGER_BITS);
+  if (real > 1) return undefined;
+  return `has beta x input scale = ${Number((beta * inputScale).toPrecision(3))}, which TFLite's fixed-point softmax cannot scale (it needs more than 2^-26): check the model's beta and the input's quantization, or re-quantize it (tinyml convert)`;
+}
+
 /** int8-input SOFTMAX: beta * inputScale into Q5.26 (multiplier >= 1), and diffMin. */
 export function softmaxParams(beta: number, inputScale: number): SoftmaxParams {
   const q = preprocessSoftmaxScaling(f32(beta), f32(inputScale), SOFTMAX_SCALED_DIFF_INTEGER_BITS);

@@ -23,6 +23,7 @@ import {
   SOFTMAX_ACCUMULATION_INTEGER_BITS as ACCUMULATION_INTEGER_BITS,
   SOFTMAX_SCALED_DIFF_INTEGER_BITS as SCALED_DIFF_INTEGER_BITS,
   softmaxParams,
+  softmaxScaleProblem,
 } from './params.ts';
 import {
   dtypeRange,
@@ -57,6 +58,8 @@ export function prepareSoftmax(op: Op, ctx: PrepareContext): EvalFn {
   if (y.dtype === 'int16' && (outZp !== -32768 || Math.abs(outScale - 1 / 65536) > 0.001 / 65536)) {
     throw unsupported(op, `has int16 output scale ${outScale} / zero point ${outZp} (TFLite requires 1/65536 and -32768)`);
   }
+  const scaleProblem = softmaxScaleProblem(numberAttr(op, 'beta', 1), scaleOf(op, x));
+  if (scaleProblem) throw unsupported(op, scaleProblem);
   const p = softmaxParams(numberAttr(op, 'beta', 1), scaleOf(op, x));
   const depth = rank === 0 ? 1 : x.shape[rank - 1]!;
   const rows = elements(x) / depth;
